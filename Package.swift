@@ -1,0 +1,68 @@
+// swift-tools-version:6.0
+// Plenum: a self-hosted web-conferencing server around an audio conference bridge.
+// Layering (see docs/architecture.md): C system libraries and shims → PlenumAudio (no I/O) →
+// PlenumBridge (conferences, mixer tick) → protocol targets (SIP, WebRTC; later issues) → plenum.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "Plenum",
+    products: [
+        .executable(name: "plenum", targets: ["plenum"]),
+        .executable(name: "plenum-bench", targets: ["plenum-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // MARK: System libraries (Debian -dev packages, found through pkg-config)
+        .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
+        .systemLibrary(name: "CSpeexDSP", pkgConfig: "speexdsp", providers: [.apt(["libspeexdsp-dev"])]),
+        .systemLibrary(name: "CSpanDSP", pkgConfig: "spandsp", providers: [.apt(["libspandsp-dev"])]),
+        .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSofiaSIP", pkgConfig: "sofia-sip-ua", providers: [.apt(["libsofia-sip-ua-dev"])]),
+        // Variadic and macro APIs wrapped in C.
+        .target(name: "CPlenumShims", dependencies: ["COpus", "CSpanDSP", "CSofiaSIP", "COpenSSL"]),
+
+        // MARK: Plenum modules
+        .target(
+            name: "PlenumAudio",
+            dependencies: ["COpus", "CSpeexDSP", "CPlenumShims"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PlenumBridge",
+            dependencies: ["PlenumAudio", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "plenum",
+            dependencies: [
+                "PlenumBridge",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "plenum-bench",
+            dependencies: [
+                "PlenumBridge",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "SystemLibrariesTests",
+            dependencies: ["COpus", "CSpeexDSP", "CSRTP", "COpenSSL", "CPlenumShims"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "PlenumAudioTests", dependencies: ["PlenumAudio"], swiftSettings: swiftSettings),
+        .testTarget(name: "PlenumBridgeTests", dependencies: ["PlenumBridge"], swiftSettings: swiftSettings),
+    ]
+)
