@@ -1,0 +1,213 @@
+import Logging
+import PlenumAudio
+
+/// An audio conference: members, the 20 ms mixer tick, prompts and caller controls.
+///
+/// Confined to one media loop (or, in tests, one thread): no locks inside. The tick is in
+/// `Conference+Tick.swift`; this file holds membership and control.
+public final class Conference {
+    public let name: String
+    public let profile: ConferenceProfile
+    let sounds: SoundLibrary?
+    let logger: Logger
+    public let events: AsyncStream<ConferenceEvent>
+    let eventSink: AsyncStream<ConferenceEvent>.Continuation
+
+    public internal(set) var members: [Member] = []
+    var membersByID: [MemberID: Int] = [:]
+    private var nextMemberID: MemberID = 1
+    /// One shared encoder per distinct output configuration (see `EncoderGroup`).
+    var groups: [CodecConfiguration: EncoderGroup] = [:]
+    /// Idle private encoders by configuration, reused when a listener starts talking.
+    var encoderPool: [CodecConfiguration: [FrameEncoder]] = [:]
+    var roomPrompts: [SoundPlayer] = []
+    public internal(set) var tickCount: UInt64 = 0
+
+    // Mixer scratch, allocated once per conference.
+    let fullMix: UnsafeMutableBufferPointer<Int32>
+    let fullMix16: UnsafeMutableBufferPointer<Int16>
+    let privateMix: UnsafeMutableBufferPointer<Int32>
+    let privateMix16: UnsafeMutableBufferPointer<Int16>
+    let packetScratch: UnsafeMutableRawBufferPointer
+    var talkers: [Member] = []
+    var candidates: [Member] = []
+
+    public init(name: String, profile: ConferenceProfile = ConferenceProfile(), sounds: SoundLibrary? = nil,
+                logger: Logger = Logger(label: "plenum.conference")) {
+        self.name = name
+        self.profile = profile
+        self.sounds = sounds
+        var logger = logger
+        logger[metadataKey: "conference"] = "\(name)"
+        self.logger = logger
+        (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        let n = AudioFormat.frameSamples
+        fullMix = .allocate(capacity: n)
+        fullMix.initialize(repeating: 0)
+        fullMix16 = .allocate(capacity: n)
+        fullMix16.initialize(repeating: 0)
+        privateMix = .allocate(capacity: n)
+        privateMix.initialize(repeating: 0)
+        privateMix16 = .allocate(capacity: n)
+        privateMix16.initialize(repeating: 0)
+        packetScratch = .allocate(byteCount: Conference.maxPacketBytes, alignment: 16)
+        talkers.reserveCapacity(profile.maxTalkers)
+        candidates.reserveCapacity(64)
+    }
+
+    deinit {
+        eventSink.finish()
+        fullMix.deallocate()
+        fullMix16.deallocate()
+        privateMix.deallocate()
+        privateMix16.deallocate()
+        packetScratch.deallocate()
+    }
+
+    public enum JoinError: Error, Equatable { case unsupportedCodec(CodecKind) }
+
+    /// Adds a member whose leg sends `input` and wants `output`; returns it for the leg to feed.
+    @discardableResult
+    public func join(name: String, input: CodecConfiguration, output: CodecConfiguration? = nil,
+                     flags: MemberFlags = MemberFlags(), sink: MemberOutput) throws -> Member {
+        let output = output ?? input
+        guard input.isValid else { throw JoinError.unsupportedCodec(input.kind) }
+        guard output.isValid else { throw JoinError.unsupportedCodec(output.kind) }
+        if groups[output] == nil {
+            guard let group = EncoderGroup(output, complexity: Int32(profile.opusComplexity)) else {
+                throw JoinError.unsupportedCodec(output.kind)
+            }
+            groups[output] = group
+        }
+        groups[output]?.memberCount += 1
+        let member = Member(id: nextMemberID, name: name, input: input, output: output, flags: flags,
+                            profile: profile, sink: sink)
+        nextMemberID += 1
+        membersByID[member.id] = members.count
+        members.append(member)
+        eventSink.yield(.memberJoined(member.id))
+        if members.count == 1, profile.announceAlone {
+            play("conf-alone", to: member.id)
+        } else if profile.enterExitTones, let tone = sounds?.tone("enter") {
+            roomPrompts.append(SoundPlayer(sound: tone))
+        }
+        return member
+    }
+
+    public func leave(_ id: MemberID) {
+        guard let index = membersByID[id] else { return }
+        let member = members[index]
+        members.remove(at: index)
+        membersByID = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1.id, $0) })
+        if let encoder = member.privateEncoder { encoderPool[member.outputCodec, default: []].append(encoder) }
+        if let group = groups[member.outputCodec] {
+            group.memberCount -= 1
+            if group.memberCount == 0 { groups[member.outputCodec] = nil }
+        }
+        eventSink.yield(.memberLeft(id))
+        if profile.enterExitTones, !members.isEmpty, let tone = sounds?.tone("exit") {
+            roomPrompts.append(SoundPlayer(sound: tone))
+        }
+    }
+
+    public func member(_ id: MemberID) -> Member? { membersByID[id].map { members[$0] } }
+
+    // MARK: Control
+
+    public func setMuted(_ id: MemberID, _ muted: Bool, announce: Bool = false) {
+        guard let member = member(id), member.flags.muted != muted else { return }
+        member.flags.muted = muted
+        eventSink.yield(.muted(id, muted))
+        if announce { play(muted ? "conf-muted" : "conf-unmuted", to: id) }
+    }
+
+    public func setDeaf(_ id: MemberID, _ deaf: Bool, announce: Bool = false) {
+        guard let member = member(id), member.flags.deaf != deaf else { return }
+        member.flags.deaf = deaf
+        eventSink.yield(.deaf(id, deaf))
+        if announce { play(deaf ? "conf-deaf" : "conf-undeaf", to: id) }
+    }
+
+    public func setOnHold(_ id: MemberID, _ onHold: Bool) {
+        guard let member = member(id) else { return }
+        member.flags.onHold = onHold
+        if onHold { member.jitter.reset() }
+    }
+
+    public func setHandRaised(_ id: MemberID, _ raised: Bool) {
+        guard let member = member(id), member.flags.handRaised != raised else { return }
+        member.flags.handRaised = raised
+        eventSink.yield(.handRaised(id, raised))
+    }
+
+    public func setGains(_ id: MemberID, inputSteps: Int? = nil, outputSteps: Int? = nil) {
+        guard let member = member(id) else { return }
+        if let inputSteps { member.inputGainSteps = max(-4, min(4, inputSteps)) }
+        if let outputSteps { member.outputGainSteps = max(-4, min(4, outputSteps)) }
+        eventSink.yield(.gainChanged(id, input: member.inputGainSteps, output: member.outputGainSteps))
+    }
+
+    /// Plays a prompt (FreeSWITCH name, in the profile's language) or tone to one member, or to the
+    /// whole room when `member` is nil. Returns false when the sound does not exist.
+    @discardableResult
+    public func play(_ name: String, to id: MemberID? = nil) -> Bool {
+        guard let sound = sounds?.prompt(name, language: profile.language) ?? sounds?.tone(name) else {
+            logger.debug("no such sound", metadata: ["sound": "\(name)"])
+            return false
+        }
+        play(sound, to: id)
+        return true
+    }
+
+    public func play(_ sound: Sound, to id: MemberID? = nil) {
+        if let id {
+            member(id)?.prompts.append(SoundPlayer(sound: sound))
+        } else {
+            roomPrompts.append(SoundPlayer(sound: sound))
+        }
+    }
+
+    /// A DTMF digit from a member's leg (RFC 4733 or SIP INFO), mapped by the profile's caller controls.
+    public func dtmf(_ digit: Character, from id: MemberID) {
+        guard let member = member(id), let action = profile.callerControls.action(for: digit) else { return }
+        switch action {
+        case .toggleMute: setMuted(id, !member.flags.muted, announce: true)
+        case .toggleDeaf: setDeaf(id, !member.flags.deaf, announce: true)
+        case .toggleHand:
+            setHandRaised(id, !member.flags.handRaised)
+            play(member.flags.handRaised ? "conf-hand-raised" : "conf-hand-lowered", to: id)
+        case .listenVolumeUp, .listenVolumeDown:
+            setGains(id, outputSteps: member.outputGainSteps + (action == .listenVolumeUp ? 1 : -1))
+            play(action == .listenVolumeUp ? "conf-volume-up" : "conf-volume-down", to: id)
+        case .talkVolumeUp, .talkVolumeDown:
+            setGains(id, inputSteps: member.inputGainSteps + (action == .talkVolumeUp ? 1 : -1))
+            play(action == .talkVolumeUp ? "conf-volume-up" : "conf-volume-down", to: id)
+        case .resetVolumes: setGains(id, inputSteps: 0, outputSteps: 0)
+        case .hangup: eventSink.yield(.hangupRequested(id))
+        }
+    }
+}
+
+/// The listeners' shared encoder for one output configuration, and this tick's encoded frame.
+final class EncoderGroup {
+    let encoder: FrameEncoder
+    var memberCount = 0
+    /// The frame encoded last (a member moving to a private encoder primes its resampler with it).
+    let lastInput: UnsafeMutableBufferPointer<Int16>
+    let payload: UnsafeMutableRawBufferPointer
+    var payloadLength = 0
+    var encodedTick: UInt64 = .max
+
+    init?(_ configuration: CodecConfiguration, complexity: Int32) {
+        guard let encoder = FrameEncoder(configuration, complexity: complexity) else { return nil }
+        self.encoder = encoder
+        lastInput = .allocate(capacity: AudioFormat.frameSamples)
+        lastInput.initialize(repeating: 0)
+        payload = .allocate(byteCount: Conference.maxPacketBytes, alignment: 16)
+    }
+
+    deinit {
+        lastInput.deallocate()
+        payload.deallocate()
+    }
+}

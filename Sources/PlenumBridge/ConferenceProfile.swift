@@ -1,0 +1,73 @@
+import Foundation
+import PlenumAudio
+
+/// How a conference behaves: read from the server's configuration file (`config/plenum.json`,
+/// `conferenceProfiles`), in the spirit of FreeSWITCH's conference.conf.xml profiles.
+public struct ConferenceProfile: Codable, Sendable, Equatable {
+    /// At most this many of the loudest talkers are decoded and mixed per tick.
+    public var maxTalkers = 4
+    /// RFC 6464 level (-dBov, smaller is louder) at or below which a frame counts as speech.
+    public var talkThresholdLevel: UInt8 = 50
+    /// Consecutive loud frames before a member counts as talking.
+    public var talkOnsetFrames = 2
+    /// Consecutive quiet frames before a talker counts as silent again.
+    public var talkHangoverFrames = 25
+    /// Listeners with equal codec settings share one encode per tick (the bridge's main economy).
+    /// Off only for benchmarking against per-member encoding, the FreeSWITCH/Janus way.
+    public var shareListenerEncodes = true
+    /// Opus encoder complexity (0-10).
+    public var opusComplexity = 5
+    /// Play enter/exit tones to the room.
+    public var enterExitTones = true
+    /// Tell a member who joins an empty room that they are alone.
+    public var announceAlone = true
+    /// Prompt language (a folder under `sounds/`).
+    public var language = "en"
+    /// DTMF caller controls.
+    public var callerControls = CallerControls.standard
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        // Every field is optional in the file; absent fields keep their defaults.
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = ConferenceProfile()
+        maxTalkers = try c.decodeIfPresent(Int.self, forKey: .maxTalkers) ?? d.maxTalkers
+        talkThresholdLevel = try c.decodeIfPresent(UInt8.self, forKey: .talkThresholdLevel) ?? d.talkThresholdLevel
+        talkOnsetFrames = try c.decodeIfPresent(Int.self, forKey: .talkOnsetFrames) ?? d.talkOnsetFrames
+        talkHangoverFrames = try c.decodeIfPresent(Int.self, forKey: .talkHangoverFrames) ?? d.talkHangoverFrames
+        shareListenerEncodes = try c.decodeIfPresent(Bool.self, forKey: .shareListenerEncodes) ?? d.shareListenerEncodes
+        opusComplexity = try c.decodeIfPresent(Int.self, forKey: .opusComplexity) ?? d.opusComplexity
+        enterExitTones = try c.decodeIfPresent(Bool.self, forKey: .enterExitTones) ?? d.enterExitTones
+        announceAlone = try c.decodeIfPresent(Bool.self, forKey: .announceAlone) ?? d.announceAlone
+        language = try c.decodeIfPresent(String.self, forKey: .language) ?? d.language
+        callerControls = try c.decodeIfPresent(CallerControls.self, forKey: .callerControls) ?? d.callerControls
+        guard (1...64).contains(maxTalkers) else {
+            throw DecodingError.dataCorruptedError(forKey: .maxTalkers, in: c, debugDescription: "must be 1...64")
+        }
+        guard (1...50).contains(talkOnsetFrames), (1...500).contains(talkHangoverFrames) else {
+            throw DecodingError.dataCorruptedError(forKey: .talkOnsetFrames, in: c, debugDescription: "out of range")
+        }
+    }
+}
+
+/// What a DTMF digit does for the caller who pressed it (a per-profile digit map).
+public enum CallerAction: String, Codable, Sendable, CaseIterable {
+    case toggleMute, toggleDeaf, toggleHand, listenVolumeUp, listenVolumeDown, talkVolumeUp, talkVolumeDown
+    case resetVolumes, hangup
+}
+
+public struct CallerControls: Codable, Sendable, Equatable {
+    /// Digit ("0"-"9", "*", "#") to action.
+    public var digits: [String: CallerAction]
+
+    public init(digits: [String: CallerAction]) { self.digits = digits }
+
+    /// FreeSWITCH-like defaults: 0 mute, * deaf, 8 hand, 1/3 listen volume, 4/6 talk volume, 5 reset, # leave.
+    public static let standard = CallerControls(digits: [
+        "0": .toggleMute, "*": .toggleDeaf, "8": .toggleHand, "1": .listenVolumeDown, "3": .listenVolumeUp,
+        "4": .talkVolumeDown, "6": .talkVolumeUp, "5": .resetVolumes, "#": .hangup,
+    ])
+
+    public func action(for digit: Character) -> CallerAction? { digits[String(digit)] }
+}
