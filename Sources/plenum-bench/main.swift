@@ -1,1 +1,174 @@
-print("bench")
+import ArgumentParser
+import Foundation
+import PlenumAudio
+import PlenumBridge
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The mixer benchmark: one room in process, release build, codecs included, no sockets or SRTP.
+/// Each configuration also runs the same room with per-member encoding (the FreeSWITCH / Janus /
+/// ConfBridge way) as the baseline, so the figures come as ratios measured in the same command.
+@main
+struct PlenumBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plenum-bench", abstract: "Measure the conference mixer (CPU per tick and per member, memory).")
+
+    @Option(help: "Room sizes, comma-separated.")
+    var members = "10,100,1000,5000"
+    @Option(help: "Talkers in each room.")
+    var talkers = 3
+    @Option(help: "Also run a room where everybody talks, of this size (0 to skip).")
+    var allTalking = 50
+    @Option(help: "CPU seconds to spend per measurement (at least 50 ticks run).")
+    var seconds = 2.0
+    @Option(help: "Largest room for the per-member-encoding baseline (it is slow by design).")
+    var baselineLimit = 1000
+    @Flag(help: "Only the configurations with audio levels (skip no-levels and baseline runs).")
+    var quick = false
+
+    func run() throws {
+        let sizes = members.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        print("Plenum mixer benchmark: Opus 48 kHz 32 kbit/s, 20 ms ticks, release build, one thread")
+        print("mode         members talkers  µs/tick  ns/member/tick  members/core  KiB/member  vs baseline")
+        var results: [String: Double] = [:]
+        func report(_ label: String, _ n: Int, _ t: Int, _ r: Measurement, baselineKey: String? = nil) {
+            let perMember = r.nanosecondsPerTick / Double(n)
+            let perCore = 20_000_000 / perMember
+            var ratio = ""
+            if let key = baselineKey, let base = results[key] { ratio = String(format: "%.1f× less CPU", base / r.nanosecondsPerTick) }
+            results["\(label)-\(n)-\(t)"] = r.nanosecondsPerTick
+            let padded = label.padding(toLength: 12, withPad: " ", startingAt: 0)
+            print(String(format: "%@ %7d %7d %8.1f %15.0f %13.0f %11.1f  %@", padded as NSString, n, t,
+                         r.nanosecondsPerTick / 1000, perMember, perCore, r.kibPerMember, ratio as NSString))
+        }
+        var rooms = sizes.map { ($0, talkers) }
+        if allTalking > 0 { rooms.append((allTalking, allTalking)) }
+        for (n, t) in rooms {
+            if !quick, n <= baselineLimit {
+                report("per-member", n, t, try measure(members: n, talkers: t, levels: true, share: false))
+            }
+            report("levels", n, t, try measure(members: n, talkers: t, levels: true, share: true),
+                   baselineKey: "per-member-\(n)-\(t)")
+            if !quick {
+                report("no-levels", n, t, try measure(members: n, talkers: t, levels: false, share: true),
+                       baselineKey: "per-member-\(n)-\(t)")
+            }
+        }
+        print("members/core = members a core holds in real time (20 ms per tick) at this per-member cost.")
+    }
+
+    struct Measurement {
+        var nanosecondsPerTick: Double
+        var kibPerMember: Double
+    }
+
+    func measure(members n: Int, talkers t: Int, levels: Bool, share: Bool) throws -> Measurement {
+        var profile = ConferenceProfile()
+        profile.announceAlone = false
+        profile.enterExitTones = false
+        profile.shareListenerEncodes = share
+        profile.maxTalkers = max(3, min(t, 64))
+        let rssBefore = residentBytes()
+        let conference = Conference(name: "bench", profile: profile)
+        let traffic = Traffic.shared
+        let sink = PacketizingSink()
+        var legs: [Member] = []
+        legs.reserveCapacity(n)
+        for i in 0..<n {
+            legs.append(try conference.join(name: "m\(i)", input: .opus, sink: sink))
+        }
+        var sequence: UInt16 = 0
+        var timestamp: UInt32 = 0
+        func tick(_ k: Int) {
+            let frame = k % traffic.speech.count
+            for (i, member) in legs.enumerated() {
+                let talking = i < t
+                let payload = talking ? traffic.speech[frame] : traffic.silence
+                let level: UInt8? = levels ? (talking ? traffic.speechLevels[frame] : 127) : nil
+                payload.withUnsafeBytes { _ = member.receive($0, sequence: sequence, timestamp: timestamp, audioLevel: level) }
+            }
+            sequence &+= 1
+            timestamp &+= 960
+            conference.tick()
+        }
+        for k in 0..<50 { tick(k) }  // warm up: talkers detected, encoders allocated
+        let rssAfter = residentBytes()
+        let begin = threadCPUNanoseconds()
+        var ticks = 0
+        while ticks < 50 || Double(threadCPUNanoseconds() - begin) < seconds * 1e9 {
+            tick(50 + ticks)
+            ticks += 1
+            if ticks >= 5000 { break }
+        }
+        let elapsed = Double(threadCPUNanoseconds() - begin)
+        withExtendedLifetime(conference) {}
+        return Measurement(
+            nanosecondsPerTick: elapsed / Double(ticks),
+            kibPerMember: Double(max(0, rssAfter - rssBefore)) / 1024 / Double(n))
+    }
+}
+
+/// Pre-encoded traffic: one second of Opus speech-like audio (a vowel-ish harmonic tone) and a
+/// silence packet, as a browser would send them.
+final class Traffic: Sendable {
+    static let shared = Traffic()
+    let speech: [[UInt8]]
+    let speechLevels: [UInt8]
+    let silence: [UInt8]
+
+    init() {
+        let encoder = FrameEncoder(.opus)!
+        var speech: [[UInt8]] = []
+        var levels: [UInt8] = []
+        var out = [UInt8](repeating: 0, count: 1500)
+        for k in 0..<50 {
+            let frame = (0..<960).map { i -> Int16 in
+                let t = Double(k * 960 + i) / 48_000
+                let v = 0.3 * sin(2 * .pi * 180 * t) + 0.2 * sin(2 * .pi * 360 * t) + 0.1 * sin(2 * .pi * 1100 * t)
+                return Int16(v * 20_000)
+            }
+            let n = frame.withUnsafeBufferPointer { f in out.withUnsafeMutableBytes { encoder.encode(f, into: $0) } }
+            speech.append(Array(out[..<n]))
+            levels.append(frame.withUnsafeBufferPointer { AudioLevel.of($0) })
+        }
+        let zeros = [Int16](repeating: 0, count: 960)
+        let n = zeros.withUnsafeBufferPointer { f in out.withUnsafeMutableBytes { encoder.encode(f, into: $0) } }
+        self.speech = speech
+        speechLevels = levels
+        silence = Array(out[..<n])
+    }
+}
+
+/// Stands in for an RTP leg: writes a 12-byte RTP header (RFC 3550 §5.1) and copies the payload, as
+/// the real legs do before SRTP; counts bytes so the work is not optimised away.
+final class PacketizingSink: MemberOutput {
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 9000, alignment: 16)
+    private(set) var bytes = 0
+    private var sequence: UInt16 = 0
+
+    func deliver(_ frame: EncodedFrame) {
+        buffer[0] = 0x80
+        buffer[1] = 111
+        buffer.storeBytes(of: sequence.bigEndian, toByteOffset: 2, as: UInt16.self)
+        buffer.storeBytes(of: UInt32(truncatingIfNeeded: frame.tick &* 960).bigEndian, toByteOffset: 4, as: UInt32.self)
+        buffer.storeBytes(of: UInt32(0x1234_5678).bigEndian, toByteOffset: 8, as: UInt32.self)
+        UnsafeMutableRawBufferPointer(rebasing: buffer[12..<(12 + frame.payload.count)]).copyMemory(from: frame.payload)
+        sequence &+= 1
+        bytes &+= 12 + frame.payload.count
+    }
+}
+
+func threadCPUNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
