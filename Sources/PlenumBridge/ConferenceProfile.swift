@@ -8,8 +8,11 @@ public struct ConferenceProfile: Codable, Sendable, Equatable {
     public var maxTalkers = 4
     /// RFC 6464 level (-dBov, smaller is louder) at or below which a frame counts as speech.
     public var talkThresholdLevel: UInt8 = 50
-    /// Consecutive loud frames before a member counts as talking.
-    public var talkOnsetFrames = 2
+    /// Consecutive loud frames before a member counts as talking. 1 adds no latency: playout of a new
+    /// talker starts at the frame that made it a talker, and the hangover below gives the hysteresis.
+    /// Larger values ignore short noises but start playout that many frames back (more latency until
+    /// the jitter buffer sheds the spare frames in the next pause).
+    public var talkOnsetFrames = 1
     /// Consecutive quiet frames before a talker counts as silent again.
     public var talkHangoverFrames = 25
     /// Listeners with equal codec settings share one encode per tick (the bridge's main economy).
