@@ -16,7 +16,7 @@ struct PlenumBench: ParsableCommand {
         commandName: "plenum-bench", abstract: "Measure the conference mixer (CPU per tick and per member, memory).")
 
     @Option(help: "Room sizes, comma-separated.")
-    var members = "10,100,1000,5000"
+    var members = "10,100,1000,5000,10000"
     @Option(help: "Talkers in each room.")
     var talkers = 3
     @Option(help: "Also run a room where everybody talks, of this size (0 to skip).")
@@ -31,29 +31,32 @@ struct PlenumBench: ParsableCommand {
     func run() throws {
         let sizes = members.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         print("Plenum mixer benchmark: Opus 48 kHz 32 kbit/s, 20 ms ticks, release build, one thread")
-        print("mode         members talkers  µs/tick  ns/member/tick  members/core  KiB/member  vs baseline")
+        print("mode         members talkers mixed  µs/tick  ns/member/tick  members/core  KiB/member  vs baseline")
         var results: [String: Double] = [:]
-        func report(_ label: String, _ n: Int, _ t: Int, _ r: Measurement, baselineKey: String? = nil) {
+        func report(_ label: String, _ n: Int, _ t: Int, _ mixed: Int, _ r: Measurement, baselineKey: String? = nil) {
             let perMember = r.nanosecondsPerTick / Double(n)
             let perCore = 20_000_000 / perMember
             var ratio = ""
             if let key = baselineKey, let base = results[key] { ratio = String(format: "%.1f× less CPU", base / r.nanosecondsPerTick) }
-            results["\(label)-\(n)-\(t)"] = r.nanosecondsPerTick
+            results["\(label)-\(n)-\(t)-\(mixed)"] = r.nanosecondsPerTick
             let padded = label.padding(toLength: 12, withPad: " ", startingAt: 0)
-            print(String(format: "%@ %7d %7d %8.1f %15.0f %13.0f %11.1f  %@", padded as NSString, n, t,
+            print(String(format: "%@ %7d %7d %5d %8.1f %15.0f %13.0f %11.1f  %@", padded as NSString, n, t, mixed,
                          r.nanosecondsPerTick / 1000, perMember, perCore, r.kibPerMember, ratio as NSString))
         }
-        var rooms = sizes.map { ($0, talkers) }
-        if allTalking > 0 { rooms.append((allTalking, allTalking)) }
-        for (n, t) in rooms {
+        var rooms = sizes.map { ($0, talkers, talkers) }
+        if allTalking > 0 {
+            rooms.append((allTalking, allTalking, allTalking))  // everybody mixed: a mix-minus each
+            rooms.append((allTalking, allTalking, 4))  // everybody talks, the default loudest 4 are mixed
+        }
+        for (n, t, mixed) in rooms {
             if !quick, n <= baselineLimit {
-                report("per-member", n, t, try measure(members: n, talkers: t, levels: true, share: false))
+                report("per-member", n, t, mixed, try measure(members: n, talkers: t, mixed: mixed, levels: true, share: false))
             }
-            report("levels", n, t, try measure(members: n, talkers: t, levels: true, share: true),
-                   baselineKey: "per-member-\(n)-\(t)")
+            report("levels", n, t, mixed, try measure(members: n, talkers: t, mixed: mixed, levels: true, share: true),
+                   baselineKey: "per-member-\(n)-\(t)-\(mixed)")
             if !quick {
-                report("no-levels", n, t, try measure(members: n, talkers: t, levels: false, share: true),
-                       baselineKey: "per-member-\(n)-\(t)")
+                report("no-levels", n, t, mixed, try measure(members: n, talkers: t, mixed: mixed, levels: false, share: true),
+                       baselineKey: "per-member-\(n)-\(t)-\(mixed)")
             }
         }
         print("members/core = members a core holds in real time (20 ms per tick) at this per-member cost.")
@@ -64,12 +67,12 @@ struct PlenumBench: ParsableCommand {
         var kibPerMember: Double
     }
 
-    func measure(members n: Int, talkers t: Int, levels: Bool, share: Bool) throws -> Measurement {
+    func measure(members n: Int, talkers t: Int, mixed: Int, levels: Bool, share: Bool) throws -> Measurement {
         var profile = ConferenceProfile()
         profile.announceAlone = false
         profile.enterExitTones = false
         profile.shareListenerEncodes = share
-        profile.maxTalkers = max(3, min(t, 64))
+        profile.maxTalkers = max(1, min(mixed, 64))
         let rssBefore = residentBytes()
         let conference = Conference(name: "bench", profile: profile)
         let traffic = Traffic.shared
