@@ -50,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "plenum-bench",
             dependencies: [
-                "PlenumBridge",
+                "PlenumBridge", "CPlenumShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -22,7 +22,7 @@ public final class FrameEncoder {
     /// Encoder look-ahead in 48 kHz samples (part of the bridge's added latency).
     public private(set) var lookahead48k = 0
 
-    public init?(_ configuration: CodecConfiguration, complexity: Int32 = 5) {
+    public init?(_ configuration: CodecConfiguration, complexity: Int32 = 9) {
         guard configuration.isValid, configuration.packetTime >= 20, configuration.packetTime % 20 == 0,
             configuration.packetTime <= 120
         else { return nil }
@@ -38,7 +38,7 @@ public final class FrameEncoder {
             plenum_opus_set_complexity(encoder, complexity)
             plenum_opus_set_signal_voice(encoder)
             plenum_opus_set_inband_fec(encoder, configuration.forwardErrorCorrection ? 1 : 0)
-            plenum_opus_set_packet_loss_percent(encoder, configuration.forwardErrorCorrection ? 10 : 0)
+            plenum_opus_set_packet_loss_percent(encoder, Int32(configuration.expectedLossPercent))
             plenum_opus_set_dtx(encoder, configuration.discontinuousTransmission ? 1 : 0)
             var lookahead: Int32 = 0
             plenum_opus_get_lookahead(encoder, &lookahead)

@@ -15,7 +15,7 @@
 ///   drops one frame, preferring a quiet one (no latency creep under drift or after a jitter burst).
 public struct JitterBuffer: ~Copyable {
     public struct Configuration: Sendable {
-        /// Slots; a power of two. 64 × 20 ms holds over a second of audio.
+        /// Slots; a power of two. 64 × 20 ms holds over a second of audio; conference members use 32.
         public var capacity = 64
         /// Largest payload stored; larger ones are rejected.
         public var maxPayloadBytes = 640

@@ -79,7 +79,9 @@ public final class Member {
             thresholdLevel: profile.talkThresholdLevel, onsetFrames: profile.talkOnsetFrames,
             hangoverFrames: profile.talkHangoverFrames)
         let maxPayload = input.kind == .l16 ? input.samplesPerFrame * 6 : 512
-        jitter = JitterBuffer(.init(unitsPerTick: input.rtpUnitsPerFrame, maxPayloadBytes: maxPayload))
+        var jitterConfiguration = JitterBuffer.Configuration(unitsPerTick: input.rtpUnitsPerFrame, maxPayloadBytes: maxPayload)
+        jitterConfiguration.capacity = 32  // 640 ms of 20 ms packets: far beyond any jitter worth waiting for
+        jitter = JitterBuffer(jitterConfiguration)
     }
 
     public var isTalking: Bool { detector.isTalking }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CPlenumShims
 import Foundation
 import PlenumAudio
 import PlenumBridge
@@ -13,7 +14,13 @@ import Glibc
 @main
 struct PlenumBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "plenum-bench", abstract: "Measure the conference mixer (CPU per tick and per member, memory).")
+        commandName: "plenum-bench", abstract: "Benchmarks of the Plenum audio bridge.",
+        subcommands: [MixerBenchmark.self, QualityRun.self], defaultSubcommand: MixerBenchmark.self)
+}
+
+struct MixerBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mixer", abstract: "Measure the conference mixer (CPU per tick and per member, memory).")
 
     @Option(help: "Room sizes, comma-separated.")
     var members = "10,100,1000,5000,10000"
@@ -113,6 +120,99 @@ struct PlenumBench: ParsableCommand {
     }
 }
 
+/// Sends speech through a conference the way a browser would (Opus 32 kbit/s with audio levels) and
+/// writes what listeners with different codecs hear, plus the same speech through one Opus encode and
+/// decode alone (the codec's own ceiling), all at 16 kHz for PESQ wideband (scripts/quality.py).
+struct QualityRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quality", abstract: "Write speech as heard through the bridge, for PESQ.")
+
+    @Option(help: "Speech to send (16-bit WAV, any rate).")
+    var input: String
+    @Option(help: "Folder for the output WAV files.")
+    var output: String
+
+    final class Recorder: MemberOutput {
+        let decoder: FrameDecoder
+        var heard: [Int16] = []
+        init(_ codec: CodecConfiguration) { decoder = FrameDecoder(codec)! }
+        func deliver(_ frame: EncodedFrame) {
+            var out = [Int16](repeating: 0, count: AudioFormat.maxPacketSamples)
+            let n = out.withUnsafeMutableBufferPointer { decoder.decode(frame.payload, into: $0) }
+            heard += out[..<n]
+        }
+    }
+
+    func run() throws {
+        let speech = try WAVFile(contentsOf: URL(fileURLWithPath: input)).resampled(to: 48_000).samples
+        var profile = ConferenceProfile()
+        profile.announceAlone = false
+        profile.enterExitTones = false
+        let conference = Conference(name: "quality", profile: profile)
+        let talker = try conference.join(name: "talker", input: .opus, sink: Recorder(.opus))
+        let listeners: [(String, CodecConfiguration)] = [("opus", .opus), ("g722", .g722), ("pcmu", .pcmu)]
+        var recorders: [(String, Recorder)] = []
+        for (name, codec) in listeners {
+            let recorder = Recorder(codec)
+            try conference.join(name: name, input: codec, sink: recorder)
+            recorders.append((name, recorder))
+        }
+        let browser = FrameEncoder(.opus)!
+        let direct = FrameDecoder(.opus)!
+        var directHeard: [Int16] = []
+        var packet = [UInt8](repeating: 0, count: 1500)
+        var decoded = [Int16](repeating: 0, count: AudioFormat.maxPacketSamples)
+        var sequence: UInt16 = 0
+        var timestamp: UInt32 = 0
+        let frames = speech.count / 960 + 10
+        let silence = [UInt8]([0xF8, 0xFF, 0xFE])  // an Opus CELT frame of digital silence
+        for k in 0..<frames {
+            var frame = [Int16](repeating: 0, count: 960)
+            for i in 0..<960 where k * 960 + i < speech.count { frame[i] = speech[k * 960 + i] }
+            let level = frame.withUnsafeBufferPointer { AudioLevel.of($0) }
+            let n = frame.withUnsafeBufferPointer { f in packet.withUnsafeMutableBytes { browser.encode(f, into: $0) } }
+            packet.withUnsafeBytes { p in
+                let payload = UnsafeRawBufferPointer(rebasing: p[..<n])
+                _ = talker.receive(payload, sequence: sequence, timestamp: timestamp, audioLevel: level)
+                let m = decoded.withUnsafeMutableBufferPointer { direct.decode(payload, into: $0) }
+                directHeard += decoded[..<m]
+            }
+            for member in conference.members where member.id != talker.id {
+                silence.withUnsafeBytes { _ = member.receive($0, sequence: sequence, timestamp: timestamp, audioLevel: 127) }
+            }
+            sequence &+= 1
+            timestamp &+= 960
+            conference.tick()
+        }
+        let folder = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        func write(_ name: String, _ samples: [Int16]) throws {
+            let wav = WAVFile(sampleRate: 48_000, samples: samples).resampled(to: 16_000)
+            try wav.data().write(to: folder.appendingPathComponent("\(name).wav"))
+        }
+        try write("reference", speech)
+        try write("direct-opus", directHeard)
+        // The other codecs' own ceilings: the speech through one encode and decode, no bridge.
+        for (name, codec) in [("direct-g722", CodecConfiguration.g722), ("direct-pcmu", .pcmu)] {
+            let encoder = FrameEncoder(codec)!
+            let decoder = FrameDecoder(codec)!
+            var heard: [Int16] = []
+            for k in 0..<(speech.count / 960) {
+                let n = speech[(k * 960)..<(k * 960 + 960)].withUnsafeBufferPointer { f in
+                    packet.withUnsafeMutableBytes { encoder.encode(f, into: $0) }
+                }
+                let m = packet.withUnsafeBytes { p in
+                    decoded.withUnsafeMutableBufferPointer { decoder.decode(UnsafeRawBufferPointer(rebasing: p[..<n]), into: $0) }
+                }
+                heard += decoded[..<m]
+            }
+            try write(name, heard)
+        }
+        for (name, recorder) in recorders { try write("bridge-\(name)", recorder.heard) }
+        print("wrote reference, direct-opus and bridge-{opus,g722,pcmu} to \(folder.path)")
+    }
+}
+
 /// Pre-encoded traffic: one second of Opus speech-like audio (a vowel-ish harmonic tone) and a
 /// silence packet, as a browser would send them.
 final class Traffic: Sendable {
@@ -169,9 +269,8 @@ func threadCPUNanoseconds() -> UInt64 {
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
+/// Bytes allocated on the heap now (glibc's mallinfo2: in-use blocks plus mmapped ones). Unlike the
+/// resident set this does not depend on what earlier runs freed.
 func residentBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-    let fields = text.split(separator: " ")
-    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    Int(plenum_heap_bytes_in_use())
 }

@@ -32,6 +32,7 @@ func roundTrip(_ configuration: CodecConfiguration, frequency: Double, seconds: 
         (CodecConfiguration.pcmu, 440.0, -0.5),
         (CodecConfiguration.pcma, 1000.0, -0.5),
         (CodecConfiguration.g722, 3000.0, -0.5),
+        (CodecConfiguration.g722, 6500.0, -1.0),  // wideband: above telephone band
         (CodecConfiguration(kind: .l16, sampleRate: 16_000), 1200.0, -0.1),
         (CodecConfiguration(kind: .opus, packetTime: 40), 600.0, -1.0),
     ])
@@ -103,7 +104,8 @@ func roundTrip(_ configuration: CodecConfiguration, frequency: Double, seconds: 
     /// Opus in-band FEC (RFC 7587 §3.1.1): a lost packet rebuilt from the next one is closer to the
     /// original than plain concealment.
     @Test func opusFECBeatsConcealment() {
-        let encoder = FrameEncoder(CodecConfiguration(kind: .opus, bitrate: 32_000))!
+        // FEC data is only sent when the receivers report loss (here 10 %).
+        let encoder = FrameEncoder(CodecConfiguration(kind: .opus, bitrate: 32_000, expectedLossPercent: 10))!
         let tone = Tone.sine(frequency: 700, milliseconds: 1000, dBFS: -12, ramp: false)
         var packets: [[UInt8]] = []
         var out = [UInt8](repeating: 0, count: 1500)

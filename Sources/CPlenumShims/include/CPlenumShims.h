@@ -51,4 +51,8 @@ int plenum_sofia_sdp_check(const char *sdp, size_t length, char *error, size_t e
 
 // MARK: OpenSSL (the SSL_CTX_set_* helpers are macros)
 const char *plenum_openssl_version(void);
+
+// MARK: glibc (malloc.h is not in Swift's Glibc module)
+/// Bytes the heap has handed out right now (mallinfo2: in-use blocks plus mmapped blocks).
+size_t plenum_heap_bytes_in_use(void);
 #endif
