@@ -6,3 +6,4 @@ scripts/install-deps.sh --test
 swift build --build-tests
 swift test --skip-build
 scripts/sounds/generate.sh --check
+scripts/check-allocations.sh

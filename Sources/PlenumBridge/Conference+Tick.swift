@@ -57,6 +57,12 @@ extension Conference {
             guard let frame = talker.input?.frame else { continue }
             for i in 0..<fullMix.count { fullMix[i] &+= Int32(frame[i]) }
         }
+        if talkers.isEmpty, roomPrompts.isEmpty, !comfortNoise.isEmpty {
+            for i in 0..<fullMix.count {
+                fullMix[i] = Int32(comfortNoise[comfortNoisePosition])
+                comfortNoisePosition = comfortNoisePosition + 1 == comfortNoise.count ? 0 : comfortNoisePosition + 1
+            }
+        }
         var index = 0
         while index < roomPrompts.count {
             roomPrompts[index].mix(into: fullMix)

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PlenumAudio
 
@@ -31,6 +32,9 @@ public final class Conference {
     let packetScratch: UnsafeMutableRawBufferPointer
     var talkers: [Member] = []
     var candidates: [Member] = []
+    /// One second of comfort noise at the profile's level, looped; empty when the profile has none.
+    let comfortNoise: [Int16]
+    var comfortNoisePosition = 0
 
     public init(name: String, profile: ConferenceProfile = ConferenceProfile(), sounds: SoundLibrary? = nil,
                 logger: Logger = Logger(label: "plenum.conference")) {
@@ -51,6 +55,7 @@ public final class Conference {
         privateMix16 = .allocate(capacity: n)
         privateMix16.initialize(repeating: 0)
         packetScratch = .allocate(byteCount: Conference.maxPacketBytes, alignment: 16)
+        comfortNoise = profile.comfortNoiseLevel.map { ComfortNoise.make(level: $0) } ?? []
         talkers.reserveCapacity(profile.maxTalkers)
         candidates.reserveCapacity(64)
     }
@@ -185,6 +190,25 @@ public final class Conference {
         case .resetVolumes: setGains(id, inputSteps: 0, outputSteps: 0)
         case .hangup: eventSink.yield(.hangupRequested(id))
         }
+    }
+}
+
+enum ComfortNoise {
+    /// Gently low-passed white noise (a deterministic generator) whose RMS matches the RFC 6464 level.
+    static func make(level: UInt8) -> [Int16] {
+        var state: UInt32 = 0x2545_F491
+        var smoothed = 0.0
+        var raw = [Double](repeating: 0, count: AudioFormat.sampleRate)
+        for i in raw.indices {
+            state ^= state << 13
+            state ^= state >> 17
+            state ^= state << 5
+            smoothed = 0.7 * smoothed + 0.3 * (Double(state) / Double(UInt32.max) * 2 - 1)
+            raw[i] = smoothed
+        }
+        let rms = (raw.reduce(0) { $0 + $1 * $1 } / Double(raw.count)).squareRoot()
+        let target = 32767 * pow(10, -Double(min(level, 127)) / 20)
+        return raw.map { Int16(clamping: Int(($0 / rms * target).rounded())) }
     }
 }
 

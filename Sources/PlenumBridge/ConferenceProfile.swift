@@ -27,6 +27,10 @@ public struct ConferenceProfile: Codable, Sendable, Equatable {
     public var announceAlone = true
     /// Prompt language (a folder under `sounds/`).
     public var language = "en"
+    /// Comfort noise while nobody talks, as an RFC 6464 level (-dBov; 70 is a faint hiss), so a silent
+    /// room does not sound like a dropped call. Nil: digital silence. Costs nothing per member: it is
+    /// part of the shared mix.
+    public var comfortNoiseLevel: UInt8? = nil
     /// DTMF caller controls.
     public var callerControls = CallerControls.standard
 
@@ -45,6 +49,7 @@ public struct ConferenceProfile: Codable, Sendable, Equatable {
         enterExitTones = try c.decodeIfPresent(Bool.self, forKey: .enterExitTones) ?? d.enterExitTones
         announceAlone = try c.decodeIfPresent(Bool.self, forKey: .announceAlone) ?? d.announceAlone
         language = try c.decodeIfPresent(String.self, forKey: .language) ?? d.language
+        comfortNoiseLevel = try c.decodeIfPresent(UInt8.self, forKey: .comfortNoiseLevel) ?? d.comfortNoiseLevel
         callerControls = try c.decodeIfPresent(CallerControls.self, forKey: .callerControls) ?? d.callerControls
         guard (1...64).contains(maxTalkers) else {
             throw DecodingError.dataCorruptedError(forKey: .maxTalkers, in: c, debugDescription: "must be 1...64")

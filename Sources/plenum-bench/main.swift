@@ -32,8 +32,10 @@ struct MixerBenchmark: ParsableCommand {
     var seconds = 2.0
     @Option(help: "Largest room for the per-member-encoding baseline (it is slow by design).")
     var baselineLimit = 1000
-    @Flag(help: "Only the configurations with audio levels (skip no-levels and baseline runs).")
-    var quick = false
+    @Option(help: "Modes to run, comma-separated: per-member (the baseline), levels, no-levels.")
+    var modes = "per-member,levels,no-levels"
+    @Option(help: "Run exactly this many measured ticks instead of --seconds (for allocation counting under valgrind).")
+    var ticks: Int?
 
     func run() throws {
         let sizes = members.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -56,12 +58,15 @@ struct MixerBenchmark: ParsableCommand {
             rooms.append((allTalking, allTalking, 4))  // everybody talks, the default loudest 4 are mixed
         }
         for (n, t, mixed) in rooms {
-            if !quick, n <= baselineLimit {
+            let modes = Set(self.modes.split(separator: ",").map(String.init))
+            if modes.contains("per-member"), n <= baselineLimit {
                 report("per-member", n, t, mixed, try measure(members: n, talkers: t, mixed: mixed, levels: true, share: false))
             }
-            report("levels", n, t, mixed, try measure(members: n, talkers: t, mixed: mixed, levels: true, share: true),
-                   baselineKey: "per-member-\(n)-\(t)-\(mixed)")
-            if !quick {
+            if modes.contains("levels") {
+                report("levels", n, t, mixed, try measure(members: n, talkers: t, mixed: mixed, levels: true, share: true),
+                       baselineKey: "per-member-\(n)-\(t)-\(mixed)")
+            }
+            if modes.contains("no-levels") {
                 report("no-levels", n, t, mixed, try measure(members: n, talkers: t, mixed: mixed, levels: false, share: true),
                        baselineKey: "per-member-\(n)-\(t)-\(mixed)")
             }
@@ -106,11 +111,12 @@ struct MixerBenchmark: ParsableCommand {
         for k in 0..<50 { tick(k) }  // warm up: talkers detected, encoders allocated
         let rssAfter = residentBytes()
         let begin = threadCPUNanoseconds()
+        let fixedTicks = self.ticks
         var ticks = 0
-        while ticks < 50 || Double(threadCPUNanoseconds() - begin) < seconds * 1e9 {
+        while ticks < (fixedTicks ?? 50) || (fixedTicks == nil && Double(threadCPUNanoseconds() - begin) < seconds * 1e9) {
             tick(50 + ticks)
             ticks += 1
-            if ticks >= 5000 { break }
+            if fixedTicks == nil, ticks >= 5000 { break }
         }
         let elapsed = Double(threadCPUNanoseconds() - begin)
         withExtendedLifetime(conference) {}

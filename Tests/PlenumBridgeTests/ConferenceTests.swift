@@ -205,6 +205,21 @@ func run(_ conference: Conference, _ phones: [TestPhone], ticks: Int) {
         #expect(c.share(of: 700) > -10, "c still hears a")
     }
 
+    @Test func comfortNoiseFillsASilentRoomOnlyWhenConfigured() throws {
+        var profile = ConferenceProfile()
+        profile.comfortNoiseLevel = 60
+        let withNoise = makeConference(profile)
+        let quiet = makeConference()
+        let a = TestPhone(.pcmu, tone: nil), b = TestPhone(.pcmu, tone: nil)
+        a.member = try withNoise.join(name: "a", input: .pcmu, sink: a)
+        b.member = try quiet.join(name: "b", input: .pcmu, sink: b)
+        for _ in 0..<50 { a.send(); b.send(); withNoise.tick(); quiet.tick() }
+        let noiseLevel = a.heard.withUnsafeBufferPointer { AudioLevel.of($0) }
+        let silenceLevel = b.heard.withUnsafeBufferPointer { AudioLevel.of($0) }
+        #expect((57...64).contains(Int(noiseLevel)), "comfort noise at about -60 dBov: \(noiseLevel)")
+        #expect(silenceLevel == 127, "digital silence without it")
+    }
+
     @Test func dtmfCallerControls() throws {
         let conference = makeConference()
         let a = TestPhone(.pcmu, tone: 700)
