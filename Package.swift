@@ -38,6 +38,11 @@ let package = Package(
             dependencies: ["PlenumAudio", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "PlenumRTP",
+            dependencies: ["CSRTP"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "plenum",
             dependencies: [
@@ -64,5 +69,6 @@ let package = Package(
         ),
         .testTarget(name: "PlenumAudioTests", dependencies: ["PlenumAudio"], swiftSettings: swiftSettings),
         .testTarget(name: "PlenumBridgeTests", dependencies: ["PlenumBridge"], swiftSettings: swiftSettings),
+        .testTarget(name: "PlenumRTPTests", dependencies: ["PlenumRTP"], swiftSettings: swiftSettings),
     ]
 )

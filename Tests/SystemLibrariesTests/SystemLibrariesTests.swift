@@ -20,8 +20,8 @@ import Testing
         speex_resampler_destroy(state)
     }
 
-    @Test func srtpInitialises() {
-        #expect(srtp_init() == srtp_err_status_ok)
+    /// (srtp_init belongs to PlenumRTP's SRTPSession alone: libsrtp refuses a second call in one process.)
+    @Test func srtpLinks() {
         #expect(String(cString: srtp_get_version_string()).contains("2."))
     }
 

@@ -1,0 +1,172 @@
+/// RTCP, as much as a bridge needs (RFC 3550 §6): walk a compound packet, read sender and receiver
+/// reports and BYE, and write a receiver report for the streams a leg receives.
+public enum RTCP {
+    public enum PacketType: UInt8, Sendable {
+        case senderReport = 200, receiverReport = 201, sourceDescription = 202, goodbye = 203, application = 204
+        case transportFeedback = 205, payloadFeedback = 206, extendedReport = 207
+    }
+
+    /// A report block about one source (RFC 3550 §6.4.1).
+    public struct ReportBlock: Equatable, Sendable {
+        public var ssrc: UInt32
+        /// Fraction lost since the previous report, in 1/256.
+        public var fractionLost: UInt8
+        public var cumulativeLost: Int32
+        public var extendedHighestSequence: UInt32
+        public var jitter: UInt32
+        public var lastSenderReport: UInt32
+        public var delaySinceLastSenderReport: UInt32
+
+        public init(ssrc: UInt32, fractionLost: UInt8, cumulativeLost: Int32, extendedHighestSequence: UInt32,
+                    jitter: UInt32, lastSenderReport: UInt32 = 0, delaySinceLastSenderReport: UInt32 = 0) {
+            self.ssrc = ssrc
+            self.fractionLost = fractionLost
+            self.cumulativeLost = cumulativeLost
+            self.extendedHighestSequence = extendedHighestSequence
+            self.jitter = jitter
+            self.lastSenderReport = lastSenderReport
+            self.delaySinceLastSenderReport = delaySinceLastSenderReport
+        }
+    }
+
+    public enum Item: Equatable, Sendable {
+        case senderReport(ssrc: UInt32, ntp: UInt64, rtpTimestamp: UInt32, packets: UInt32, octets: UInt32, reports: Int)
+        case receiverReport(ssrc: UInt32, reports: Int)
+        case goodbye(ssrcs: Int)
+        case other(type: UInt8)
+    }
+
+    public enum ParseError: Error, Equatable, Sendable { case tooShort, badVersion, badLength, notRTCP }
+
+    /// Walks a compound packet; calls `item` for each packet and `report` for each report block.
+    public static func parse(
+        _ bytes: UnsafeRawBufferPointer, item: (Item) -> Void, report: (ReportBlock) -> Void = { _ in }
+    ) throws(ParseError) {
+        var offset = 0
+        guard bytes.count >= 4 else { throw .tooShort }
+        while offset < bytes.count {
+            guard offset + 4 <= bytes.count else { throw .tooShort }
+            guard bytes[offset] >> 6 == 2 else { throw .badVersion }
+            let count = Int(bytes[offset] & 0x1F)
+            let type = bytes[offset + 1]
+            guard (192...223).contains(type) else { throw .notRTCP }
+            let length = (Int(bytes.loadBigEndianUInt16(at: offset + 2)) + 1) * 4
+            guard offset + length <= bytes.count else { throw .badLength }
+            let body = offset + 4
+            switch PacketType(rawValue: type) {
+            case .senderReport:
+                guard length >= 28 + 24 * count else { throw .badLength }
+                let ntp = UInt64(bytes.loadBigEndianUInt32(at: body + 4)) << 32 | UInt64(bytes.loadBigEndianUInt32(at: body + 8))
+                item(.senderReport(
+                    ssrc: bytes.loadBigEndianUInt32(at: body), ntp: ntp, rtpTimestamp: bytes.loadBigEndianUInt32(at: body + 12),
+                    packets: bytes.loadBigEndianUInt32(at: body + 16), octets: bytes.loadBigEndianUInt32(at: body + 20),
+                    reports: count))
+                readBlocks(bytes, at: body + 24, count: count, report: report)
+            case .receiverReport:
+                guard length >= 8 + 24 * count else { throw .badLength }
+                item(.receiverReport(ssrc: bytes.loadBigEndianUInt32(at: body), reports: count))
+                readBlocks(bytes, at: body + 4, count: count, report: report)
+            case .goodbye:
+                item(.goodbye(ssrcs: count))
+            default:
+                item(.other(type: type))
+            }
+            offset += length
+        }
+    }
+
+    private static func readBlocks(
+        _ bytes: UnsafeRawBufferPointer, at start: Int, count: Int, report: (ReportBlock) -> Void
+    ) {
+        for i in 0..<count {
+            let o = start + 24 * i
+            let lostWord = bytes.loadBigEndianUInt32(at: o + 4)
+            var cumulative = Int32(bitPattern: lostWord & 0x00FF_FFFF)
+            if cumulative & 0x0080_0000 != 0 { cumulative -= 0x0100_0000 }  // 24-bit signed
+            report(ReportBlock(
+                ssrc: bytes.loadBigEndianUInt32(at: o), fractionLost: UInt8(lostWord >> 24), cumulativeLost: cumulative,
+                extendedHighestSequence: bytes.loadBigEndianUInt32(at: o + 8), jitter: bytes.loadBigEndianUInt32(at: o + 12),
+                lastSenderReport: bytes.loadBigEndianUInt32(at: o + 16),
+                delaySinceLastSenderReport: bytes.loadBigEndianUInt32(at: o + 20)))
+        }
+    }
+
+    /// Writes a receiver report with one block (or none); returns its length.
+    public static func writeReceiverReport(
+        into buffer: UnsafeMutableRawBufferPointer, ssrc: UInt32, block: ReportBlock?
+    ) -> Int {
+        let count = block == nil ? 0 : 1
+        let length = 8 + 24 * count
+        buffer[0] = 0x80 | UInt8(count)
+        buffer[1] = PacketType.receiverReport.rawValue
+        buffer.storeBytes(of: UInt16(length / 4 - 1).bigEndian, toByteOffset: 2, as: UInt16.self)
+        buffer.storeBytes(of: ssrc.bigEndian, toByteOffset: 4, as: UInt32.self)
+        if let block {
+            let o = 8
+            buffer.storeBytes(of: block.ssrc.bigEndian, toByteOffset: o, as: UInt32.self)
+            let lost = UInt32(block.fractionLost) << 24 | (UInt32(bitPattern: block.cumulativeLost) & 0x00FF_FFFF)
+            buffer.storeBytes(of: lost.bigEndian, toByteOffset: o + 4, as: UInt32.self)
+            buffer.storeBytes(of: block.extendedHighestSequence.bigEndian, toByteOffset: o + 8, as: UInt32.self)
+            buffer.storeBytes(of: block.jitter.bigEndian, toByteOffset: o + 12, as: UInt32.self)
+            buffer.storeBytes(of: block.lastSenderReport.bigEndian, toByteOffset: o + 16, as: UInt32.self)
+            buffer.storeBytes(of: block.delaySinceLastSenderReport.bigEndian, toByteOffset: o + 20, as: UInt32.self)
+        }
+        return length
+    }
+}
+
+/// Reception statistics for one source, for receiver reports (RFC 3550 Appendix A.3 and A.8).
+public struct ReceptionStatistics: Sendable {
+    public private(set) var received: UInt32 = 0
+    private var baseSequence: UInt32 = 0
+    private var maxSequence: UInt16 = 0
+    private var cycles: UInt32 = 0
+    private var started = false
+    private var expectedPrior: UInt32 = 0
+    private var receivedPrior: UInt32 = 0
+    private var transit: Int64 = 0
+    /// Interarrival jitter in RTP units, scaled by 16 as in A.8.
+    private var jitterScaled: Int64 = 0
+
+    public init() {}
+
+    public var extendedHighestSequence: UInt32 { cycles | UInt32(maxSequence) }
+    public var jitter: UInt32 { UInt32(clamping: jitterScaled >> 4) }
+
+    /// `arrival` is the arrival time in the stream's RTP clock units.
+    public mutating func record(sequence: UInt16, timestamp: UInt32, arrival: Int64) {
+        if !started {
+            started = true
+            baseSequence = UInt32(sequence)
+            maxSequence = sequence
+        } else {
+            let delta = sequence &- maxSequence
+            if delta < 0x8000 {
+                if sequence < maxSequence { cycles &+= 0x1_0000 }
+                maxSequence = sequence
+            }
+        }
+        received &+= 1
+        let newTransit = arrival - Int64(timestamp)
+        if received > 1 {
+            let d = abs(newTransit - transit)
+            jitterScaled += d - ((jitterScaled + 8) >> 4)
+        }
+        transit = newTransit
+    }
+
+    /// A report block, and the interval counters reset (A.3).
+    public mutating func makeReport(ssrc: UInt32) -> RTCP.ReportBlock {
+        let expected = extendedHighestSequence &- baseSequence &+ 1
+        let lost = Int64(expected) - Int64(received)
+        let expectedInterval = expected &- expectedPrior
+        let receivedInterval = received &- receivedPrior
+        expectedPrior = expected
+        receivedPrior = received
+        let lostInterval = Int64(expectedInterval) - Int64(receivedInterval)
+        let fraction: UInt8 = expectedInterval == 0 || lostInterval <= 0 ? 0 : UInt8(clamping: (lostInterval << 8) / Int64(expectedInterval))
+        return RTCP.ReportBlock(
+            ssrc: ssrc, fractionLost: fraction, cumulativeLost: Int32(clamping: max(-0x80_0000, min(0x7F_FFFF, lost))),
+            extendedHighestSequence: extendedHighestSequence, jitter: jitter)
+    }
+}
