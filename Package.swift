@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSofiaSIP", pkgConfig: "sofia-sip-ua", providers: [.apt(["libsofia-sip-ua-dev"])]),
+        // The SIP user agent on sofia-sip's nua, in C (tag lists are variadic; nua is single-threaded).
+        .target(name: "CPlenumSofia", dependencies: ["CSofiaSIP"]),
         // Variadic and macro APIs wrapped in C.
         .target(name: "CPlenumShims", dependencies: ["COpus", "CSpanDSP", "CSofiaSIP", "COpenSSL"]),
 
@@ -41,6 +43,16 @@ let package = Package(
         .target(
             name: "PlenumRTP",
             dependencies: ["CSRTP"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PlenumMedia",
+            dependencies: ["PlenumBridge", "PlenumRTP"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PlenumSIP",
+            dependencies: ["CPlenumSofia", "PlenumMedia", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -59,9 +59,7 @@ public final class MediaLoop: Sendable {
             for command in commands { command(context) }
             commands.removeAll(keepingCapacity: true)
             let count = schedule.due(now: begin)
-            for _ in 0..<count {
-                for conference in context.conferences.values { conference.tick() }
-            }
+            for _ in 0..<count { context.tick() }
             busy += Self.monotonicNanoseconds() - begin
             ticksInSecond += count
             if ticksInSecond >= 50 {
@@ -89,7 +87,28 @@ public final class MediaLoop: Sendable {
     }
 }
 
-/// What a command sees on its media loop: the conferences the loop owns.
+/// Work that runs on a media loop around each tick: reading the legs' sockets before the conferences
+/// mix (so every packet that has arrived is in its jitter buffer), call logic after.
+public protocol MediaLoopHook: AnyObject {
+    func beforeTick()
+    func afterTick()
+}
+
+/// What a command sees on its media loop: the conferences and hooks the loop owns.
 public final class MediaLoopContext {
     public var conferences: [String: Conference] = [:]
+    public private(set) var hooks: [MediaLoopHook] = []
+
+    public init() {}
+
+    public func add(_ hook: MediaLoopHook) { hooks.append(hook) }
+    public func remove(_ hook: MediaLoopHook) { hooks.removeAll { $0 === hook } }
+    public func hook<T: MediaLoopHook>(_ type: T.Type) -> T? { hooks.lazy.compactMap { $0 as? T }.first }
+
+    /// One tick: hooks before, every conference, hooks after.
+    public func tick() {
+        for hook in hooks { hook.beforeTick() }
+        for conference in conferences.values { conference.tick() }
+        for hook in hooks { hook.afterTick() }
+    }
 }

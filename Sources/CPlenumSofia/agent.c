@@ -1,0 +1,271 @@
+#include "CPlenumSofia.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SU_ROOT_MAGIC_T struct plenum_sip_agent
+#define NUA_MAGIC_T struct plenum_sip_agent
+#define NUA_HMAGIC_T struct plenum_call
+#define SU_MSG_ARG_T struct plenum_command
+
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_wait.h>
+#include <sofia-sip/su_log.h>
+#include <sofia-sip/nua.h>
+#include <sofia-sip/nua_tag.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/su_tagarg.h>
+
+struct plenum_call {
+    uint64_t id;
+    nua_handle_t *nh;
+    int answered;
+    struct plenum_call *next;
+};
+
+struct plenum_sip_agent {
+    su_home_t home[1];
+    su_root_t *root;
+    nua_t *nua;
+    plenum_sip_callback callback;
+    void *context;
+    struct plenum_call *calls;
+    uint64_t next_id;
+    int port;
+    int shutting_down;
+};
+
+enum { COMMAND_RESPOND = 1, COMMAND_HANGUP = 2, COMMAND_SHUTDOWN = 3 };
+
+struct plenum_command {
+    int kind;
+    uint64_t call;
+    int status;
+    char phrase[64];
+    int has_sdp;
+    char sdp[];
+};
+
+static struct plenum_call *find_call(plenum_sip_agent *agent, uint64_t id) {
+    for (struct plenum_call *c = agent->calls; c; c = c->next)
+        if (c->id == id) return c;
+    return NULL;
+}
+
+static void forget_call(plenum_sip_agent *agent, struct plenum_call *call) {
+    struct plenum_call **link = &agent->calls;
+    while (*link && *link != call) link = &(*link)->next;
+    if (*link) *link = call->next;
+    nua_handle_bind(call->nh, NULL);
+    nua_handle_destroy(call->nh);
+    free(call);
+}
+
+static void emit(plenum_sip_agent *agent, int kind, struct plenum_call *call, int status, sip_t const *sip,
+                 int reinvite) {
+    plenum_sip_event event;
+    memset(&event, 0, sizeof event);
+    event.kind = kind;
+    event.call = call ? call->id : 0;
+    event.status = status;
+    event.reinvite = reinvite;
+    char source[64] = "";
+    if (sip) {
+        if (sip->sip_request) event.request_user = sip->sip_request->rq_url->url_user;
+        if (sip->sip_from) {
+            event.from_user = sip->sip_from->a_url->url_user;
+            event.from_display = sip->sip_from->a_display;
+        }
+        if (sip->sip_to) event.to_user = sip->sip_to->a_url->url_user;
+        if (sip->sip_user_agent) event.user_agent = sip->sip_user_agent->g_string;
+        if (sip->sip_content_type) event.content_type = sip->sip_content_type->c_type;
+        if (sip->sip_payload) {
+            event.body = sip->sip_payload->pl_data;
+            event.body_length = sip->sip_payload->pl_len;
+        }
+        msg_t *request = nua_current_request(agent->nua);
+        su_addrinfo_t *ai = request ? msg_addrinfo(request) : NULL;
+        if (ai && ai->ai_addr) {
+            su_sockaddr_t *su = (su_sockaddr_t *)ai->ai_addr;
+            su_inet_ntop(su->su_family, SU_ADDR(su), source, sizeof source);
+            event.source_address = source;
+        }
+    }
+    agent->callback(agent->context, &event);
+}
+
+static void on_event(nua_event_t event, int status, char const *phrase, nua_t *nua, plenum_sip_agent *agent,
+                     nua_handle_t *nh, struct plenum_call *call, sip_t const *sip, tagi_t tags[]) {
+    (void)phrase;
+    (void)nua;
+    switch (event) {
+    case nua_i_invite:
+        if (call == NULL) {
+            if (agent->shutting_down) {
+                nua_respond(nh, 503, "Service Unavailable", TAG_END());
+                nua_handle_destroy(nh);
+                return;
+            }
+            call = calloc(1, sizeof *call);
+            if (call == NULL) {
+                nua_respond(nh, 500, "Server Internal Error", TAG_END());
+                nua_handle_destroy(nh);
+                return;
+            }
+            call->id = ++agent->next_id;
+            call->nh = nh;
+            call->next = agent->calls;
+            agent->calls = call;
+            nua_handle_bind(nh, call);
+            emit(agent, PLENUM_SIP_INVITE, call, 0, sip, 0);
+        } else {
+            emit(agent, PLENUM_SIP_INVITE, call, 0, sip, 1);
+        }
+        break;
+    case nua_i_cancel:
+        if (call) emit(agent, PLENUM_SIP_CANCELLED, call, 0, sip, 0);
+        break;
+    case nua_i_bye:
+        if (call) emit(agent, PLENUM_SIP_BYE, call, 0, sip, 0);
+        break;
+    case nua_i_info:
+        if (call) emit(agent, PLENUM_SIP_INFO, call, 0, sip, 0);
+        break;
+    case nua_i_state: {
+        int state = nua_callstate_init;
+        tl_gets(tags, NUTAG_CALLSTATE_REF(state), TAG_END());
+        if (call == NULL) break;
+        if (state == nua_callstate_ready && !call->answered) {
+            call->answered = 1;
+            emit(agent, PLENUM_SIP_ACTIVE, call, 0, NULL, 0);
+        } else if (state == nua_callstate_terminated) {
+            emit(agent, PLENUM_SIP_TERMINATED, call, status, NULL, 0);
+            forget_call(agent, call);
+        }
+        break;
+    }
+    case nua_i_refer:
+    case nua_i_message:
+    case nua_i_subscribe:
+    case nua_i_publish:
+    case nua_i_method:
+        // Plenum makes no calls and keeps no subscriptions: refuse (issue 3, "Safety").
+        nua_respond(nh, SIP_405_METHOD_NOT_ALLOWED, TAG_END());
+        if (call == NULL) nua_handle_destroy(nh);
+        break;
+    case nua_r_shutdown:
+        if (status >= 200) su_root_break(agent->root);
+        break;
+    default:
+        break;
+    }
+}
+
+static void run_command(plenum_sip_agent *agent, su_msg_r msg, struct plenum_command *command) {
+    (void)msg;
+    if (command->kind == COMMAND_SHUTDOWN) {
+        if (!agent->shutting_down) {
+            agent->shutting_down = 1;
+            nua_shutdown(agent->nua);
+        }
+        return;
+    }
+    struct plenum_call *call = find_call(agent, command->call);
+    if (call == NULL) return;  // already gone: a late command is harmless
+    if (command->kind == COMMAND_RESPOND) {
+        if (command->has_sdp)
+            nua_respond(call->nh, command->status, command->phrase, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                        SIPTAG_PAYLOAD_STR(command->sdp), TAG_END());
+        else
+            nua_respond(call->nh, command->status, command->phrase, TAG_END());
+    } else if (command->kind == COMMAND_HANGUP) {
+        if (call->answered)
+            nua_bye(call->nh, TAG_END());
+        else
+            nua_respond(call->nh, SIP_480_TEMPORARILY_UNAVAILABLE, TAG_END());
+    }
+}
+
+static void send_command(plenum_sip_agent *agent, int kind, uint64_t call, int status, const char *phrase,
+                         const char *sdp) {
+    size_t sdp_length = sdp ? strlen(sdp) : 0;
+    su_msg_r msg = SU_MSG_R_INIT;
+    if (su_msg_create(msg, su_root_task(agent->root), su_task_null, run_command,
+                      sizeof(struct plenum_command) + sdp_length + 1) != 0)
+        return;
+    struct plenum_command *command = su_msg_data(msg);
+    command->kind = kind;
+    command->call = call;
+    command->status = status;
+    snprintf(command->phrase, sizeof command->phrase, "%s", phrase ? phrase : "");
+    command->has_sdp = sdp != NULL;
+    if (sdp) memcpy(command->sdp, sdp, sdp_length + 1);
+    su_msg_send(msg);
+}
+
+plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *user_agent, plenum_sip_callback callback,
+                                          void *context, char *error, size_t error_capacity) {
+    if (su_init() != 0) {
+        snprintf(error, error_capacity, "su_init failed");
+        return NULL;
+    }
+    su_log_set_level(NULL, 0);
+    plenum_sip_agent *agent = calloc(1, sizeof *agent);
+    if (agent == NULL) return NULL;
+    su_home_init(agent->home);
+    agent->callback = callback;
+    agent->context = context;
+    agent->root = su_root_create(agent);
+    if (agent->root == NULL) {
+        snprintf(error, error_capacity, "su_root_create failed");
+        free(agent);
+        return NULL;
+    }
+    su_root_threading(agent->root, 1);
+    agent->nua = nua_create(agent->root, on_event, agent, NUTAG_URL(bind_url), NUTAG_MEDIA_ENABLE(0),
+                            NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1), NUTAG_ENABLEMESSAGE(0), NUTAG_ENABLEINVITE(1),
+                            NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
+                            NUTAG_APPL_METHOD("REFER, MESSAGE, SUBSCRIBE, PUBLISH"),
+                            SIPTAG_USER_AGENT_STR(user_agent), TAG_END());
+    if (agent->nua == NULL) {
+        snprintf(error, error_capacity, "cannot listen on %s", bind_url);
+        su_root_destroy(agent->root);
+        free(agent);
+        return NULL;
+    }
+    // The bound port (for a bind URL with port 0 or to confirm).
+    const url_string_t *url = NULL;
+    (void)url;
+    const char *colon = strrchr(bind_url, ':');
+    agent->port = colon ? atoi(colon + 1) : 5060;
+    return agent;
+}
+
+void plenum_sip_agent_run(plenum_sip_agent *agent) {
+    su_root_run(agent->root);
+    for (struct plenum_call *c = agent->calls, *next; c; c = next) {
+        next = c->next;
+        nua_handle_destroy(c->nh);
+        free(c);
+    }
+    nua_destroy(agent->nua);
+    su_root_destroy(agent->root);
+    su_home_deinit(agent->home);
+    free(agent);
+    su_deinit();
+}
+
+void plenum_sip_agent_shutdown(plenum_sip_agent *agent) { send_command(agent, COMMAND_SHUTDOWN, 0, 0, NULL, NULL); }
+
+void plenum_sip_respond(plenum_sip_agent *agent, uint64_t call, int status, const char *phrase, const char *sdp) {
+    send_command(agent, COMMAND_RESPOND, call, status, phrase, sdp);
+}
+
+void plenum_sip_hangup(plenum_sip_agent *agent, uint64_t call) {
+    send_command(agent, COMMAND_HANGUP, call, 0, NULL, NULL);
+}
+
+int plenum_sip_agent_port(plenum_sip_agent *agent) { return agent->port; }

@@ -1,0 +1,94 @@
+// A small SIP user agent (server side) on sofia-sip's nua, as plain C for Swift.
+//
+// sofia's tag lists are variadic and nua is not thread-safe, so this shim owns everything sofia:
+// it runs the su_root loop on the thread that calls plenum_sip_agent_run, copies each event into a flat
+// struct for the callback, and marshals commands from any thread onto that loop with su_msg.
+// NUTAG_MEDIA_ENABLE(0): sofia's own offer/answer engine stays out; Plenum writes the SDP.
+// Swift never includes sofia's headers (they define _GNU_SOURCE, which clashes with other C modules).
+#ifndef PLENUM_SOFIA_H
+#define PLENUM_SOFIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct plenum_sip_agent plenum_sip_agent;
+
+typedef enum {
+    /// A new call, or a re-INVITE (`reinvite` = 1) on an existing one; `body` is its SDP (may be empty).
+    PLENUM_SIP_INVITE = 1,
+    /// The call is established (the ACK arrived).
+    PLENUM_SIP_ACTIVE = 2,
+    /// The caller cancelled before the answer.
+    PLENUM_SIP_CANCELLED = 3,
+    /// The caller hung up.
+    PLENUM_SIP_BYE = 4,
+    /// The call is gone (after any of the above, or our own hang-up); its id is never reused.
+    PLENUM_SIP_TERMINATED = 5,
+    /// An INFO request in the call (DTMF relay bodies: application/dtmf-relay, application/dtmf).
+    PLENUM_SIP_INFO = 6,
+} plenum_sip_event_kind;
+
+typedef struct {
+    int kind;
+    uint64_t call;
+    int reinvite;
+    int status;
+    const char *request_user;
+    const char *from_user;
+    const char *from_display;
+    const char *to_user;
+    const char *source_address;
+    const char *user_agent;
+    const char *content_type;
+    const char *body;
+    size_t body_length;
+} plenum_sip_event;
+
+/// Called on the SIP thread. Copy what you need and return: no work here.
+typedef void (*plenum_sip_callback)(void *context, const plenum_sip_event *event);
+
+/// Creates an agent bound to `bind_url` (e.g. "sip:127.0.0.1:5060"; add ";transport=tcp" for TCP).
+/// Call from the thread that will run it. Returns NULL and fills `error` on failure.
+plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *user_agent, plenum_sip_callback callback,
+                                          void *context, char *error, size_t error_capacity);
+/// Runs the SIP loop until plenum_sip_agent_shutdown; then frees the agent.
+void plenum_sip_agent_run(plenum_sip_agent *agent);
+/// Thread-safe: ends all calls and stops the loop.
+void plenum_sip_agent_shutdown(plenum_sip_agent *agent);
+/// Thread-safe: answers the INVITE of `call` (any status; `sdp` may be NULL).
+void plenum_sip_respond(plenum_sip_agent *agent, uint64_t call, int status, const char *phrase, const char *sdp);
+/// Thread-safe: hangs up (BYE when established, otherwise a final 480 response).
+void plenum_sip_hangup(plenum_sip_agent *agent, uint64_t call);
+/// The local port the agent listens on (after create), or 0.
+int plenum_sip_agent_port(plenum_sip_agent *agent);
+
+#endif
+
+// MARK: SDP (RFC 4566) through sofia's parser
+
+#define PLENUM_SDP_MAX_FORMATS 16
+
+typedef struct {
+    int payload_type;
+    char encoding[32];
+    int clock_rate;
+    int channels;
+    char parameters[128];  // fmtp
+} plenum_sdp_format;
+
+typedef enum { PLENUM_SDP_SENDRECV = 0, PLENUM_SDP_SENDONLY = 1, PLENUM_SDP_RECVONLY = 2, PLENUM_SDP_INACTIVE = 3 } plenum_sdp_direction;
+
+typedef struct {
+    char address[64];  // connection address of the audio stream (media-level c= or session-level)
+    int port;          // 0: the stream is refused/disabled
+    int ptime;
+    int direction;
+    char protocol[32];  // "RTP/AVP", "RTP/SAVP", ...
+    int format_count;
+    plenum_sdp_format formats[PLENUM_SDP_MAX_FORMATS];
+    char crypto[256];  // the first a=crypto line's value (RFC 4568), if any
+} plenum_sdp_audio;
+
+/// Parses `sdp` and describes its first audio stream. Returns 0, or -1 with `error` filled (not SDP,
+/// no audio stream, no connection address).
+int plenum_sdp_parse_audio(const char *sdp, size_t length, plenum_sdp_audio *audio, char *error, size_t error_capacity);

@@ -1,0 +1,63 @@
+#include "CPlenumSofia.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/sdp.h>
+
+int plenum_sdp_parse_audio(const char *text, size_t length, plenum_sdp_audio *audio, char *error, size_t error_capacity) {
+    memset(audio, 0, sizeof *audio);
+    su_home_t *home = su_home_new(sizeof(su_home_t));
+    if (home == NULL) return -1;
+    int result = -1;
+    sdp_parser_t *parser = sdp_parse(home, text, (issize_t)length, 0);
+    sdp_session_t *session = sdp_session(parser);
+    if (session == NULL) {
+        const char *message = sdp_parsing_error(parser);
+        snprintf(error, error_capacity, "malformed SDP: %s", message ? message : "unknown error");
+        goto done;
+    }
+    sdp_media_t *media = session->sdp_media;
+    while (media && media->m_type != sdp_media_audio) media = media->m_next;
+    if (media == NULL) {
+        snprintf(error, error_capacity, "no audio stream in SDP");
+        goto done;
+    }
+    sdp_connection_t *connection = media->m_connections ? media->m_connections : session->sdp_connection;
+    if (connection == NULL || connection->c_address == NULL) {
+        snprintf(error, error_capacity, "no connection address for the audio stream");
+        goto done;
+    }
+    snprintf(audio->address, sizeof audio->address, "%s", connection->c_address);
+    audio->port = media->m_rejected ? 0 : (int)media->m_port;
+    snprintf(audio->protocol, sizeof audio->protocol, "%s", media->m_proto_name ? media->m_proto_name : "");
+    switch (media->m_mode) {
+    case sdp_sendonly: audio->direction = PLENUM_SDP_SENDONLY; break;
+    case sdp_recvonly: audio->direction = PLENUM_SDP_RECVONLY; break;
+    case sdp_inactive: audio->direction = PLENUM_SDP_INACTIVE; break;
+    default: audio->direction = PLENUM_SDP_SENDRECV; break;
+    }
+    // c=0.0.0.0 is the old way of putting a call on hold (RFC 3264 §8.4).
+    if (strcmp(audio->address, "0.0.0.0") == 0) audio->direction = PLENUM_SDP_INACTIVE;
+    for (sdp_rtpmap_t *map = media->m_rtpmaps; map && audio->format_count < PLENUM_SDP_MAX_FORMATS; map = map->rm_next) {
+        plenum_sdp_format *format = &audio->formats[audio->format_count++];
+        format->payload_type = (int)map->rm_pt;
+        snprintf(format->encoding, sizeof format->encoding, "%s", map->rm_encoding ? map->rm_encoding : "");
+        format->clock_rate = (int)map->rm_rate;
+        format->channels = map->rm_params ? atoi(map->rm_params) : 1;
+        snprintf(format->parameters, sizeof format->parameters, "%s", map->rm_fmtp ? map->rm_fmtp : "");
+    }
+    for (sdp_attribute_t *a = media->m_attributes; a; a = a->a_next) {
+        if (a->a_name && strcasecmp(a->a_name, "ptime") == 0 && a->a_value) audio->ptime = atoi(a->a_value);
+        if (a->a_name && strcasecmp(a->a_name, "crypto") == 0 && a->a_value && audio->crypto[0] == '\0')
+            snprintf(audio->crypto, sizeof audio->crypto, "%s", a->a_value);
+    }
+    result = 0;
+done:
+    sdp_parser_free(parser);
+    su_home_unref(home);
+    return result;
+}

@@ -1,0 +1,138 @@
+import PlenumAudio
+import PlenumBridge
+import PlenumRTP
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A conference member reached over RTP (a SIP phone; the WebRTC leg adds ICE and DTLS in front).
+/// Reads its socket once per tick, hands audio to its member and digits to `onDigit`, and sends the
+/// member's frames with its own SSRC, sequence numbers and timestamps.
+public final class RTPLeg: MemberOutput {
+    public struct Codecs: Sendable {
+        /// The audio payload type and codec the peer sends and receives (one, from offer/answer).
+        public var payloadType: UInt8
+        public var codec: CodecConfiguration
+        /// RFC 4733 telephone-event payload type, if negotiated.
+        public var telephoneEvent: UInt8?
+        /// RFC 6464 header extension id, if negotiated.
+        public var audioLevelExtension: UInt8?
+        public init(payloadType: UInt8, codec: CodecConfiguration, telephoneEvent: UInt8? = nil, audioLevelExtension: UInt8? = nil) {
+            self.payloadType = payloadType
+            self.codec = codec
+            self.telephoneEvent = telephoneEvent
+            self.audioLevelExtension = audioLevelExtension
+        }
+    }
+
+    public struct Counters: Sendable, Equatable {
+        public var received = 0, sent = 0, malformed = 0, foreign = 0, unknownPayloadType = 0, rtcp = 0, digits = 0
+    }
+
+    public let socket: UDPSocket
+    public private(set) var codecs: Codecs
+    public private(set) var remote: sockaddr_in?
+    /// Whether the remote address follows where packets come from (symmetric RTP, for phones behind NAT).
+    public var latchesToSource = true
+    public weak var member: Member?
+    public var onDigit: ((Character) -> Void)?
+    /// Sending is paused (the call is on hold, or not answered yet).
+    public var sending = true
+    public private(set) var counters = Counters()
+
+    private let ssrc: UInt32
+    private var sequence: UInt16
+    private let timestampOffset: UInt32
+    private var statistics = ReceptionStatistics()
+    private var digits = TelephoneEventReceiver()
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 16)
+    private let sendBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 9000, alignment: 16)
+    private var latched = false
+
+    public init(socket: UDPSocket, codecs: Codecs, remote: sockaddr_in?) {
+        self.socket = socket
+        self.codecs = codecs
+        self.remote = remote
+        var rng = SystemRandomNumberGenerator()
+        ssrc = rng.next()
+        sequence = rng.next()
+        timestampOffset = rng.next()
+    }
+
+    deinit {
+        buffer.deallocate()
+        sendBuffer.deallocate()
+    }
+
+    /// A re-INVITE changed the far end's address (or put it on hold).
+    public func update(remote: sockaddr_in?) {
+        self.remote = remote
+        latched = false
+    }
+
+    /// Reads every datagram waiting on the socket.
+    public func drain() {
+        var source = sockaddr_in()
+        while let length = socket.receive(into: buffer, from: &source) {
+            handle(UnsafeRawBufferPointer(rebasing: buffer[..<length]), from: source)
+        }
+    }
+
+    func handle(_ datagram: UnsafeRawBufferPointer, from source: sockaddr_in) {
+        // Symmetric RTP: until the first valid packet any source may speak (the SDP address may be a
+        // phone's private one behind NAT); after it, only that source.
+        if latched, let remote, !remote.sameEndpoint(as: source) {
+            counters.foreign += 1
+            return
+        }
+        switch PacketClass(classifying: datagram) {
+        case .rtp:
+            guard let packet = try? RTPPacket(parsing: datagram) else {
+                counters.malformed += 1
+                return
+            }
+            latch(source)
+            counters.received += 1
+            let payload = UnsafeRawBufferPointer(rebasing: datagram[packet.payloadRange])
+            if packet.payloadType == codecs.payloadType {
+                statistics.record(sequence: packet.sequenceNumber, timestamp: packet.timestamp, arrival: 0)
+                let level = codecs.audioLevelExtension.flatMap {
+                    RTPHeaderExtension.audioLevel(id: $0, profile: packet.extensionProfile, in: datagram, range: packet.extensionRange)?.level
+                }
+                member?.receive(payload, sequence: packet.sequenceNumber, timestamp: packet.timestamp, audioLevel: level)
+            } else if packet.payloadType == codecs.telephoneEvent {
+                if let digit = digits.receive(payload, timestamp: packet.timestamp) {
+                    counters.digits += 1
+                    onDigit?(digit)
+                }
+            } else {
+                counters.unknownPayloadType += 1
+            }
+        case .rtcp:
+            latch(source)
+            counters.rtcp += 1
+        default:
+            counters.malformed += 1
+        }
+    }
+
+    private func latch(_ source: sockaddr_in) {
+        guard latchesToSource, !latched else { return }
+        latched = true
+        remote = source
+    }
+
+    public func deliver(_ frame: EncodedFrame) {
+        guard sending, let remote, frame.payload.count + RTPPacket.headerSize <= sendBuffer.count else { return }
+        let timestamp = timestampOffset &+ UInt32(truncatingIfNeeded: frame.tick &* UInt64(frame.codec.rtpUnitsPerFrame))
+        RTPPacket.writeHeader(
+            into: sendBuffer, marker: false, payloadType: codecs.payloadType, sequenceNumber: sequence, timestamp: timestamp,
+            ssrc: ssrc)
+        UnsafeMutableRawBufferPointer(rebasing: sendBuffer[RTPPacket.headerSize...]).copyMemory(from: frame.payload)
+        sequence &+= 1
+        if socket.send(UnsafeRawBufferPointer(rebasing: sendBuffer[..<(RTPPacket.headerSize + frame.payload.count)]), to: remote) {
+            counters.sent += 1
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import CPlenumSofia
+import Foundation
+import Synchronization
+
+/// An event from the SIP stack, copied off sofia's thread.
+public struct SIPEvent: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable { case invite, active, cancelled, bye, terminated, info }
+    public var kind: Kind
+    public var call: UInt64
+    public var isReinvite = false
+    public var status = 0
+    public var requestUser = ""
+    public var fromUser = ""
+    public var fromDisplay = ""
+    public var toUser = ""
+    public var sourceAddress = ""
+    public var userAgent = ""
+    public var contentType = ""
+    public var body = ""
+
+    public init(kind: Kind, call: UInt64) {
+        self.kind = kind
+        self.call = call
+    }
+}
+
+/// The SIP user agent: sofia-sip's nua on a thread of its own (one su_root per profile). Its callbacks
+/// only copy the event and hand it to `handler`; commands are marshalled onto sofia's thread by the shim.
+public final class SIPAgent: Sendable {
+    public typealias Handler = @Sendable (SIPEvent) -> Void
+
+    private final class Context: @unchecked Sendable {
+        let handler: Handler
+        init(handler: @escaping Handler) { self.handler = handler }
+    }
+
+    /// sofia's agent pointer; the shim's command functions are the thread-safe part of its API.
+    private struct Handle: @unchecked Sendable { let pointer: OpaquePointer }
+    private let agent: Mutex<Handle?>
+    private let context: Context
+    public let bindURL: String
+
+    public enum Failure: Error, CustomStringConvertible {
+        case cannotStart(String)
+        public var description: String {
+            switch self { case .cannotStart(let why): "SIP: \(why)" }
+        }
+    }
+
+    /// Starts listening on `bindURL` (e.g. `sip:127.0.0.1:5060`, `sip:0.0.0.0:5060;transport=tcp`).
+    public init(bindURL: String, userAgent: String = "Plenum", handler: @escaping Handler) throws {
+        self.bindURL = bindURL
+        context = Context(handler: handler)
+        agent = Mutex(nil)
+        let started = DispatchSemaphore(value: 0)
+        let result = Mutex<Result<Handle, Failure>?>(nil)
+        let context = self.context
+        let thread = Thread {
+            let contextPointer = Unmanaged.passUnretained(context).toOpaque()
+            var error = [CChar](repeating: 0, count: 256)
+            guard let created = plenum_sip_agent_create(bindURL, userAgent, sipCallback, contextPointer, &error, error.count) else {
+                let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                result.withLock { $0 = .failure(.cannotStart(message)) }
+                started.signal()
+                return
+            }
+            result.withLock { $0 = .success(Handle(pointer: created)) }
+            started.signal()
+            plenum_sip_agent_run(created)
+        }
+        thread.name = "sip"
+        thread.start()
+        started.wait()
+        switch result.withLock({ $0 }) {
+        case .success(let created)?: agent.withLock { $0 = created }
+        case .failure(let failure)?: throw failure
+        case nil: throw Failure.cannotStart("no result")
+        }
+    }
+
+    /// Answers (or refuses) a call's INVITE; `sdp` goes in the body.
+    public func respond(to call: UInt64, status: Int, phrase: String, sdp: String? = nil) {
+        agent.withLock { agent in
+            guard let agent else { return }
+            plenum_sip_respond(agent.pointer, call, Int32(status), phrase, sdp)
+        }
+    }
+
+    public func hangup(_ call: UInt64) {
+        agent.withLock { agent in
+            guard let agent else { return }
+            plenum_sip_hangup(agent.pointer, call)
+        }
+    }
+
+    public func shutdown() {
+        agent.withLock { agent in
+            guard let current = agent else { return }
+            plenum_sip_agent_shutdown(current.pointer)
+            agent = nil
+        }
+    }
+
+    fileprivate static func deliver(_ raw: UnsafePointer<plenum_sip_event>, context: UnsafeMutableRawPointer) {
+        let e = raw.pointee
+        let kind: SIPEvent.Kind
+        switch e.kind {
+        case Int32(PLENUM_SIP_INVITE.rawValue): kind = .invite
+        case Int32(PLENUM_SIP_ACTIVE.rawValue): kind = .active
+        case Int32(PLENUM_SIP_CANCELLED.rawValue): kind = .cancelled
+        case Int32(PLENUM_SIP_BYE.rawValue): kind = .bye
+        case Int32(PLENUM_SIP_TERMINATED.rawValue): kind = .terminated
+        case Int32(PLENUM_SIP_INFO.rawValue): kind = .info
+        default: return
+        }
+        var event = SIPEvent(kind: kind, call: e.call)
+        event.isReinvite = e.reinvite != 0
+        event.status = Int(e.status)
+        event.requestUser = string(e.request_user)
+        event.fromUser = string(e.from_user)
+        event.fromDisplay = string(e.from_display)
+        event.toUser = string(e.to_user)
+        event.sourceAddress = string(e.source_address)
+        event.userAgent = string(e.user_agent)
+        event.contentType = string(e.content_type)
+        if let body = e.body, e.body_length > 0, e.body_length <= 64 * 1024 {
+            event.body = String(decoding: UnsafeRawBufferPointer(start: body, count: e.body_length), as: UTF8.self)
+        }
+        Unmanaged<Context>.fromOpaque(context).takeUnretainedValue().handler(event)
+    }
+
+    private static func string(_ pointer: UnsafePointer<CChar>?) -> String {
+        guard let pointer else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: strlen(pointer)), as: UTF8.self)
+    }
+}
+
+private func sipCallback(_ context: UnsafeMutableRawPointer?, _ event: UnsafePointer<plenum_sip_event>?) {
+    guard let context, let event else { return }
+    SIPAgent.deliver(event, context: context)
+}
