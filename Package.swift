@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "plenum",
             dependencies: [
-                "PlenumBridge",
+                "PlenumBridge", "PlenumSIP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

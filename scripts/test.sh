@@ -3,7 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
+python3 -m pip install --quiet --disable-pip-version-check pytest numpy 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages pytest numpy
 swift build --build-tests
 swift test --skip-build
 scripts/sounds/generate.sh --check
 scripts/check-allocations.sh
+# Real peers (baresip phones) against the real server, in a network namespace of their own.
+Tests/Integration/run.sh

@@ -28,7 +28,7 @@ extension Conference {
                 if let input = member.input { level = AudioLevel.of(UnsafeBufferPointer(input.frame)) }
             }
             if member.detector.update(level: level) {
-                eventSink.yield(member.detector.isTalking ? .talkingStarted(member.id) : .talkingStopped(member.id))
+                emit(member.detector.isTalking ? .talkingStarted(member.id) : .talkingStopped(member.id))
             }
             if member.detector.isTalking, !member.flags.muted { candidates.append(member) }
         }
@@ -67,7 +67,7 @@ extension Conference {
         while index < roomPrompts.count {
             roomPrompts[index].mix(into: fullMix)
             if roomPrompts[index].isFinished {
-                eventSink.yield(.promptFinished(member: nil, name: roomPrompts[index].sound.name))
+                emit(.promptFinished(member: nil, name: roomPrompts[index].sound.name))
                 roomPrompts.remove(at: index)
             } else {
                 index += 1
@@ -105,7 +105,7 @@ extension Conference {
         if !member.prompts.isEmpty {
             member.prompts[0].mix(into: privateMix)
             if member.prompts[0].isFinished {
-                eventSink.yield(.promptFinished(member: member.id, name: member.prompts[0].sound.name))
+                emit(.promptFinished(member: member.id, name: member.prompts[0].sound.name))
                 member.prompts.removeFirst()
             }
         }

@@ -12,7 +12,9 @@ public final class Conference {
     let sounds: SoundLibrary?
     let logger: Logger
     public let events: AsyncStream<ConferenceEvent>
-    let eventSink: AsyncStream<ConferenceEvent>.Continuation
+    let eventStream: AsyncStream<ConferenceEvent>.Continuation
+    /// Loop-local observers (call logic on the same media loop), called synchronously for each event.
+    public var observers: [(ConferenceEvent) -> Void] = []
 
     public internal(set) var members: [Member] = []
     var membersByID: [MemberID: Int] = [:]
@@ -44,7 +46,7 @@ public final class Conference {
         var logger = logger
         logger[metadataKey: "conference"] = "\(name)"
         self.logger = logger
-        (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        (events, eventStream) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(4096))
         let n = AudioFormat.frameSamples
         fullMix = .allocate(capacity: n)
         fullMix.initialize(repeating: 0)
@@ -61,12 +63,18 @@ public final class Conference {
     }
 
     deinit {
-        eventSink.finish()
+        eventStream.finish()
         fullMix.deallocate()
         fullMix16.deallocate()
         privateMix.deallocate()
         privateMix16.deallocate()
         packetScratch.deallocate()
+    }
+
+    /// Publishes an event to the stream and to the loop-local observers.
+    func emit(_ event: ConferenceEvent) {
+        eventStream.yield(event)
+        for observer in observers { observer(event) }
     }
 
     public enum JoinError: Error, Equatable { case unsupportedCodec(CodecKind) }
@@ -90,7 +98,7 @@ public final class Conference {
         nextMemberID += 1
         membersByID[member.id] = members.count
         members.append(member)
-        eventSink.yield(.memberJoined(member.id))
+        emit(.memberJoined(member.id))
         if members.count == 1, profile.announceAlone {
             play("conf-alone", to: member.id)
         } else if profile.enterExitTones, let tone = sounds?.tone("enter") {
@@ -109,7 +117,7 @@ public final class Conference {
             group.memberCount -= 1
             if group.memberCount == 0 { groups[member.outputCodec] = nil }
         }
-        eventSink.yield(.memberLeft(id))
+        emit(.memberLeft(id))
         if profile.enterExitTones, !members.isEmpty, let tone = sounds?.tone("exit") {
             roomPrompts.append(SoundPlayer(sound: tone))
         }
@@ -122,14 +130,14 @@ public final class Conference {
     public func setMuted(_ id: MemberID, _ muted: Bool, announce: Bool = false) {
         guard let member = member(id), member.flags.muted != muted else { return }
         member.flags.muted = muted
-        eventSink.yield(.muted(id, muted))
+        emit(.muted(id, muted))
         if announce { play(muted ? "conf-muted" : "conf-unmuted", to: id) }
     }
 
     public func setDeaf(_ id: MemberID, _ deaf: Bool, announce: Bool = false) {
         guard let member = member(id), member.flags.deaf != deaf else { return }
         member.flags.deaf = deaf
-        eventSink.yield(.deaf(id, deaf))
+        emit(.deaf(id, deaf))
         if announce { play(deaf ? "conf-deaf" : "conf-undeaf", to: id) }
     }
 
@@ -142,14 +150,14 @@ public final class Conference {
     public func setHandRaised(_ id: MemberID, _ raised: Bool) {
         guard let member = member(id), member.flags.handRaised != raised else { return }
         member.flags.handRaised = raised
-        eventSink.yield(.handRaised(id, raised))
+        emit(.handRaised(id, raised))
     }
 
     public func setGains(_ id: MemberID, inputSteps: Int? = nil, outputSteps: Int? = nil) {
         guard let member = member(id) else { return }
         if let inputSteps { member.inputGainSteps = max(-4, min(4, inputSteps)) }
         if let outputSteps { member.outputGainSteps = max(-4, min(4, outputSteps)) }
-        eventSink.yield(.gainChanged(id, input: member.inputGainSteps, output: member.outputGainSteps))
+        emit(.gainChanged(id, input: member.inputGainSteps, output: member.outputGainSteps))
     }
 
     /// Plays a prompt (FreeSWITCH name, in the profile's language) or tone to one member, or to the
@@ -162,6 +170,16 @@ public final class Conference {
         }
         play(sound, to: id)
         return true
+    }
+
+    /// Stops the prompts queued for a member (a caller typing digits interrupts the prompt: barge-in).
+    public func stopPrompts(for id: MemberID) {
+        member(id)?.prompts.removeAll()
+    }
+
+    /// Whether a member still has prompts playing or queued.
+    public func isPlayingPrompt(to id: MemberID) -> Bool {
+        member(id).map { !$0.prompts.isEmpty } ?? false
     }
 
     public func play(_ sound: Sound, to id: MemberID? = nil) {
@@ -188,7 +206,7 @@ public final class Conference {
             setGains(id, inputSteps: member.inputGainSteps + (action == .talkVolumeUp ? 1 : -1))
             play(action == .talkVolumeUp ? "conf-volume-up" : "conf-volume-down", to: id)
         case .resetVolumes: setGains(id, inputSteps: 0, outputSteps: 0)
-        case .hangup: eventSink.yield(.hangupRequested(id))
+        case .hangup: emit(.hangupRequested(id))
         }
     }
 }

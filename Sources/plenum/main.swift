@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import PlenumBridge
+import PlenumSIP
+import Synchronization
 
 @main
 struct Plenum: AsyncParsableCommand {
@@ -12,16 +14,24 @@ struct Plenum: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 }
 
-/// The server's configuration file (JSON). Every field is optional.
+/// The server's configuration file (JSON). Every field is optional; see docs/configuration.md.
 struct ServerConfiguration: Decodable {
     var sounds: String?
+    var dialplans: String?
     var mediaLoops: Int?
     var conferenceProfiles: [String: ConferenceProfile]?
+    var sip: SIPConfiguration?
+    var rooms: [RoomDirectory.Room]?
 
     static func load(_ path: String?) throws -> ServerConfiguration {
         guard let path else { return ServerConfiguration() }
         return try JSONDecoder().decode(ServerConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
     }
+
+    /// Rooms when the file names none: an open room and one with a PIN, so a phone can try both.
+    static let defaultRooms = [
+        RoomDirectory.Room(number: "3001", name: "Open room"), RoomDirectory.Room(number: "3002", name: "Team room", pin: "2468"),
+    ]
 }
 
 struct Serve: AsyncParsableCommand {
@@ -29,36 +39,71 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Configuration file (JSON); defaults are built in.")
     var config: String?
+    @Option(help: "SIP bind URL, overriding the configuration (e.g. sip:0.0.0.0:5060).")
+    var sipListen: String?
+    @Option(help: "Address for RTP and in SDP, overriding the configuration.")
+    var mediaAddress: String?
     @Option(help: "Log level (trace, debug, info, notice, warning, error).")
     var logLevel: String = "info"
 
     func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            handler.logLevel = level
             return handler
         }
         let logger = Logger(label: "plenum")
         let configuration = try ServerConfiguration.load(config)
-        let loops = (0..<max(1, configuration.mediaLoops ?? ProcessInfo.processInfo.activeProcessorCount)).map {
-            MediaLoop(name: "media-\($0)")
+        let sounds = SoundLibrary(root: URL(fileURLWithPath: configuration.sounds ?? "sounds"))
+        let dialplan = try Dialplan.load(folder: URL(fileURLWithPath: configuration.dialplans ?? "dialplans"))
+        let rooms = RoomDirectory(configuration.rooms ?? ServerConfiguration.defaultRooms)
+        var sip = configuration.sip ?? SIPConfiguration()
+        if let sipListen { sip.listen = sipListen }
+        if let mediaAddress { sip.mediaAddress = mediaAddress }
+        let profiles = configuration.conferenceProfiles ?? [:]
+
+        // Phone calls and their rooms live on the first media loop.
+        let loop = MediaLoop(name: "media-0")
+        loop.start()
+        let sipConfiguration = sip
+        loop.execute { context in
+            context.add(SIPCallManager(
+                configuration: sipConfiguration, dialplan: dialplan, rooms: rooms, sounds: sounds, profiles: profiles,
+                context: context))
         }
-        for loop in loops { loop.start() }
-        let soundsRoot = configuration.sounds ?? "sounds"
-        logger.info("media loops running", metadata: ["loops": "\(loops.count)", "sounds": "\(soundsRoot)"])
-        // SIP dial-in (issue 3) and WebRTC/HTTP (issues 4-6) attach their legs to these loops.
-        logger.notice("no signalling listeners are built yet: this build runs the audio bridge only")
-        while !Task.isCancelled {
-            try await Task.sleep(for: .seconds(10))
-            for loop in loops {
-                let stats = loop.currentStatistics
-                logger.debug("loop", metadata: [
-                    "name": "\(loop.name)", "ticks": "\(stats.ticks)", "skipped": "\(stats.skippedTicks)",
-                    "busy_ms_per_s": "\(stats.busyNanosecondsLastSecond / 1_000_000)",
-                ])
+        let agentSlot = AgentSlot()
+        let agent = try SIPAgent(bindURL: sip.listen) { event in
+            loop.execute { context in
+                guard let manager = context.hook(SIPCallManager.self) else { return }
+                if manager.agent == nil { manager.agent = agentSlot.agent.withLock { $0 } }
+                manager.handle(event)
             }
         }
+        agentSlot.agent.withLock { $0 = agent }
+        logger.info("SIP listening", metadata: ["url": "\(sip.listen)", "media": "\(sip.mediaAddress)", "rooms": "\(rooms.rooms.count)"])
+
+        let signals = AsyncStream<Int32> { continuation in
+            for number in [SIGINT, SIGTERM] {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number)
+                source.setEventHandler { continuation.yield(number) }
+                source.resume()
+                nonisolated(unsafe) let keep = source
+                continuation.onTermination = { _ in keep.cancel() }
+            }
+        }
+        for await number in signals {
+            logger.notice("stopping", metadata: ["signal": "\(number)"])
+            break
+        }
+        agent.shutdown()
+        loop.stop()
     }
+}
+
+final class AgentSlot: Sendable {
+    let agent = Mutex<SIPAgent?>(nil)
 }
 
 struct CheckConfig: ParsableCommand {
@@ -66,6 +111,7 @@ struct CheckConfig: ParsableCommand {
     @Argument var path: String
     func run() throws {
         let configuration = try ServerConfiguration.load(path)
-        print("ok: \(configuration.conferenceProfiles?.count ?? 0) conference profile(s)")
+        let dialplan = try Dialplan.load(folder: URL(fileURLWithPath: configuration.dialplans ?? "dialplans"))
+        print("ok: \(configuration.conferenceProfiles?.count ?? 0) conference profile(s), \(configuration.rooms?.count ?? 0) room(s), dialplan contexts: \(dialplan.contexts.keys.sorted().joined(separator: ", "))")
     }
 }

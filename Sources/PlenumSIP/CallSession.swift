@@ -1,0 +1,320 @@
+import Foundation
+import PlenumAudio
+import PlenumBridge
+import PlenumMedia
+
+/// One phone call: runs its dialplan actions in order, waiting where an action waits (a prompt, the
+/// caller's digits), then lives in its room until either side hangs up. Loop-confined.
+final class CallSession {
+    let id: UInt64
+    unowned let manager: SIPCallManager
+    let leg: RTPLeg?
+    let negotiation: Negotiation
+    var offerDirection: AudioOffer.Direction
+    var actions: [Dialplan.Action]
+    var variables: [String: String]
+    var displayName: String
+    var established = false
+
+    private(set) var conference: Conference?
+    private(set) var member: Member?
+    private var inRoom = false
+    private var answered = false
+    private var ended = false
+    private var sdpVersion: UInt64 = 1
+    private let sessionID = UInt64.random(in: 1...UInt64(Int64.max))
+    private var next = 0
+    private var digits: [Character] = []
+    /// A fixed-length entry completes without `#`; a `#` typed right after it out of habit is not a command.
+    private var swallowTerminator: (digit: Character, until: UInt64)?
+
+    private enum Wait {
+        case none
+        case prompt
+        case digits(Collecting)
+        case hangingUp
+    }
+    private struct Collecting {
+        var action: Dialplan.Action
+        var attempt = 1
+        var deadline: UInt64 = .max
+        var digitsSeen = 0
+        var promptStarted = false
+    }
+    private var wait = Wait.none
+
+    init(id: UInt64, manager: SIPCallManager, leg: RTPLeg, negotiation: Negotiation, offerDirection: AudioOffer.Direction,
+         actions: [Dialplan.Action], variables: [String: String], displayName: String) {
+        self.id = id
+        self.manager = manager
+        self.leg = leg
+        self.negotiation = negotiation
+        self.offerDirection = offerDirection
+        self.actions = actions
+        self.variables = variables
+        self.displayName = displayName
+        leg.onDigit = { [weak self] digit in self?.receive(digit: digit) }
+    }
+
+    // MARK: Events
+
+    func receive(digit: Character) {
+        manager.logger.debug("digit", metadata: ["call": "\(id)", "digit": "\(inRoom ? "•" : String(digit))"])
+        if let swallow = swallowTerminator, digit == swallow.digit, manager.tickCount < swallow.until {
+            swallowTerminator = nil
+            return
+        }
+        if inRoom, let conference, let member {
+            conference.dtmf(digit, from: member.id)
+            return
+        }
+        if case .digits = wait, let member { conference?.stopPrompts(for: member.id) }
+        digits.append(digit)
+    }
+
+    func reinvite(_ event: SIPEvent) {
+        guard let offer = try? AudioOffer(parsing: event.body), let leg else {
+            manager.agent?.respond(to: id, status: 488, phrase: "Not Acceptable Here")
+            return
+        }
+        offerDirection = offer.direction
+        leg.update(remote: UDPSocket.address(offer.address, port: offer.port))
+        let onHold = offer.direction == .sendonly || offer.direction == .inactive
+        leg.sending = !onHold && answered
+        if let conference, let member { conference.setOnHold(member.id, onHold) }
+        sdpVersion += 1
+        manager.agent?.respond(to: id, status: 200, phrase: "OK", sdp: answerSDP())
+    }
+
+    /// The call is over (BYE, CANCEL or terminated): leave the room, free the lobby.
+    func end() {
+        guard !ended else { return }
+        ended = true
+        leaveCurrentConference()
+    }
+
+    func hangup() {
+        guard !ended else { return }
+        wait = .hangingUp
+        manager.agent?.hangup(id)
+    }
+
+    // MARK: The dialplan interpreter
+
+    /// Runs actions until one must wait; called after every tick.
+    func step() {
+        guard !ended else { return }
+        switch wait {
+        case .hangingUp:
+            return
+        case .prompt:
+            guard let member, let conference, !conference.isPlayingPrompt(to: member.id) else { return }
+            wait = .none
+        case .digits(var collecting):
+            wait = .none  // collect sets the next wait when it re-prompts or gives up
+            guard let outcome = collect(&collecting) else {
+                wait = .digits(collecting)
+                return
+            }
+            if !outcome { return }
+        case .none:
+            break
+        }
+        while case .none = wait, next < actions.count, !ended {
+            let action = actions[next]
+            next += 1
+            perform(action)
+        }
+        if case .none = wait, next >= actions.count, !inRoom, !ended {
+            hangup()  // the dialplan ended without putting the caller anywhere
+        }
+    }
+
+    private func perform(_ action: Dialplan.Action) {
+        switch action.action {
+        case .answer:
+            answer()
+        case .play:
+            answer()
+            if let sound = action.sound, let member, conference?.play(sound, to: member.id) == true { wait = .prompt }
+        case .collect:
+            answer()
+            digits.removeAll()
+            wait = .digits(Collecting(action: action))
+        case .setName:
+            displayName = Dialplan.expand(action.name ?? displayName, variables)
+            member?.name = displayName
+        case .hangup:
+            if answered {
+                hangup()
+            } else {
+                wait = .hangingUp
+                let status = action.status ?? 480
+                manager.agent?.respond(to: id, status: status, phrase: Self.phrase(status))
+            }
+        case .join:
+            let number = Dialplan.expand(action.room ?? "", variables)
+            guard let room = manager.rooms.room(number) else {
+                if answered {
+                    if let member, conference?.play("conf-bad-conf-number", to: member.id) == true {
+                        actions.insert(Dialplan.Action(.hangup), at: next)
+                        wait = .prompt
+                    } else {
+                        hangup()
+                    }
+                } else {
+                    wait = .hangingUp
+                    manager.agent?.respond(to: id, status: 404, phrase: "Not Found")
+                }
+                return
+            }
+            if let pin = room.pin, variables["pinAccepted"] != room.number {
+                // Ask for the PIN first, then come back to this join.
+                var ask = Dialplan.Action(.collect)
+                ask.prompt = "conf-pin"
+                ask.badPrompt = "conf-bad-pin"
+                ask.into = "pin"
+                ask.validate = "pin:" + pin + ":" + room.number
+                ask.minDigits = pin.count
+                ask.maxDigits = pin.count
+                ask.terminator = "#"
+                ask.timeoutSeconds = 10
+                ask.maxAttempts = 3
+                next -= 1
+                actions.insert(ask, at: next)
+                return
+            }
+            join(room)
+        }
+    }
+
+    /// Advances digit collection; nil while waiting, true when done (continue), false when it re-prompted or gave up.
+    private func collect(_ c: inout Collecting) -> Bool? {
+        guard let member, let conference else { return nil }
+        let a = c.action
+        if !c.promptStarted {
+            c.promptStarted = true
+            if let prompt = a.prompt { conference.play(prompt, to: member.id) }
+        }
+        let now = manager.tickCount
+        let terminator = Character(a.terminator ?? "#")
+        let maxDigits = a.maxDigits ?? 20
+        let minDigits = a.minDigits ?? 1
+        let complete = digits.contains(terminator) || digits.count >= maxDigits
+        if !complete {
+            // The timeout runs from the end of the prompt and restarts with each digit.
+            if conference.isPlayingPrompt(to: member.id) { return nil }
+            if c.deadline == .max || digits.count != c.digitsSeen {
+                c.digitsSeen = digits.count
+                c.deadline = now + UInt64(max(1, a.timeoutSeconds ?? 10) * 50)
+            }
+            guard now >= c.deadline else { return nil }
+        }
+        let entered = String(digits.prefix { $0 != terminator })
+        if !digits.contains(terminator) { swallowTerminator = (terminator, now + 100) }
+        digits.removeAll()
+        manager.logger.debug("collected", metadata: ["call": "\(id)", "count": "\(entered.count)", "attempt": "\(c.attempt)"])
+        if entered.count >= minDigits, validate(entered, a) {
+            if let name = a.into { variables[name] = entered }
+            return true
+        }
+        // Wrong or missing input.
+        if c.attempt >= (a.maxAttempts ?? 3) {
+            if let bad = a.badPrompt { conference.play(bad, to: member.id) }
+            actions.insert(Dialplan.Action(.hangup), at: next)
+            wait = .prompt
+            return false
+        }
+        c.attempt += 1
+        c.promptStarted = false
+        c.deadline = .max
+        c.digitsSeen = 0
+        if let bad = a.badPrompt { conference.play(bad, to: member.id) }
+        wait = .digits(c)
+        return false
+    }
+
+    private func validate(_ entered: String, _ action: Dialplan.Action) -> Bool {
+        guard let rule = action.validate else { return true }
+        if rule == "room" { return manager.rooms.room(entered) != nil }
+        if rule.hasPrefix("pin:") {
+            let parts = rule.split(separator: ":", maxSplits: 2).map(String.init)
+            guard parts.count == 3 else { return false }
+            // Constant-time comparison: a PIN's digits do not leak through timing.
+            let expected = Array(parts[1].utf8), given = Array(entered.utf8)
+            var difference = expected.count ^ given.count
+            for i in 0..<min(expected.count, given.count) { difference |= Int(expected[i] ^ given[i]) }
+            if difference == 0 { variables["pinAccepted"] = parts[2] }
+            return difference == 0
+        }
+        return Dialplan.fullMatch(rule, entered) != nil
+    }
+
+    // MARK: Media
+
+    private func answer() {
+        guard !answered, let leg else { return }
+        answered = true
+        manager.agent?.respond(to: id, status: 200, phrase: "OK", sdp: answerSDP())
+        leg.sending = offerDirection == .sendrecv || offerDirection == .recvonly
+        // Until the caller is in a room, it is alone in a lobby of its own (prompts, digits).
+        var profile = ConferenceProfile()
+        profile.announceAlone = false
+        profile.enterExitTones = false
+        profile.language = manager.profiles["default"]?.language ?? "en"
+        let lobby = Conference(name: "lobby-\(id)", profile: profile, sounds: manager.sounds)
+        manager.context.conferences[lobby.name] = lobby
+        enter(lobby)
+    }
+
+    private func join(_ room: RoomDirectory.Room) {
+        answer()
+        leaveCurrentConference()
+        let conference = manager.conference(for: room.number)
+        inRoom = true
+        enter(conference)
+        variables["room"] = room.number
+    }
+
+    private func enter(_ conference: Conference) {
+        guard let leg else { return }
+        let codec = negotiation.codec
+        guard let member = try? conference.join(name: displayName, input: codec, output: codec, sink: leg) else {
+            hangup()
+            return
+        }
+        leg.member = member
+        self.member = member
+        self.conference = conference
+        if offerDirection == .sendonly || offerDirection == .inactive { conference.setOnHold(member.id, true) }
+    }
+
+    private func leaveCurrentConference() {
+        guard let conference, let member else { return }
+        conference.leave(member.id)
+        leg?.member = nil
+        self.member = nil
+        self.conference = nil
+        if conference.name.hasPrefix("lobby-") || conference.members.isEmpty {
+            manager.context.conferences[conference.name] = nil
+        }
+    }
+
+    private func answerSDP() -> String {
+        negotiation.answer(
+            address: manager.configuration.mediaAddress, port: leg?.socket.port ?? 0, sessionID: sessionID,
+            version: sdpVersion, direction: offerDirection)
+    }
+
+    static func phrase(_ status: Int) -> String {
+        switch status {
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 480: "Temporarily Unavailable"
+        case 486: "Busy Here"
+        case 488: "Not Acceptable Here"
+        case 603: "Decline"
+        default: "Call Refused"
+        }
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import Logging
+import PlenumAudio
+import PlenumBridge
+import PlenumMedia
+
+/// Where the SIP endpoint listens and how its calls are handled.
+public struct SIPConfiguration: Codable, Sendable {
+    /// sofia-sip bind URL: `sip:ADDRESS:PORT`, `;transport=tcp` for TCP.
+    public var listen = "sip:127.0.0.1:5060"
+    /// The address in our SDP, where RTP is received.
+    public var mediaAddress = "127.0.0.1"
+    public var rtpPortMin: UInt16 = 20_000
+    public var rtpPortMax: UInt16 = 29_998
+    /// The dialplan context for calls to this endpoint.
+    public var context = "public"
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = SIPConfiguration()
+        listen = try c.decodeIfPresent(String.self, forKey: .listen) ?? d.listen
+        mediaAddress = try c.decodeIfPresent(String.self, forKey: .mediaAddress) ?? d.mediaAddress
+        rtpPortMin = try c.decodeIfPresent(UInt16.self, forKey: .rtpPortMin) ?? d.rtpPortMin
+        rtpPortMax = try c.decodeIfPresent(UInt16.self, forKey: .rtpPortMax) ?? d.rtpPortMax
+        context = try c.decodeIfPresent(String.self, forKey: .context) ?? d.context
+        guard rtpPortMin < rtpPortMax else {
+            throw DecodingError.dataCorruptedError(forKey: .rtpPortMax, in: c, debugDescription: "must be above rtpPortMin")
+        }
+    }
+}
+
+/// Runs the calls of one SIP endpoint on a media loop: offer/answer, the RTP legs, the dialplan
+/// (answer, prompts, digit collection, PINs) and the move into a room. Loop-confined: SIP events
+/// reach it through `MediaLoop.execute`.
+public final class SIPCallManager: MediaLoopHook {
+    public let configuration: SIPConfiguration
+    let dialplan: Dialplan
+    let rooms: RoomDirectory
+    let sounds: SoundLibrary?
+    let profiles: [String: ConferenceProfile]
+    let context: MediaLoopContext
+    let logger: Logger
+    /// Set once the agent runs (the agent's handler needs the manager's loop first).
+    public var agent: SIPAgent?
+    var sessions: [UInt64: CallSession] = [:]
+    private var nextPort: UInt16
+    public private(set) var tickCount: UInt64 = 0
+
+    public init(configuration: SIPConfiguration, dialplan: Dialplan, rooms: RoomDirectory, sounds: SoundLibrary?,
+                profiles: [String: ConferenceProfile], context: MediaLoopContext, logger: Logger = Logger(label: "plenum.sip")) {
+        self.configuration = configuration
+        self.dialplan = dialplan
+        self.rooms = rooms
+        self.sounds = sounds
+        self.profiles = profiles
+        self.context = context
+        self.logger = logger
+        nextPort = configuration.rtpPortMin
+    }
+
+    public var activeCalls: Int { sessions.count }
+
+    // MARK: Media loop hook
+
+    public func beforeTick() {
+        for session in sessions.values { session.leg?.drain() }
+    }
+
+    public func afterTick() {
+        tickCount &+= 1
+        for session in sessions.values { session.step() }
+    }
+
+    // MARK: SIP events
+
+    public func handle(_ event: SIPEvent) {
+        switch event.kind {
+        case .invite:
+            if event.isReinvite {
+                sessions[event.call]?.reinvite(event)
+            } else {
+                newCall(event)
+            }
+        case .active:
+            sessions[event.call]?.established = true
+        case .info:
+            guard let session = sessions[event.call] else { return }
+            for digit in Self.digits(fromInfo: event.body, contentType: event.contentType) { session.receive(digit: digit) }
+        case .cancelled, .bye, .terminated:
+            if let session = sessions.removeValue(forKey: event.call) {
+                session.end()
+                logger.info("call ended", metadata: ["call": "\(event.call)", "why": "\(event.kind)"])
+            }
+        }
+    }
+
+    private func newCall(_ event: SIPEvent) {
+        let offer: AudioOffer
+        do {
+            offer = try AudioOffer(parsing: event.body)
+        } catch {
+            logger.notice("INVITE refused", metadata: ["call": "\(event.call)", "why": "\(error)"])
+            agent?.respond(to: event.call, status: 488, phrase: "Not Acceptable Here")
+            return
+        }
+        guard offer.port > 0, let negotiation = Negotiation.choose(from: offer) else {
+            agent?.respond(to: event.call, status: 488, phrase: "Not Acceptable Here")
+            return
+        }
+        guard offer.transport.uppercased() == "RTP/AVP" || offer.transport.uppercased() == "RTP/AVPF" else {
+            // SDES-SRTP is only meaningful over TLS (the keys travel in the SDP); not offered yet.
+            agent?.respond(to: event.call, status: 488, phrase: "Not Acceptable Here")
+            return
+        }
+        let caller = event.fromUser.isEmpty ? "anonymous" : event.fromUser
+        guard let match = dialplan.match(context: configuration.context, destination: event.requestUser, caller: caller,
+                                         source: event.sourceAddress) else {
+            agent?.respond(to: event.call, status: 404, phrase: "Not Found")
+            return
+        }
+        guard let socket = openMediaSocket() else {
+            agent?.respond(to: event.call, status: 503, phrase: "Service Unavailable")
+            return
+        }
+        let leg = RTPLeg(
+            socket: socket,
+            codecs: .init(payloadType: negotiation.payloadType, codec: negotiation.codec, telephoneEvent: negotiation.telephoneEvent),
+            remote: UDPSocket.address(offer.address, port: offer.port))
+        leg.sending = false
+        let displayName = event.fromDisplay.isEmpty ? "Phone ••• \(String(caller.suffix(4)))" : event.fromDisplay
+        let session = CallSession(
+            id: event.call, manager: self, leg: leg, negotiation: negotiation, offerDirection: offer.direction,
+            actions: match.rule.actions, variables: match.variables, displayName: displayName)
+        sessions[event.call] = session
+        logger.info("call", metadata: [
+            "call": "\(event.call)", "to": "\(event.requestUser)", "from": "\(caller)", "rule": "\(match.rule.name)",
+            "codec": "\(negotiation.codec.kind)", "rtp": "\(socket.port)",
+        ])
+        session.step()
+    }
+
+    private func openMediaSocket() -> UDPSocket? {
+        let span = Int(configuration.rtpPortMax - configuration.rtpPortMin) / 2 + 1
+        for _ in 0..<span {
+            let port = nextPort
+            nextPort = nextPort + 2 > configuration.rtpPortMax ? configuration.rtpPortMin : nextPort + 2
+            if let socket = try? UDPSocket(address: configuration.mediaAddress, port: port) { return socket }
+        }
+        return nil
+    }
+
+    func conference(for number: String) -> Conference {
+        if let existing = context.conferences[number] { return existing }
+        let room = rooms.room(number)
+        let profile = room?.profile.flatMap { profiles[$0] } ?? profiles["default"] ?? ConferenceProfile()
+        let conference = Conference(name: number, profile: profile, sounds: sounds)
+        conference.observers.append { [weak self] event in
+            guard case .hangupRequested(let memberID) = event else { return }
+            self?.sessions.values.first { $0.member?.id == memberID }?.hangup()
+        }
+        context.conferences[number] = conference
+        return conference
+    }
+
+    /// Digits from a SIP INFO body: `application/dtmf-relay` ("Signal=5\r\nDuration=160") or `application/dtmf` ("5").
+    static func digits(fromInfo body: String, contentType: String) -> [Character] {
+        let type = contentType.lowercased()
+        var text = ""
+        if type == "application/dtmf-relay" {
+            for line in body.split(whereSeparator: \.isNewline) {
+                let parts = line.split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "signal" {
+                    text = parts[1].trimmingCharacters(in: .whitespaces)
+                }
+            }
+        } else if type == "application/dtmf" {
+            text = body.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard text.count == 1, let digit = text.first, "0123456789*#ABCDabcd".contains(digit) else { return [] }
+        return [Character(digit.uppercased())]
+    }
+}

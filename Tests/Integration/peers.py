@@ -1,0 +1,164 @@
+"""Real peers for the integration tests: the Plenum server and baresip softphones.
+
+Everything here runs inside the network namespace that run.sh creates, so nothing leaves the machine.
+"""
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVER_IP = os.environ.get("PLENUM_TEST_SERVER_IP", "127.0.0.1")
+PHONE_IP = os.environ.get("PLENUM_TEST_PHONE_IP", "127.0.0.1")
+
+
+def plenum_binary() -> Path:
+    """The most recently built plenum (debug from scripts/test.sh, or a release build)."""
+    builds = [p for p in (ROOT / ".build" / b / "plenum" for b in ["debug", "release"]) if p.exists()]
+    if not builds:
+        raise RuntimeError("build plenum first (swift build)")
+    return max(builds, key=lambda p: p.stat().st_mtime)
+
+
+class Server:
+    """`plenum serve` with a test configuration: rooms 3001 (open) and 3002 (PIN 2468)."""
+
+    def __init__(self, sip_port: int = 5070, rooms=None):
+        self.dir = Path(tempfile.mkdtemp(prefix="plenum-server-"))
+        self.sip_port = sip_port
+        config = {
+            "sounds": str(ROOT / "sounds"),
+            "dialplans": str(ROOT / "dialplans"),
+            "sip": {"listen": f"sip:{SERVER_IP}:{sip_port}", "mediaAddress": SERVER_IP,
+                    "rtpPortMin": 21000, "rtpPortMax": 21998, "context": "public"},
+            "rooms": rooms or [{"number": "3001"}, {"number": "3002", "pin": "2468"}],
+            "conferenceProfiles": {"default": {"enterExitTones": False}},
+        }
+        (self.dir / "plenum.json").write_text(json.dumps(config))
+        self.log = open(self.dir / "server.log", "w")
+        self.process = subprocess.Popen(
+            [str(plenum_binary()), "serve", "--config", str(self.dir / "plenum.json"), "--log-level", "debug"],
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        time.sleep(0.5)
+        assert self.process.poll() is None, self.log_text()
+
+    def log_text(self) -> str:
+        self.log.flush()
+        return (self.dir / "server.log").read_text()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+class Phone:
+    """A headless baresip: sends a sine tone, records what it hears (sndfile), DTMF through ctrl_tcp."""
+
+    _next = 0
+
+    def __init__(self, tone_hz: int, codec: str = "PCMU", name: str | None = None):
+        Phone._next += 1
+        n = Phone._next
+        self.name = name or f"phone{n}"
+        self.dir = Path(tempfile.mkdtemp(prefix=f"baresip-{self.name}-"))
+        (self.dir / "rec").mkdir()
+        self.sip_port = 5100 + 10 * n
+        self.ctrl_port = 4400 + n
+        (self.dir / "config").write_text(f"""poll_method epoll
+sip_listen {PHONE_IP}:{self.sip_port}
+sip_transports udp
+audio_source ausine,{tone_hz}
+audio_player aubridge,nil{n}
+audio_alert aubridge,nil{n}
+ausrc_srate 48000
+ausrc_channels 2
+auplay_srate 48000
+auplay_channels 1
+rtp_ports {30000 + 100 * n}-{30000 + 100 * n + 98}
+module_path /usr/lib/baresip/modules
+module g711.so
+module g722.so
+module opus.so
+module ausine.so
+module aubridge.so
+module sndfile.so
+snd_path {self.dir / 'rec'}
+module_app account.so
+module_app menu.so
+module_app ctrl_tcp.so
+ctrl_tcp_listen {PHONE_IP}:{self.ctrl_port}
+""")
+        (self.dir / "accounts").write_text(f"<sip:{self.name}@{PHONE_IP}>;regint=0;audio_codecs={codec}\n")
+        self.process = None
+
+    def dial(self, uri: str, seconds: int):
+        self.log = open(self.dir / "baresip.log", "w")
+        self.process = subprocess.Popen(
+            ["baresip", "-4", "-n", PHONE_IP, "-f", str(self.dir), "-e", f"/dial {uri}", "-t", str(seconds)],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def send_digits(self, digits: str):
+        """RFC 4733 digits via baresip's ctrl_tcp (netstring JSON)."""
+        message = json.dumps({"command": "sndcode", "params": digits, "token": "t"}).encode()
+        with socket.create_connection((PHONE_IP, self.ctrl_port), timeout=2) as s:
+            s.sendall(str(len(message)).encode() + b":" + message + b",")
+            time.sleep(0.2)
+
+    def wait_for_log(self, text: str, timeout: float) -> bool:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if text in self.log_text():
+                return True
+            time.sleep(0.2)
+        return False
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(5)
+        self.log.close()
+
+    def wait(self, timeout: float):
+        self.process.wait(timeout)
+        self.log.close()
+
+    def log_text(self) -> str:
+        return (self.dir / "baresip.log").read_text(errors="replace")
+
+    def heard(self) -> tuple[np.ndarray, int]:
+        files = sorted((self.dir / "rec").glob("*-dec.wav"))
+        assert files, f"{self.name} recorded nothing: {self.log_text()[-2000:]}"
+        with wave.open(str(files[-1])) as w:
+            rate = w.getframerate()
+            data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64)
+            if w.getnchannels() > 1:
+                data = data.reshape(-1, w.getnchannels()).mean(axis=1)
+        return data, rate
+
+
+def tone_share_db(samples: np.ndarray, rate: int, frequency: float) -> float:
+    """Power within ±20 Hz of `frequency`, relative to all power, in dB (FFT)."""
+    if len(samples) == 0 or not np.any(samples):
+        return -200.0
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)))) ** 2
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    band = spectrum[(freqs > frequency - 20) & (freqs < frequency + 20)].sum()
+    return 10 * np.log10(max(band, 1e-12) / spectrum.sum())
+
+
+def level_dbfs(samples: np.ndarray) -> float:
+    rms = np.sqrt(np.mean(samples ** 2)) if len(samples) else 0
+    return 20 * np.log10(max(rms, 1e-9) / 32768)

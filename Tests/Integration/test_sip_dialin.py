@@ -1,0 +1,84 @@
+"""Phones dial in over SIP (issue 3): real baresip phones, audio checked by frequency."""
+import time
+
+import pytest
+
+from peers import SERVER_IP, Phone, Server, level_dbfs, tone_share_db
+
+
+@pytest.fixture
+def server():
+    s = Server()
+    yield s
+    assert s.alive(), "the server must survive every test"
+    s.stop()
+
+
+def test_two_phones_hear_each_other_and_not_themselves(server):
+    a = Phone(440, codec="PCMU")
+    b = Phone(1000, codec="opus")
+    a.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 10)
+    time.sleep(1)
+    b.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 9)
+    a.wait(20)
+    b.wait(20)
+    heard_a, rate_a = a.heard()
+    heard_b, rate_b = b.heard()
+    # The last 5 seconds: both in the room, "you are alone" long over.
+    tail_a = heard_a[-5 * rate_a:]
+    tail_b = heard_b[-5 * rate_b:]
+    assert tone_share_db(tail_a, rate_a, 1000) > -6, "the PCMU phone hears the Opus phone's 1 kHz"
+    assert tone_share_db(tail_a, rate_a, 440) < -30, "and not its own 440 Hz"
+    assert tone_share_db(tail_b, rate_b, 440) > -6, "the Opus phone hears the PCMU phone's 440 Hz"
+    assert tone_share_db(tail_b, rate_b, 1000) < -30, "and not its own 1 kHz"
+    assert "codec=pcmu" in server.log_text() and "codec=opus" in server.log_text()
+
+
+def test_alone_in_the_room_hears_the_announcement(server):
+    a = Phone(440)
+    a.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 5)
+    a.wait(15)
+    heard, rate = a.heard()
+    assert level_dbfs(heard[: 3 * rate]) > -40, "conf-alone is audible"
+
+
+def test_pin_by_rfc4733_dtmf_lets_the_caller_in(server):
+    a = Phone(440, codec="PCMU")
+    b = Phone(1000, codec="G722/16000/1")
+    a.dial(f"sip:3002@{SERVER_IP}:{server.sip_port}", 14)
+    time.sleep(1.5)
+    a.send_digits("2468#")
+    time.sleep(1)
+    b.dial(f"sip:3002@{SERVER_IP}:{server.sip_port}", 11)
+    time.sleep(1.5)
+    b.send_digits("2468#")
+    a.wait(25)
+    b.wait(25)
+    heard_a, rate_a = a.heard()
+    heard_b, rate_b = b.heard()
+    assert tone_share_db(heard_a[-4 * rate_a:], rate_a, 1000) > -6, server.log_text()
+    assert tone_share_db(heard_b[-4 * rate_b:], rate_b, 440) > -6, server.log_text()
+    assert tone_share_db(heard_b[-4 * rate_b:], rate_b, 1000) < -30
+    assert "codec=g722" in server.log_text()
+
+
+def test_wrong_pin_three_times_hangs_up(server):
+    a = Phone(440)
+    a.dial(f"sip:3002@{SERVER_IP}:{server.sip_port}", 60)
+    time.sleep(1.5)
+    for _ in range(3):
+        a.send_digits("1111#")
+        time.sleep(4)
+    # After the third wrong PIN: the bad-PIN prompt, then the server's BYE (the phone would stay 60 s).
+    assert a.wait_for_log("terminated", 10), server.log_text()
+    a.stop()
+    assert "attempt=3" in server.log_text()
+    heard, rate = a.heard()
+    assert level_dbfs(heard) > -45, "prompts were audible"
+
+
+def test_unknown_room_is_refused(server):
+    a = Phone(440)
+    a.dial(f"sip:4999@{SERVER_IP}:{server.sip_port}", 5)
+    a.wait(15)
+    assert "404" in a.log_text()
