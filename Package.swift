@@ -82,5 +82,6 @@ let package = Package(
         .testTarget(name: "PlenumAudioTests", dependencies: ["PlenumAudio"], swiftSettings: swiftSettings),
         .testTarget(name: "PlenumBridgeTests", dependencies: ["PlenumBridge"], swiftSettings: swiftSettings),
         .testTarget(name: "PlenumRTPTests", dependencies: ["PlenumRTP"], swiftSettings: swiftSettings),
+        .testTarget(name: "PlenumSIPTests", dependencies: ["PlenumSIP"], swiftSettings: swiftSettings),
     ]
 )

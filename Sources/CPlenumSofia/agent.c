@@ -227,8 +227,10 @@ plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *user
     su_root_threading(agent->root, 1);
     agent->nua = nua_create(agent->root, on_event, agent, NUTAG_URL(bind_url), NUTAG_MEDIA_ENABLE(0),
                             NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1), NUTAG_ENABLEMESSAGE(0), NUTAG_ENABLEINVITE(1),
-                            NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
-                            NUTAG_APPL_METHOD("REFER, MESSAGE, SUBSCRIBE, PUBLISH"),
+                            // SIPTAG_ALLOW_STR replaces nua's default Allow set (NUTAG_ALLOW only adds to it);
+                            // methods outside it get 405 from nua before any usage (REFER's implicit
+                            // subscription and its NOTIFYs) is created.
+                            SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
                             SIPTAG_USER_AGENT_STR(user_agent), TAG_END());
     if (agent->nua == NULL) {
         snprintf(error, error_capacity, "cannot listen on %s", bind_url);

@@ -7,6 +7,7 @@ import PlenumMedia
 /// caller's digits), then lives in its room until either side hangs up. Loop-confined.
 final class CallSession {
     let id: UInt64
+    let source: String
     unowned let manager: SIPCallManager
     let leg: RTPLeg?
     let negotiation: Negotiation
@@ -43,9 +44,10 @@ final class CallSession {
     }
     private var wait = Wait.none
 
-    init(id: UInt64, manager: SIPCallManager, leg: RTPLeg, negotiation: Negotiation, offerDirection: AudioOffer.Direction,
+    init(id: UInt64, source: String, manager: SIPCallManager, leg: RTPLeg, negotiation: Negotiation, offerDirection: AudioOffer.Direction,
          actions: [Dialplan.Action], variables: [String: String], displayName: String) {
         self.id = id
+        self.source = source
         self.manager = manager
         self.leg = leg
         self.negotiation = negotiation
@@ -219,6 +221,10 @@ final class CallSession {
             return true
         }
         // Wrong or missing input.
+        if a.validate?.hasPrefix("pin:") == true, manager.guardian.wrongPIN(from: source, now: now) {
+            manager.logger.warning("source banned: too many wrong PINs", metadata: ["source": "\(source)"])
+            c.attempt = a.maxAttempts ?? 3
+        }
         if c.attempt >= (a.maxAttempts ?? 3) {
             if let bad = a.badPrompt { conference.play(bad, to: member.id) }
             actions.insert(Dialplan.Action(.hangup), at: next)

@@ -44,6 +44,7 @@ public final class SIPCallManager: MediaLoopHook {
     /// Set once the agent runs (the agent's handler needs the manager's loop first).
     public var agent: SIPAgent?
     var sessions: [UInt64: CallSession] = [:]
+    var guardian = SourceGuard()
     private var nextPort: UInt16
     public private(set) var tickCount: UInt64 = 0
 
@@ -96,6 +97,22 @@ public final class SIPCallManager: MediaLoopHook {
     }
 
     private func newCall(_ event: SIPEvent) {
+        if SourceGuard.isScanner(userAgent: event.userAgent) {
+            logger.notice("scanner refused", metadata: ["source": "\(event.sourceAddress)", "agent": "\(event.userAgent)"])
+            agent?.respond(to: event.call, status: 403, phrase: "Forbidden")
+            return
+        }
+        switch guardian.admit(event.sourceAddress, now: tickCount) {
+        case .allow: break
+        case .banned:
+            agent?.respond(to: event.call, status: 403, phrase: "Forbidden")
+            return
+        case .rateLimited:
+            logger.warning("source banned: too many calls", metadata: ["source": "\(event.sourceAddress)"])
+            agent?.respond(to: event.call, status: 503, phrase: "Service Unavailable")
+            return
+        }
+        if tickCount % 3000 == 0 { guardian.prune(now: tickCount) }
         let offer: AudioOffer
         do {
             offer = try AudioOffer(parsing: event.body)
@@ -130,7 +147,7 @@ public final class SIPCallManager: MediaLoopHook {
         leg.sending = false
         let displayName = event.fromDisplay.isEmpty ? "Phone ••• \(String(caller.suffix(4)))" : event.fromDisplay
         let session = CallSession(
-            id: event.call, manager: self, leg: leg, negotiation: negotiation, offerDirection: offer.direction,
+            id: event.call, source: event.sourceAddress, manager: self, leg: leg, negotiation: negotiation, offerDirection: offer.direction,
             actions: match.rule.actions, variables: match.variables, displayName: displayName)
         sessions[event.call] = session
         logger.info("call", metadata: [

@@ -1,0 +1,137 @@
+import Foundation
+import PlenumAudio
+import Testing
+
+@testable import PlenumSIP
+
+@Suite struct SDPTests {
+    static let baresipOffer = """
+        v=0\r
+        o=- 123 456 IN IP4 10.77.0.2\r
+        s=-\r
+        c=IN IP4 10.77.0.2\r
+        t=0 0\r
+        m=audio 30000 RTP/AVP 96 9 0 8 101\r
+        a=rtpmap:96 opus/48000/2\r
+        a=fmtp:96 stereo=1;sprop-stereo=1\r
+        a=rtpmap:9 G722/8000\r
+        a=rtpmap:0 PCMU/8000\r
+        a=rtpmap:8 PCMA/8000\r
+        a=rtpmap:101 telephone-event/8000\r
+        a=fmtp:101 0-15\r
+        a=ptime:20\r
+        a=sendrecv\r
+
+        """
+
+    @Test func parsesAnOfferAndPrefersOpus() throws {
+        let offer = try AudioOffer(parsing: Self.baresipOffer)
+        #expect(offer.address == "10.77.0.2" && offer.port == 30000 && offer.transport == "RTP/AVP")
+        #expect(offer.direction == .sendrecv && offer.packetTime == 20)
+        #expect(offer.formats.map(\.payloadType) == [96, 9, 0, 8, 101])
+        let choice = try #require(Negotiation.choose(from: offer))
+        #expect(choice.codec == .opus && choice.payloadType == 96 && choice.telephoneEvent == 101 && choice.channels == 2)
+        let answer = choice.answer(address: "10.77.0.1", port: 21000, sessionID: 7, version: 1, direction: offer.direction)
+        #expect(answer.contains("m=audio 21000 RTP/AVP 96 101\r\n"))
+        #expect(answer.contains("a=rtpmap:96 opus/48000/2\r\n") && answer.contains("a=sendrecv"))
+        // Our answer is itself valid SDP that sofia parses back.
+        let back = try AudioOffer(parsing: answer)
+        #expect(back.port == 21000 && back.formats.count == 2)
+    }
+
+    @Test func staticPayloadTypesWithoutRtpmapAndHold() throws {
+        let sdp = "v=0\r\no=- 1 2 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8 0\r\n"
+        let offer = try AudioOffer(parsing: sdp)
+        #expect(offer.direction == .inactive, "c=0.0.0.0 is hold (RFC 3264 §8.4)")
+        let choice = try #require(Negotiation.choose(from: offer))
+        #expect(choice.codec == .pcmu && choice.payloadType == 0)
+        let sendonly = try AudioOffer(parsing: Self.baresipOffer.replacingOccurrences(of: "a=sendrecv", with: "a=sendonly"))
+        #expect(sendonly.direction == .sendonly)
+        let answer = Negotiation.choose(from: sendonly)!.answer(address: "a", port: 1, sessionID: 1, version: 2, direction: .sendonly)
+        #expect(answer.contains("a=recvonly"))
+    }
+
+    @Test(arguments: ["", "garbage", "v=0\r\ns=-\r\n", "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=video 4000 RTP/AVP 96\r\n"])
+    func malformedOrUselessOffersAreErrors(sdp: String) {
+        #expect(throws: AudioOffer.ParseError.self) { try AudioOffer(parsing: sdp) }
+    }
+
+    @Test func noCommonCodecIsNil() throws {
+        let sdp = "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n"
+        #expect(Negotiation.choose(from: try AudioOffer(parsing: sdp)) == nil)
+    }
+}
+
+@Suite struct DialplanTests {
+    static let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("dialplans")
+
+    @Test func shippedDialplanRoutesRoomsAndTheDialInNumber() throws {
+        let dialplan = try Dialplan.load(folder: Self.shipped)
+        let direct = try #require(dialplan.match(context: "public", destination: "3002", caller: "0301234567", source: "10.0.0.1"))
+        #expect(direct.rule.actions.first?.action == .join)
+        #expect(Dialplan.expand(direct.rule.actions[0].room ?? "", direct.variables) == "3002")
+        #expect(direct.variables["callerLast4"] == "4567")
+        let dialIn = try #require(dialplan.match(context: "public", destination: "1000", caller: "x", source: "y"))
+        #expect(dialIn.rule.actions.map(\.action) == [.answer, .play, .collect, .join])
+        #expect(dialplan.match(context: "public", destination: "30011", caller: "", source: "") == nil, "whole-number match")
+        #expect(dialplan.match(context: "nope", destination: "3001", caller: "", source: "") == nil)
+    }
+
+    @Test func callerAndSourceConditions() throws {
+        var rule = Dialplan.Rule(name: "r", destination: "(\\d+)", caller: "49.*", source: "10\\.0\\.0\\.\\d+", actions: [])
+        rule.actions = [Dialplan.Action(.hangup)]
+        let plan = try Dialplan(contexts: [Dialplan.Context(context: "c", rules: [rule])])
+        #expect(plan.match(context: "c", destination: "12", caller: "4930", source: "10.0.0.7") != nil)
+        #expect(plan.match(context: "c", destination: "12", caller: "3330", source: "10.0.0.7") == nil)
+        #expect(plan.match(context: "c", destination: "12", caller: "4930", source: "10.0.1.7") == nil)
+        #expect(throws: (any Error).self) {
+            try Dialplan(contexts: [Dialplan.Context(context: "c", rules: [Dialplan.Rule(name: "bad", destination: "(", actions: [])])])
+        }
+    }
+
+    @Test func infoBodiesCarryDigits() {
+        #expect(SIPCallManager.digits(fromInfo: "Signal=5\r\nDuration=160\r\n", contentType: "application/dtmf-relay") == ["5"])
+        #expect(SIPCallManager.digits(fromInfo: "Signal= #\r\n", contentType: "Application/DTMF-Relay") == ["#"])
+        #expect(SIPCallManager.digits(fromInfo: "7", contentType: "application/dtmf") == ["7"])
+        #expect(SIPCallManager.digits(fromInfo: "Signal=55", contentType: "application/dtmf-relay") == [])
+        #expect(SIPCallManager.digits(fromInfo: "x", contentType: "text/plain") == [])
+    }
+}
+
+@Suite struct SourceGuardTests {
+    @Test func floodsAreBannedAndBansExpire() {
+        var guardian = SourceGuard()
+        for i in 0..<20 {
+            let verdict = guardian.admit("1.2.3.4", now: UInt64(i))
+            #expect(verdict == .allow)
+        }
+        var verdict = guardian.admit("1.2.3.4", now: 21)
+        #expect(verdict == .rateLimited)
+        verdict = guardian.admit("1.2.3.4", now: 600)
+        #expect(verdict == .banned)
+        verdict = guardian.admit("5.6.7.8", now: 600)
+        #expect(verdict == .allow, "others are not affected")
+        verdict = guardian.admit("1.2.3.4", now: 21 + guardian.limits.banTicks)
+        #expect(verdict == .allow)
+    }
+
+    @Test func wrongPINsAcrossCallsBanTheSource() {
+        var guardian = SourceGuard()
+        for i in 0..<8 {
+            let banned = guardian.wrongPIN(from: "9.9.9.9", now: UInt64(i))
+            #expect(!banned)
+        }
+        let banned = guardian.wrongPIN(from: "9.9.9.9", now: 9)
+        #expect(banned)
+        #expect(guardian.isBanned("9.9.9.9", now: 10))
+        guardian.prune(now: 10)
+        #expect(guardian.isBanned("9.9.9.9", now: 10), "pruning keeps active bans")
+    }
+
+    @Test func scannersAreRecognised() {
+        #expect(SourceGuard.isScanner(userAgent: "friendly-scanner"))
+        #expect(SourceGuard.isScanner(userAgent: "sipvicious 0.3"))
+        #expect(!SourceGuard.isScanner(userAgent: "baresip v1.0.0 (x86_64/linux)"))
+    }
+}
