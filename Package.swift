@@ -67,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "plenum-bench",
             dependencies: [
-                "PlenumBridge", "CPlenumShims",
+                "PlenumBridge", "CPlenumShims", "PlenumMedia", "PlenumRTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

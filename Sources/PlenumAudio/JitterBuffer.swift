@@ -56,7 +56,12 @@ public struct JitterBuffer: ~Copyable {
     public struct Statistics: Sendable, Equatable {
         public var received = 0, duplicates = 0, late = 0, rejected = 0, restarts = 0
         public var played = 0, lost = 0, underruns = 0, dropped = 0, silentTicks = 0
+        /// Sum over played ticks of the packets buffered ahead (for the mean playout delay).
+        public var bufferedTicksSum = 0
         public init() {}
+
+        /// Mean buffered audio while playing, in ticks (× 20 ms = the jitter buffer's delay).
+        public var meanBufferedTicks: Double { played == 0 ? 0 : Double(bufferedTicksSum) / Double(played) }
     }
 
     private struct Slot {
@@ -203,6 +208,7 @@ public struct JitterBuffer: ~Copyable {
                 }
             }
             heldTicks = 0
+            statistics.bufferedTicksSum += contiguousPackets(limit: 8) - 1
             nextSequence += 1
             playoutTimestamp = slot.timestamp + Int64(slot.duration)
             statistics.played += 1

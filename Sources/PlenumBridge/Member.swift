@@ -86,6 +86,9 @@ public final class Member {
 
     public var isTalking: Bool { detector.isTalking }
 
+    /// The member's jitter buffer counters (played, lost, underruns, dropped, mean delay).
+    public var jitterStatistics: JitterBuffer.Statistics { jitter.statistics }
+
     /// Hands in one received RTP payload (sequence number and timestamp from its header, and the
     /// RFC 6464 level when the leg has one). Garbage is counted and dropped; it never reaches the mix.
     @discardableResult

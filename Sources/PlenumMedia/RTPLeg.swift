@@ -28,6 +28,7 @@ public final class RTPLeg: MemberOutput {
 
     public struct Counters: Sendable, Equatable {
         public var received = 0, sent = 0, malformed = 0, foreign = 0, unknownPayloadType = 0, rtcp = 0, digits = 0
+        public init() {}
     }
 
     public let socket: UDPSocket

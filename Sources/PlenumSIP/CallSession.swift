@@ -297,6 +297,15 @@ final class CallSession {
 
     private func leaveCurrentConference() {
         guard let conference, let member else { return }
+        if inRoom {
+            let j = member.jitterStatistics
+            let legCounters = leg?.counters ?? RTPLeg.Counters()
+            manager.logger.info("call statistics", metadata: [
+                "call": "\(id)", "received": "\(legCounters.received)", "sent": "\(legCounters.sent)",
+                "played": "\(j.played)", "lost": "\(j.lost)", "late": "\(j.late)", "underruns": "\(j.underruns)",
+                "dropped": "\(j.dropped)", "jitter_buffer_ms": "\(String(format: "%.1f", j.meanBufferedTicks * 20))",
+            ])
+        }
         conference.leave(member.id)
         leg?.member = nil
         self.member = nil

@@ -14,6 +14,9 @@ public struct SIPConfiguration: Codable, Sendable {
     public var rtpPortMax: UInt16 = 29_998
     /// The dialplan context for calls to this endpoint.
     public var context = "public"
+    /// New calls one source address may place per 10 seconds before it is banned for 30 minutes
+    /// (raise it for a trunk that brings many callers from one address).
+    public var callsPerSourcePer10Seconds = 20
     public init() {}
 
     public init(from decoder: Decoder) throws {
@@ -24,6 +27,8 @@ public struct SIPConfiguration: Codable, Sendable {
         rtpPortMin = try c.decodeIfPresent(UInt16.self, forKey: .rtpPortMin) ?? d.rtpPortMin
         rtpPortMax = try c.decodeIfPresent(UInt16.self, forKey: .rtpPortMax) ?? d.rtpPortMax
         context = try c.decodeIfPresent(String.self, forKey: .context) ?? d.context
+        callsPerSourcePer10Seconds = try c.decodeIfPresent(Int.self, forKey: .callsPerSourcePer10Seconds)
+            ?? d.callsPerSourcePer10Seconds
         guard rtpPortMin < rtpPortMax else {
             throw DecodingError.dataCorruptedError(forKey: .rtpPortMax, in: c, debugDescription: "must be above rtpPortMin")
         }
@@ -58,6 +63,9 @@ public final class SIPCallManager: MediaLoopHook {
         self.context = context
         self.logger = logger
         nextPort = configuration.rtpPortMin
+        var limits = SourceGuard.Limits()
+        limits.callsPerWindow = configuration.callsPerSourcePer10Seconds
+        guardian = SourceGuard(limits: limits)
     }
 
     public var activeCalls: Int { sessions.count }

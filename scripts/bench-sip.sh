@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The end-to-end SIP load benchmark (issue 3): N calls in one room, 3 talkers, 60 s each, inside a network
+# namespace (server 10.77.0.1, phones 10.77.0.2). Arguments go to `plenum-bench sip-load`
+# (e.g. --calls 50,100,250 --seconds 60 --codec pcmu).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift build -c release --product plenum >/dev/null
+swift build -c release --product plenum-bench >/dev/null
+exec unshare -n bash -c '
+  set -e
+  ip link set lo up
+  ip link add veth0 type veth peer name veth1
+  ip addr add 10.77.0.1/24 dev veth0
+  ip addr add 10.77.0.2/24 dev veth1
+  ip link set veth0 up
+  ip link set veth1 up
+  .build/release/plenum-bench sip-load --server-address 10.77.0.1 --phone-address 10.77.0.2 "$@"
+' bash "$@"
