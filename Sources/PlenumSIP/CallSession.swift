@@ -31,6 +31,7 @@ final class CallSession {
 
     private enum Wait {
         case none
+        case until(UInt64)
         case prompt
         case digits(Collecting)
         case hangingUp
@@ -109,6 +110,9 @@ final class CallSession {
         switch wait {
         case .hangingUp:
             return
+        case .until(let tick):
+            guard manager.tickCount >= tick else { return }
+            wait = .none
         case .prompt:
             guard let member, let conference, !conference.isPlayingPrompt(to: member.id) else { return }
             wait = .none
@@ -136,6 +140,9 @@ final class CallSession {
         switch action.action {
         case .answer:
             answer()
+        case .ring:
+            if !answered { manager.agent?.respond(to: id, status: 180, phrase: "Ringing") }
+            wait = .until(manager.tickCount + UInt64(max(0, min(action.seconds ?? 2, 60)) * 50))
         case .play:
             answer()
             if let sound = action.sound, let member, conference?.play(sound, to: member.id) == true { wait = .prompt }

@@ -23,6 +23,8 @@ public struct Dialplan: Sendable {
         public enum Kind: String, Codable, Sendable {
             /// Answer the call (200 OK with our SDP); needed before `play` and `collect`.
             case answer
+            /// Ring (180 Ringing) for `seconds` before going on; the caller may still cancel.
+            case ring
             /// Play a prompt or tone by name (`conf-welcome`, `tones/beep` as `beep`) and wait for its end.
             case play
             /// Collect digits into a variable, with a prompt, a bad-input prompt and limited attempts.
@@ -39,6 +41,7 @@ public struct Dialplan: Sendable {
         public var room: String?
         public var name: String?
         public var status: Int?
+        public var seconds: Int?
         // collect
         public var into: String?
         public var prompt: String?

@@ -32,9 +32,14 @@ class Server:
     def __init__(self, sip_port: int = 5070, rooms=None):
         self.dir = Path(tempfile.mkdtemp(prefix="plenum-server-"))
         self.sip_port = sip_port
+        # The shipped dialplan plus the tests' extra rules (ringing, refusing).
+        dialplans = self.dir / "dialplans"
+        dialplans.mkdir()
+        for source in list((ROOT / "dialplans").glob("*.json")) + list((Path(__file__).parent / "dialplans").glob("*.json")):
+            (dialplans / source.name).write_text(source.read_text())
         config = {
             "sounds": str(ROOT / "sounds"),
-            "dialplans": str(ROOT / "dialplans"),
+            "dialplans": str(dialplans),
             "sip": {"listen": f"sip:{SERVER_IP}:{sip_port}", "mediaAddress": SERVER_IP,
                     "rtpPortMin": 21000, "rtpPortMax": 21998, "context": "public"},
             "rooms": rooms or [{"number": "3001"}, {"number": "3002", "pin": "2468"}],

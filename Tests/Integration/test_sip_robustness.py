@@ -44,11 +44,11 @@ def request(method: str, port: int, extra: str = "", body: str = "") -> str:
     return udp_exchange(message.encode(), port, wait=1.0, local_port=5999).decode(errors="replace")
 
 
-def exchange_all(method: str, port: int, extra: str = "", body: str = "") -> list[str]:
+def exchange_all(method: str, port: int, extra: str = "", body: str = "", uri_user: str = "3001") -> list[str]:
     """Every datagram the server sends back within a second (responses and any requests)."""
     local = f"{PHONE_IP}:5999"
     message = (
-        f"{method} sip:3001@{SERVER_IP}:{port} SIP/2.0\r\n"
+        f"{method} sip:{uri_user}@{SERVER_IP}:{port} SIP/2.0\r\n"
         f"Via: SIP/2.0/UDP {local};branch=z9hG4bK-{method.lower()}-{time.time_ns()}\r\n"
         f"Max-Forwards: 70\r\nFrom: <sip:tester@{PHONE_IP}>;tag=1\r\nTo: <sip:3001@{SERVER_IP}>\r\n"
         f"Call-ID: {method.lower()}-{time.time_ns()}@{PHONE_IP}\r\nCSeq: 1 {method}\r\n"
