@@ -40,8 +40,8 @@ public struct SIPConfiguration: Codable, Sendable {
 /// reach it through `MediaLoop.execute`.
 public final class SIPCallManager: MediaLoopHook {
     public let configuration: SIPConfiguration
-    let dialplan: Dialplan
-    let rooms: RoomDirectory
+    private(set) var dialplan: Dialplan
+    private(set) var rooms: RoomDirectory
     let sounds: SoundLibrary?
     let profiles: [String: ConferenceProfile]
     let context: MediaLoopContext
@@ -69,6 +69,15 @@ public final class SIPCallManager: MediaLoopHook {
     }
 
     public var activeCalls: Int { sessions.count }
+
+    /// New rules and rooms for the calls that come next; calls in progress keep what they started with.
+    public func reload(dialplan: Dialplan, rooms: RoomDirectory) {
+        self.dialplan = dialplan
+        self.rooms = rooms
+        logger.notice("dialplan reloaded", metadata: [
+            "contexts": "\(dialplan.contexts.count)", "rooms": "\(rooms.rooms.count)", "calls": "\(sessions.count)",
+        ])
+    }
 
     // MARK: Media loop hook
 

@@ -84,7 +84,7 @@ struct Serve: AsyncParsableCommand {
         logger.info("SIP listening", metadata: ["url": "\(sip.listen)", "media": "\(sip.mediaAddress)", "rooms": "\(rooms.rooms.count)"])
 
         let signals = AsyncStream<Int32> { continuation in
-            for number in [SIGINT, SIGTERM] {
+            for number in [SIGINT, SIGTERM, SIGHUP] {
                 signal(number, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: number)
                 source.setEventHandler { continuation.yield(number) }
@@ -94,6 +94,18 @@ struct Serve: AsyncParsableCommand {
             }
         }
         for await number in signals {
+            if number == SIGHUP {
+                // Reload the dialplan and the rooms without dropping calls.
+                do {
+                    let fresh = try ServerConfiguration.load(config)
+                    let dialplan = try Dialplan.load(folder: URL(fileURLWithPath: fresh.dialplans ?? "dialplans"))
+                    let rooms = RoomDirectory(fresh.rooms ?? ServerConfiguration.defaultRooms)
+                    loop.execute { context in context.hook(SIPCallManager.self)?.reload(dialplan: dialplan, rooms: rooms) }
+                } catch {
+                    logger.error("reload failed; keeping the running dialplan", metadata: ["error": "\(error)"])
+                }
+                continue
+            }
             logger.notice("stopping", metadata: ["signal": "\(number)"])
             break
         }

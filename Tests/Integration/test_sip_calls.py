@@ -59,3 +59,34 @@ def test_server_hangs_up_when_the_caller_presses_pound(server):
     a.send_digits("#")
     assert a.wait_for_log("terminated", 5), server.log_text()
     a.stop()
+
+
+def test_sighup_reloads_the_dialplan_without_dropping_calls(server):
+    import json
+    import signal
+
+    a = Phone(440)
+    a.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 12)
+    time.sleep(1.5)
+    assert a.wait_for_log("Call established", 3)
+    # A new rule: 7777 goes to room 3001.
+    rule = {"context": "public", "rules": [{"name": "new", "destination": "7777",
+                                            "actions": [{"action": "join", "room": "3001"}]}]}
+    (server.dir / "dialplans" / "zz-new.json").write_text(json.dumps(rule))
+    broken = server.dir / "dialplans" / "broken.json"
+    broken.write_text("{ not json")
+    server.process.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert "reload failed" in server.log_text(), "a broken file is reported and the running dialplan kept"
+    broken.unlink()
+    server.process.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert "dialplan reloaded" in server.log_text()
+    b = Phone(1000)
+    b.dial(f"sip:7777@{SERVER_IP}:{server.sip_port}", 6)
+    b.wait(15)
+    a.wait(20)
+    heard, rate = b.heard()
+    from peers import tone_share_db
+    assert tone_share_db(heard[-3 * rate:], rate, 440) > -6, "the new number reaches the room, where A still is"
+    assert "terminated (duration: 1" in a.log_text(), "A's call lasted its whole 12 s: " + a.log_text()[-500:]
