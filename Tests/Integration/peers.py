@@ -74,7 +74,7 @@ class Phone:
 
     _next = 0
 
-    def __init__(self, tone_hz: int, codec: str = "PCMU", name: str | None = None):
+    def __init__(self, tone_hz: int, codec: str = "PCMU", name: str | None = None, transport: str = "udp"):
         Phone._next += 1
         n = Phone._next
         self.name = name or f"phone{n}"
@@ -84,7 +84,7 @@ class Phone:
         self.ctrl_port = 4400 + n
         (self.dir / "config").write_text(f"""poll_method epoll
 sip_listen {PHONE_IP}:{self.sip_port}
-sip_transports udp
+sip_transports {transport}
 audio_source ausine,{tone_hz}
 audio_player aubridge,nil{n}
 audio_alert aubridge,nil{n}

@@ -82,3 +82,14 @@ def test_unknown_room_is_refused(server):
     a.dial(f"sip:4999@{SERVER_IP}:{server.sip_port}", 5)
     a.wait(15)
     assert "404" in a.log_text()
+
+
+def test_tcp_transport(server):
+    a = Phone(440, transport="tcp")
+    b = Phone(1000)
+    a.dial(f"sip:3001@{SERVER_IP}:{server.sip_port};transport=tcp", 8)
+    b.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 8)
+    a.wait(20)
+    b.wait(20)
+    heard, rate = a.heard()
+    assert tone_share_db(heard[-3 * rate:], rate, 1000) > -6, a.log_text()[-1500:]
