@@ -18,6 +18,7 @@
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/su_tagarg.h>
+#include <sofia-sip/nta_tag.h>
 
 struct plenum_call {
     uint64_t id;
@@ -231,7 +232,8 @@ plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *user
                             // methods outside it get 405 from nua before any usage (REFER's implicit
                             // subscription and its NOTIFYs) is created.
                             SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
-                            SIPTAG_USER_AGENT_STR(user_agent), TAG_END());
+                            // A message larger than this is refused by the parser (issue 3: size caps).
+                            NTATAG_MAXSIZE(64 * 1024), SIPTAG_USER_AGENT_STR(user_agent), TAG_END());
     if (agent->nua == NULL) {
         snprintf(error, error_capacity, "cannot listen on %s", bind_url);
         su_root_destroy(agent->root);

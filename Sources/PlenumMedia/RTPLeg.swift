@@ -28,10 +28,16 @@ public final class RTPLeg: MemberOutput {
 
     public struct Counters: Sendable, Equatable {
         public var received = 0, sent = 0, malformed = 0, foreign = 0, unknownPayloadType = 0, rtcp = 0, digits = 0
+        public var reportsSent = 0
         public init() {}
     }
 
     public let socket: UDPSocket
+    /// RTCP's own socket (the RTP port + 1) when the peer does not multiplex RTCP (RFC 5761).
+    public let rtcpSocket: UDPSocket?
+    public private(set) var rtcpRemote: sockaddr_in?
+    /// Loss the far end reports for our stream (RTCP fraction lost, in 1/256), for encoder choices.
+    public private(set) var remoteFractionLost: UInt8 = 0
     public private(set) var codecs: Codecs
     public private(set) var remote: sockaddr_in?
     /// Whether the remote address follows where packets come from (symmetric RTP, for phones behind NAT).
@@ -50,11 +56,23 @@ public final class RTPLeg: MemberOutput {
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 16)
     private let sendBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 9000, alignment: 16)
     private var latched = false
+    private var rtcpLatched = false
+    private var remoteSSRC: UInt32?
+    private var octetsSent: UInt32 = 0
+    private var lastReportTick: UInt64 = 0
+    /// RTCP every 5 s (RFC 3550 §6.2's minimum interval for a two-party session).
+    static let reportIntervalTicks: UInt64 = 250
 
-    public init(socket: UDPSocket, codecs: Codecs, remote: sockaddr_in?) {
+    public init(socket: UDPSocket, rtcpSocket: UDPSocket? = nil, codecs: Codecs, remote: sockaddr_in?) {
         self.socket = socket
+        self.rtcpSocket = rtcpSocket
         self.codecs = codecs
         self.remote = remote
+        if let remote, rtcpSocket != nil {
+            var rtcp = remote
+            rtcp.sin_port = (UInt16(bigEndian: remote.sin_port) &+ 1).bigEndian
+            rtcpRemote = rtcp
+        }
         var rng = SystemRandomNumberGenerator()
         ssrc = rng.next()
         sequence = rng.next()
@@ -70,6 +88,12 @@ public final class RTPLeg: MemberOutput {
     public func update(remote: sockaddr_in?) {
         self.remote = remote
         latched = false
+        rtcpLatched = false
+        if let remote, rtcpSocket != nil {
+            var rtcp = remote
+            rtcp.sin_port = (UInt16(bigEndian: remote.sin_port) &+ 1).bigEndian
+            rtcpRemote = rtcp
+        }
     }
 
     /// Reads every datagram waiting on the socket.
@@ -77,6 +101,34 @@ public final class RTPLeg: MemberOutput {
         var source = sockaddr_in()
         while let length = socket.receive(into: buffer, from: &source) {
             handle(UnsafeRawBufferPointer(rebasing: buffer[..<length]), from: source)
+        }
+        guard let rtcpSocket else { return }
+        while let length = rtcpSocket.receive(into: buffer, from: &source) {
+            let datagram = UnsafeRawBufferPointer(rebasing: buffer[..<length])
+            guard PacketClass(classifying: datagram) == .rtcp else {
+                counters.malformed += 1
+                continue
+            }
+            if !rtcpLatched {
+                rtcpLatched = true
+                rtcpRemote = source
+            } else if let rtcpRemote, !rtcpRemote.sameEndpoint(as: source) {
+                counters.foreign += 1
+                continue
+            }
+            handleRTCP(datagram)
+        }
+    }
+
+    private func handleRTCP(_ datagram: UnsafeRawBufferPointer) {
+        counters.rtcp += 1
+        let ours = ssrc
+        do {
+            try RTCP.parse(datagram, item: { _ in }, report: { block in
+                if block.ssrc == ours { self.remoteFractionLost = block.fractionLost }
+            })
+        } catch {
+            counters.malformed += 1
         }
     }
 
@@ -97,7 +149,8 @@ public final class RTPLeg: MemberOutput {
             counters.received += 1
             let payload = UnsafeRawBufferPointer(rebasing: datagram[packet.payloadRange])
             if packet.payloadType == codecs.payloadType {
-                statistics.record(sequence: packet.sequenceNumber, timestamp: packet.timestamp, arrival: 0)
+                remoteSSRC = packet.ssrc
+                statistics.record(sequence: packet.sequenceNumber, timestamp: packet.timestamp, arrival: arrivalInRTPUnits())
                 let level = codecs.audioLevelExtension.flatMap {
                     RTPHeaderExtension.audioLevel(id: $0, profile: packet.extensionProfile, in: datagram, range: packet.extensionRange)?.level
                 }
@@ -111,8 +164,9 @@ public final class RTPLeg: MemberOutput {
                 counters.unknownPayloadType += 1
             }
         case .rtcp:
+            // RTCP multiplexed on the RTP port (RFC 5761).
             latch(source)
-            counters.rtcp += 1
+            handleRTCP(datagram)
         default:
             counters.malformed += 1
         }
@@ -134,6 +188,39 @@ public final class RTPLeg: MemberOutput {
         sequence &+= 1
         if socket.send(UnsafeRawBufferPointer(rebasing: sendBuffer[..<(RTPPacket.headerSize + frame.payload.count)]), to: remote) {
             counters.sent += 1
+            octetsSent &+= UInt32(truncatingIfNeeded: frame.payload.count)
         }
+        if frame.tick &- lastReportTick >= Self.reportIntervalTicks {
+            lastReportTick = frame.tick
+            sendReport(rtpTimestamp: timestamp)
+        }
+    }
+
+    /// A sender report with a block about what we receive (RFC 3550 §6.4.1), to the RTCP port, or
+    /// multiplexed on the RTP port when there is no RTCP socket.
+    private func sendReport(rtpTimestamp: UInt32) {
+        guard let destination = rtcpSocket == nil ? remote : rtcpRemote else { return }
+        let block = remoteSSRC.map { statistics.makeReport(ssrc: $0) }
+        let length = RTCP.writeSenderReport(
+            into: sendBuffer, ssrc: ssrc, ntp: Self.ntpNow(), rtpTimestamp: rtpTimestamp,
+            packets: UInt32(truncatingIfNeeded: counters.sent), octets: octetsSent, block: block)
+        let sent = (rtcpSocket ?? socket).send(UnsafeRawBufferPointer(rebasing: sendBuffer[..<length]), to: destination)
+        if sent { counters.reportsSent += 1 }
+    }
+
+    private func arrivalInRTPUnits() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let nanoseconds = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+        return nanoseconds / 1000 * Int64(codecs.codec.rtpClockRate) / 1_000_000
+    }
+
+    /// Wall-clock time as a 64-bit NTP timestamp (seconds since 1900 in the high word).
+    static func ntpNow() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let seconds = UInt64(ts.tv_sec) + 2_208_988_800
+        let fraction = UInt64(ts.tv_nsec) * (1 << 32) / 1_000_000_000
+        return seconds << 32 | fraction
     }
 }

@@ -91,6 +91,36 @@ public enum RTCP {
         }
     }
 
+    /// Writes a sender report (RFC 3550 §6.4.1) with one report block (or none); returns its length.
+    public static func writeSenderReport(
+        into buffer: UnsafeMutableRawBufferPointer, ssrc: UInt32, ntp: UInt64, rtpTimestamp: UInt32, packets: UInt32,
+        octets: UInt32, block: ReportBlock?
+    ) -> Int {
+        let count = block == nil ? 0 : 1
+        let length = 28 + 24 * count
+        buffer[0] = 0x80 | UInt8(count)
+        buffer[1] = PacketType.senderReport.rawValue
+        buffer.storeBytes(of: UInt16(length / 4 - 1).bigEndian, toByteOffset: 2, as: UInt16.self)
+        buffer.storeBytes(of: ssrc.bigEndian, toByteOffset: 4, as: UInt32.self)
+        buffer.storeBytes(of: UInt32(ntp >> 32).bigEndian, toByteOffset: 8, as: UInt32.self)
+        buffer.storeBytes(of: UInt32(truncatingIfNeeded: ntp).bigEndian, toByteOffset: 12, as: UInt32.self)
+        buffer.storeBytes(of: rtpTimestamp.bigEndian, toByteOffset: 16, as: UInt32.self)
+        buffer.storeBytes(of: packets.bigEndian, toByteOffset: 20, as: UInt32.self)
+        buffer.storeBytes(of: octets.bigEndian, toByteOffset: 24, as: UInt32.self)
+        if let block { writeBlock(block, into: buffer, at: 28) }
+        return length
+    }
+
+    private static func writeBlock(_ block: ReportBlock, into buffer: UnsafeMutableRawBufferPointer, at o: Int) {
+        buffer.storeBytes(of: block.ssrc.bigEndian, toByteOffset: o, as: UInt32.self)
+        let lost = UInt32(block.fractionLost) << 24 | (UInt32(bitPattern: block.cumulativeLost) & 0x00FF_FFFF)
+        buffer.storeBytes(of: lost.bigEndian, toByteOffset: o + 4, as: UInt32.self)
+        buffer.storeBytes(of: block.extendedHighestSequence.bigEndian, toByteOffset: o + 8, as: UInt32.self)
+        buffer.storeBytes(of: block.jitter.bigEndian, toByteOffset: o + 12, as: UInt32.self)
+        buffer.storeBytes(of: block.lastSenderReport.bigEndian, toByteOffset: o + 16, as: UInt32.self)
+        buffer.storeBytes(of: block.delaySinceLastSenderReport.bigEndian, toByteOffset: o + 20, as: UInt32.self)
+    }
+
     /// Writes a receiver report with one block (or none); returns its length.
     public static func writeReceiverReport(
         into buffer: UnsafeMutableRawBufferPointer, ssrc: UInt32, block: ReportBlock?
@@ -101,16 +131,7 @@ public enum RTCP {
         buffer[1] = PacketType.receiverReport.rawValue
         buffer.storeBytes(of: UInt16(length / 4 - 1).bigEndian, toByteOffset: 2, as: UInt16.self)
         buffer.storeBytes(of: ssrc.bigEndian, toByteOffset: 4, as: UInt32.self)
-        if let block {
-            let o = 8
-            buffer.storeBytes(of: block.ssrc.bigEndian, toByteOffset: o, as: UInt32.self)
-            let lost = UInt32(block.fractionLost) << 24 | (UInt32(bitPattern: block.cumulativeLost) & 0x00FF_FFFF)
-            buffer.storeBytes(of: lost.bigEndian, toByteOffset: o + 4, as: UInt32.self)
-            buffer.storeBytes(of: block.extendedHighestSequence.bigEndian, toByteOffset: o + 8, as: UInt32.self)
-            buffer.storeBytes(of: block.jitter.bigEndian, toByteOffset: o + 12, as: UInt32.self)
-            buffer.storeBytes(of: block.lastSenderReport.bigEndian, toByteOffset: o + 16, as: UInt32.self)
-            buffer.storeBytes(of: block.delaySinceLastSenderReport.bigEndian, toByteOffset: o + 20, as: UInt32.self)
-        }
+        if let block { writeBlock(block, into: buffer, at: 8) }
         return length
     }
 }

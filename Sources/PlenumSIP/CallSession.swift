@@ -309,6 +309,7 @@ final class CallSession {
             let legCounters = leg?.counters ?? RTPLeg.Counters()
             manager.logger.info("call statistics", metadata: [
                 "call": "\(id)", "received": "\(legCounters.received)", "sent": "\(legCounters.sent)",
+                "rtcp_received": "\(legCounters.rtcp)", "rtcp_sent": "\(legCounters.reportsSent)",
                 "played": "\(j.played)", "lost": "\(j.lost)", "late": "\(j.late)", "underruns": "\(j.underruns)",
                 "dropped": "\(j.dropped)", "jitter_buffer_ms": "\(String(format: "%.1f", j.meanBufferedTicks * 20))",
             ])

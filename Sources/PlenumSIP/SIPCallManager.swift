@@ -153,12 +153,12 @@ public final class SIPCallManager: MediaLoopHook {
             agent?.respond(to: event.call, status: 404, phrase: "Not Found")
             return
         }
-        guard let socket = openMediaSocket() else {
+        guard let (socket, rtcpSocket) = openMediaSockets() else {
             agent?.respond(to: event.call, status: 503, phrase: "Service Unavailable")
             return
         }
         let leg = RTPLeg(
-            socket: socket,
+            socket: socket, rtcpSocket: rtcpSocket,
             codecs: .init(payloadType: negotiation.payloadType, codec: negotiation.codec, telephoneEvent: negotiation.telephoneEvent),
             remote: UDPSocket.address(offer.address, port: offer.port))
         leg.sending = false
@@ -169,17 +169,21 @@ public final class SIPCallManager: MediaLoopHook {
         sessions[event.call] = session
         logger.info("call", metadata: [
             "call": "\(event.call)", "to": "\(event.requestUser)", "from": "\(caller)", "rule": "\(match.rule.name)",
-            "codec": "\(negotiation.codec.kind)", "rtp": "\(socket.port)",
+            "codec": "\(negotiation.codec.kind)", "rtp": "\(socket.port)", "rtcp": "\(rtcpSocket.port)",
         ])
         session.step()
     }
 
-    private func openMediaSocket() -> UDPSocket? {
+    /// An even RTP port and the RTCP port above it (RFC 3550 §11), from the configured range.
+    private func openMediaSockets() -> (UDPSocket, UDPSocket)? {
         let span = Int(configuration.rtpPortMax - configuration.rtpPortMin) / 2 + 1
         for _ in 0..<span {
-            let port = nextPort
+            let port = nextPort & ~1
             nextPort = nextPort + 2 > configuration.rtpPortMax ? configuration.rtpPortMin : nextPort + 2
-            if let socket = try? UDPSocket(address: configuration.mediaAddress, port: port) { return socket }
+            guard let rtp = try? UDPSocket(address: configuration.mediaAddress, port: port),
+                let rtcp = try? UDPSocket(address: configuration.mediaAddress, port: port + 1)
+            else { continue }
+            return (rtp, rtcp)
         }
         return nil
     }

@@ -32,6 +32,11 @@ def test_two_phones_hear_each_other_and_not_themselves(server):
     assert tone_share_db(tail_b, rate_b, 440) > -6, "the Opus phone hears the PCMU phone's 440 Hz"
     assert tone_share_db(tail_b, rate_b, 1000) < -30, "and not its own 1 kHz"
     assert "codec=pcmu" in server.log_text() and "codec=opus" in server.log_text()
+    # RTCP both ways on the RTP port + 1: baresip's reports arrive, ours go out every 5 s.
+    import re
+    time.sleep(0.5)
+    stats = re.findall(r"rtcp_received=(\d+) rtcp_sent=(\d+)", server.log_text())
+    assert len(stats) == 2 and all(int(r) > 0 and int(s) > 0 for r, s in stats), server.log_text()
 
 
 def test_alone_in_the_room_hears_the_announcement(server):

@@ -14,6 +14,20 @@ import Testing
         #expect(blocks == [block])
     }
 
+    @Test func senderReportRoundTrip() throws {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let block = RTCP.ReportBlock(ssrc: 5, fractionLost: 3, cumulativeLost: 9, extendedHighestSequence: 77, jitter: 12)
+        let n = buffer.withUnsafeMutableBytes {
+            RTCP.writeSenderReport(into: $0, ssrc: 42, ntp: 0xDEAD_BEEF_0000_0001, rtpTimestamp: 960, packets: 50, octets: 8000, block: block)
+        }
+        #expect(n == 52)
+        var items: [RTCP.Item] = []
+        var blocks: [RTCP.ReportBlock] = []
+        try buffer.withUnsafeBytes { try RTCP.parse(UnsafeRawBufferPointer(rebasing: $0[..<n]), item: { items.append($0) }, report: { blocks.append($0) }) }
+        #expect(items == [.senderReport(ssrc: 42, ntp: 0xDEAD_BEEF_0000_0001, rtpTimestamp: 960, packets: 50, octets: 8000, reports: 1)])
+        #expect(blocks == [block])
+    }
+
     @Test func compoundSenderReportWithSDESAndBye() throws {
         let packet: [UInt8] = [
             0x81, 200, 0x00, 0x0C, 0, 0, 0, 1,  // SR, 1 block, length 12 words
