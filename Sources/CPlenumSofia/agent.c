@@ -19,6 +19,8 @@
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/su_tagarg.h>
 #include <sofia-sip/nta_tag.h>
+#include <sofia-sip/tport_tag.h>
+#include <strings.h>
 
 struct plenum_call {
     uint64_t id;
@@ -82,6 +84,7 @@ static void emit(plenum_sip_agent *agent, int kind, struct plenum_call *call, in
         }
         if (sip->sip_to) event.to_user = sip->sip_to->a_url->url_user;
         if (sip->sip_user_agent) event.user_agent = sip->sip_user_agent->g_string;
+        if (sip->sip_via && sip->sip_via->v_protocol) event.secure = strcasecmp(sip->sip_via->v_protocol, "SIP/2.0/TLS") == 0;
         if (sip->sip_content_type) event.content_type = sip->sip_content_type->c_type;
         if (sip->sip_payload) {
             event.body = sip->sip_payload->pl_data;
@@ -207,8 +210,9 @@ static void send_command(plenum_sip_agent *agent, int kind, uint64_t call, int s
     su_msg_send(msg);
 }
 
-plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *user_agent, plenum_sip_callback callback,
-                                          void *context, char *error, size_t error_capacity) {
+plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *tls_url, const char *certificate_directory,
+                                          const char *user_agent, plenum_sip_callback callback, void *context,
+                                          char *error, size_t error_capacity) {
     if (su_init() != 0) {
         snprintf(error, error_capacity, "su_init failed");
         return NULL;
@@ -226,7 +230,10 @@ plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *user
         return NULL;
     }
     su_root_threading(agent->root, 1);
-    agent->nua = nua_create(agent->root, on_event, agent, NUTAG_URL(bind_url), NUTAG_MEDIA_ENABLE(0),
+    agent->nua = nua_create(agent->root, on_event, agent, NUTAG_URL(bind_url),
+                            TAG_IF(tls_url != NULL, NUTAG_SIPS_URL(tls_url)),
+                            TAG_IF(certificate_directory != NULL, TPTAG_CERTIFICATE(certificate_directory)),
+                            NUTAG_MEDIA_ENABLE(0),
                             NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1), NUTAG_ENABLEMESSAGE(0), NUTAG_ENABLEINVITE(1),
                             // SIPTAG_ALLOW_STR replaces nua's default Allow set (NUTAG_ALLOW only adds to it);
                             // methods outside it get 405 from nua before any usage (REFER's implicit

@@ -52,8 +52,10 @@ int plenum_sdp_parse_audio(const char *text, size_t length, plenum_sdp_audio *au
     }
     for (sdp_attribute_t *a = media->m_attributes; a; a = a->a_next) {
         if (a->a_name && strcasecmp(a->a_name, "ptime") == 0 && a->a_value) audio->ptime = atoi(a->a_value);
-        if (a->a_name && strcasecmp(a->a_name, "crypto") == 0 && a->a_value && audio->crypto[0] == '\0')
-            snprintf(audio->crypto, sizeof audio->crypto, "%s", a->a_value);
+        if (a->a_name && strcasecmp(a->a_name, "crypto") == 0 && a->a_value) {
+            size_t used = strlen(audio->crypto);
+            snprintf(audio->crypto + used, sizeof audio->crypto - used, "%s%s", used ? "\n" : "", a->a_value);
+        }
     }
     result = 0;
 done:

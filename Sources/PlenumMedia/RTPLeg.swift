@@ -29,6 +29,8 @@ public final class RTPLeg: MemberOutput {
     public struct Counters: Sendable, Equatable {
         public var received = 0, sent = 0, malformed = 0, foreign = 0, unknownPayloadType = 0, rtcp = 0, digits = 0
         public var reportsSent = 0
+        /// SRTP packets that failed authentication or replay checks (dropped, never the end of a call).
+        public var unauthenticated = 0
         public init() {}
     }
 
@@ -57,6 +59,8 @@ public final class RTPLeg: MemberOutput {
     private let sendBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 9000, alignment: 16)
     private var latched = false
     private var rtcpLatched = false
+    private var srtpIn: SRTPSession?
+    private var srtpOut: SRTPSession?
     private var remoteSSRC: UInt32?
     private var octetsSent: UInt32 = 0
     private var lastReportTick: UInt64 = 0
@@ -84,6 +88,15 @@ public final class RTPLeg: MemberOutput {
         sendBuffer.deallocate()
     }
 
+    /// Encrypts the leg with SRTP from now on (keys from SDES or DTLS): packets that do not
+    /// authenticate are dropped and counted.
+    public func secure(inbound: SRTPSession, outbound: SRTPSession) {
+        srtpIn = inbound
+        srtpOut = outbound
+    }
+
+    public var isSecure: Bool { srtpIn != nil }
+
     /// A re-INVITE changed the far end's address (or put it on hold).
     public func update(remote: sockaddr_in?) {
         self.remote = remote
@@ -99,16 +112,37 @@ public final class RTPLeg: MemberOutput {
     /// Reads every datagram waiting on the socket.
     public func drain() {
         var source = sockaddr_in()
-        while let length = socket.receive(into: buffer, from: &source) {
+        while var length = socket.receive(into: buffer, from: &source) {
+            if let srtpIn {
+                let kind = PacketClass(classifying: UnsafeRawBufferPointer(rebasing: buffer[..<length]))
+                guard kind == .rtp || kind == .rtcp else {
+                    counters.malformed += 1
+                    continue
+                }
+                do {
+                    length = try srtpIn.unprotect(buffer, length: length, rtcp: kind == .rtcp)
+                } catch {
+                    counters.unauthenticated += 1
+                    continue
+                }
+            }
             handle(UnsafeRawBufferPointer(rebasing: buffer[..<length]), from: source)
         }
         guard let rtcpSocket else { return }
-        while let length = rtcpSocket.receive(into: buffer, from: &source) {
-            let datagram = UnsafeRawBufferPointer(rebasing: buffer[..<length])
-            guard PacketClass(classifying: datagram) == .rtcp else {
+        while var length = rtcpSocket.receive(into: buffer, from: &source) {
+            guard PacketClass(classifying: UnsafeRawBufferPointer(rebasing: buffer[..<length])) == .rtcp else {
                 counters.malformed += 1
                 continue
             }
+            if let srtpIn {
+                do {
+                    length = try srtpIn.unprotect(buffer, length: length, rtcp: true)
+                } catch {
+                    counters.unauthenticated += 1
+                    continue
+                }
+            }
+            let datagram = UnsafeRawBufferPointer(rebasing: buffer[..<length])
             if !rtcpLatched {
                 rtcpLatched = true
                 rtcpRemote = source
@@ -186,7 +220,12 @@ public final class RTPLeg: MemberOutput {
             ssrc: ssrc)
         UnsafeMutableRawBufferPointer(rebasing: sendBuffer[RTPPacket.headerSize...]).copyMemory(from: frame.payload)
         sequence &+= 1
-        if socket.send(UnsafeRawBufferPointer(rebasing: sendBuffer[..<(RTPPacket.headerSize + frame.payload.count)]), to: remote) {
+        var length = RTPPacket.headerSize + frame.payload.count
+        if let srtpOut {
+            guard let protected = try? srtpOut.protect(sendBuffer, length: length) else { return }
+            length = protected
+        }
+        if socket.send(UnsafeRawBufferPointer(rebasing: sendBuffer[..<length]), to: remote) {
             counters.sent += 1
             octetsSent &+= UInt32(truncatingIfNeeded: frame.payload.count)
         }
@@ -201,9 +240,13 @@ public final class RTPLeg: MemberOutput {
     private func sendReport(rtpTimestamp: UInt32) {
         guard let destination = rtcpSocket == nil ? remote : rtcpRemote else { return }
         let block = remoteSSRC.map { statistics.makeReport(ssrc: $0) }
-        let length = RTCP.writeSenderReport(
+        var length = RTCP.writeSenderReport(
             into: sendBuffer, ssrc: ssrc, ntp: Self.ntpNow(), rtpTimestamp: rtpTimestamp,
             packets: UInt32(truncatingIfNeeded: counters.sent), octets: octetsSent, block: block)
+        if let srtpOut {
+            guard let protected = try? srtpOut.protect(sendBuffer, length: length, rtcp: true) else { return }
+            length = protected
+        }
         let sent = (rtcpSocket ?? socket).send(UnsafeRawBufferPointer(rebasing: sendBuffer[..<length]), to: destination)
         if sent { counters.reportsSent += 1 }
     }

@@ -11,12 +11,14 @@ public final class SRTPSession {
     public enum Profile: String, Sendable, CaseIterable {
         case aeadAES128GCM = "AEAD_AES_128_GCM"
         case aes128CMHMACSHA1_80 = "AES_CM_128_HMAC_SHA1_80"
+        /// A 32-bit tag on RTP (RTCP keeps 80 bits, RFC 3711 §5.2): common on phones.
+        case aes128CMHMACSHA1_32 = "AES_CM_128_HMAC_SHA1_32"
 
         /// Master key plus master salt, in bytes.
         public var keyingMaterialLength: Int {
             switch self {
             case .aeadAES128GCM: 16 + 12
-            case .aes128CMHMACSHA1_80: 16 + 14
+            case .aes128CMHMACSHA1_80, .aes128CMHMACSHA1_32: 16 + 14
             }
         }
 
@@ -25,6 +27,7 @@ public final class SRTPSession {
             switch self {
             case .aeadAES128GCM: 0x0007
             case .aes128CMHMACSHA1_80: 0x0001
+            case .aes128CMHMACSHA1_32: 0x0002
             }
         }
     }
@@ -56,6 +59,9 @@ public final class SRTPSession {
             srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp)
         case .aes128CMHMACSHA1_80:
             srtp_crypto_policy_set_rtp_default(&policy.rtp)  // = AES_CM_128_HMAC_SHA1_80 (a macro in srtp.h)
+            srtp_crypto_policy_set_rtcp_default(&policy.rtcp)
+        case .aes128CMHMACSHA1_32:
+            srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&policy.rtp)
             srtp_crypto_policy_set_rtcp_default(&policy.rtcp)
         }
         policy.ssrc.type = direction == .inbound ? ssrc_any_inbound : ssrc_any_outbound

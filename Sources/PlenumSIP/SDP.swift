@@ -18,7 +18,8 @@ public struct AudioOffer: Sendable, Equatable {
     public var direction: Direction
     public var packetTime: Int?
     public var formats: [Format]
-    public var crypto: String?
+    /// The a=crypto attribute values (RFC 4568).
+    public var crypto: [String]
 
     public struct ParseError: Error, Equatable, CustomStringConvertible {
         public var description: String
@@ -55,8 +56,7 @@ public struct AudioOffer: Sendable, Equatable {
             }
         }
         self.formats = formats
-        let crypto = Self.text(&audio.crypto)
-        self.crypto = crypto.isEmpty ? nil : crypto
+        crypto = Self.text(&audio.crypto).split(separator: "\n").map(String.init)
     }
 
     private static func text<T>(_ tuple: inout T) -> String {
@@ -75,6 +75,9 @@ public struct Negotiation: Sendable, Equatable {
     public var channels: Int
     public var telephoneEvent: UInt8?
     public var telephoneEventRate: Int
+    /// SDES-SRTP: the phone's key (what it sends with) and ours (what we send with).
+    public var remoteCrypto: SDESCrypto?
+    public var localCrypto: SDESCrypto?
 
     /// Wideband first: Opus, then G.722, then G.711 µ-law and A-law.
     public static func choose(from offer: AudioOffer) -> Negotiation? {
@@ -87,7 +90,8 @@ public struct Negotiation: Sendable, Equatable {
                 ?? offer.formats.first { $0.encoding.lowercased() == "telephone-event" }
             return Negotiation(
                 payloadType: format.payloadType, codec: codec, encodingName: format.encoding, clockRate: rate,
-                channels: format.channels, telephoneEvent: events?.payloadType, telephoneEventRate: events?.clockRate ?? 8000)
+                channels: format.channels, telephoneEvent: events?.payloadType, telephoneEventRate: events?.clockRate ?? 8000,
+                remoteCrypto: nil, localCrypto: nil)
         }
         return nil
     }
@@ -98,7 +102,7 @@ public struct Negotiation: Sendable, Equatable {
         if let telephoneEvent { formats += " \(telephoneEvent)" }
         var lines = [
             "v=0", "o=plenum \(sessionID) \(version) IN IP4 \(address)", "s=Plenum", "c=IN IP4 \(address)", "t=0 0",
-            "m=audio \(port) RTP/AVP \(formats)",
+            "m=audio \(port) \(localCrypto == nil ? "RTP/AVP" : "RTP/SAVP") \(formats)",
             "a=rtpmap:\(payloadType) \(encodingName)/\(clockRate)\(channels > 1 ? "/\(channels)" : "")",
         ]
         if codec.kind == .opus { lines.append("a=fmtp:\(payloadType) useinbandfec=1;minptime=10") }
@@ -106,6 +110,7 @@ public struct Negotiation: Sendable, Equatable {
             lines.append("a=rtpmap:\(telephoneEvent) telephone-event/\(telephoneEventRate)")
             lines.append("a=fmtp:\(telephoneEvent) 0-15")
         }
+        if let localCrypto { lines.append("a=crypto:\(localCrypto.attribute)") }
         lines.append("a=ptime:20")
         switch direction {
         case .sendrecv: lines.append("a=sendrecv")

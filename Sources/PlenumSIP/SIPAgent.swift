@@ -15,6 +15,8 @@ public struct SIPEvent: Sendable, Equatable {
     public var toUser = ""
     public var sourceAddress = ""
     public var userAgent = ""
+    /// The request came over TLS.
+    public var isSecure = false
     public var contentType = ""
     public var body = ""
 
@@ -48,7 +50,10 @@ public final class SIPAgent: Sendable {
     }
 
     /// Starts listening on `bindURL` (e.g. `sip:127.0.0.1:5060`, `sip:0.0.0.0:5060;transport=tcp`).
-    public init(bindURL: String, userAgent: String = "Plenum", handler: @escaping Handler) throws {
+    public init(
+        bindURL: String, tlsURL: String? = nil, certificateDirectory: String? = nil, userAgent: String = "Plenum",
+        handler: @escaping Handler
+    ) throws {
         self.bindURL = bindURL
         context = Context(handler: handler)
         agent = Mutex(nil)
@@ -58,7 +63,9 @@ public final class SIPAgent: Sendable {
         let thread = Thread {
             let contextPointer = Unmanaged.passUnretained(context).toOpaque()
             var error = [CChar](repeating: 0, count: 256)
-            guard let created = plenum_sip_agent_create(bindURL, userAgent, sipCallback, contextPointer, &error, error.count) else {
+            guard let created = plenum_sip_agent_create(
+                bindURL, tlsURL, certificateDirectory, userAgent, sipCallback, contextPointer, &error, error.count)
+            else {
                 let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 result.withLock { $0 = .failure(.cannotStart(message)) }
                 started.signal()
@@ -122,6 +129,7 @@ public final class SIPAgent: Sendable {
         event.toUser = string(e.to_user)
         event.sourceAddress = string(e.source_address)
         event.userAgent = string(e.user_agent)
+        event.isSecure = e.secure != 0
         event.contentType = string(e.content_type)
         if let body = e.body, e.body_length > 0, e.body_length <= 64 * 1024 {
             event.body = String(decoding: UnsafeRawBufferPointer(start: body, count: e.body_length), as: UTF8.self)

@@ -3,11 +3,16 @@ import Logging
 import PlenumAudio
 import PlenumBridge
 import PlenumMedia
+import PlenumRTP
 
 /// Where the SIP endpoint listens and how its calls are handled.
 public struct SIPConfiguration: Codable, Sendable {
-    /// sofia-sip bind URL: `sip:ADDRESS:PORT`, `;transport=tcp` for TCP.
+    /// sofia-sip bind URL: `sip:ADDRESS:PORT` (UDP and TCP).
     public var listen = "sip:127.0.0.1:5060"
+    /// TLS: `sips:ADDRESS:5061`, with `certificateDirectory` holding agent.pem (certificate and key)
+    /// and cafile.pem. Calls over TLS may use SRTP with SDES keys.
+    public var tlsListen: String?
+    public var certificateDirectory: String?
     /// The address in our SDP, where RTP is received.
     public var mediaAddress = "127.0.0.1"
     public var rtpPortMin: UInt16 = 20_000
@@ -23,6 +28,8 @@ public struct SIPConfiguration: Codable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = SIPConfiguration()
         listen = try c.decodeIfPresent(String.self, forKey: .listen) ?? d.listen
+        tlsListen = try c.decodeIfPresent(String.self, forKey: .tlsListen)
+        certificateDirectory = try c.decodeIfPresent(String.self, forKey: .certificateDirectory)
         mediaAddress = try c.decodeIfPresent(String.self, forKey: .mediaAddress) ?? d.mediaAddress
         rtpPortMin = try c.decodeIfPresent(UInt16.self, forKey: .rtpPortMin) ?? d.rtpPortMin
         rtpPortMax = try c.decodeIfPresent(UInt16.self, forKey: .rtpPortMax) ?? d.rtpPortMax
@@ -138,12 +145,24 @@ public final class SIPCallManager: MediaLoopHook {
             agent?.respond(to: event.call, status: 488, phrase: "Not Acceptable Here")
             return
         }
-        guard offer.port > 0, let negotiation = Negotiation.choose(from: offer) else {
+        guard offer.port > 0, var negotiation = Negotiation.choose(from: offer) else {
             agent?.respond(to: event.call, status: 488, phrase: "Not Acceptable Here")
             return
         }
-        guard offer.transport.uppercased() == "RTP/AVP" || offer.transport.uppercased() == "RTP/AVPF" else {
-            // SDES-SRTP is only meaningful over TLS (the keys travel in the SDP); not offered yet.
+        switch offer.transport.uppercased() {
+        case "RTP/AVP", "RTP/AVPF":
+            break
+        case "RTP/SAVP", "RTP/SAVPF":
+            // SDES keys travel in the SDP: secret only when the signalling is (TLS). Over UDP or TCP
+            // they would be readable by anyone on the path, so such an offer is refused (issue 3).
+            guard event.isSecure, let crypto = SDESCrypto.choose(from: offer.crypto) else {
+                logger.notice("SRTP offer refused", metadata: ["call": "\(event.call)", "tls": "\(event.isSecure)"])
+                agent?.respond(to: event.call, status: 488, phrase: "Not Acceptable Here")
+                return
+            }
+            negotiation.remoteCrypto = crypto
+            negotiation.localCrypto = crypto.answer()
+        default:
             agent?.respond(to: event.call, status: 488, phrase: "Not Acceptable Here")
             return
         }
@@ -162,6 +181,16 @@ public final class SIPCallManager: MediaLoopHook {
             codecs: .init(payloadType: negotiation.payloadType, codec: negotiation.codec, telephoneEvent: negotiation.telephoneEvent),
             remote: UDPSocket.address(offer.address, port: offer.port))
         leg.sending = false
+        if let remote = negotiation.remoteCrypto, let local = negotiation.localCrypto {
+            do {
+                try leg.secure(
+                    inbound: SRTPSession(profile: remote.profile, keyingMaterial: remote.keyingMaterial, direction: .inbound),
+                    outbound: SRTPSession(profile: local.profile, keyingMaterial: local.keyingMaterial, direction: .outbound))
+            } catch {
+                agent?.respond(to: event.call, status: 488, phrase: "Not Acceptable Here")
+                return
+            }
+        }
         let displayName = event.fromDisplay.isEmpty ? "Phone ••• \(String(caller.suffix(4)))" : event.fromDisplay
         let session = CallSession(
             id: event.call, source: event.sourceAddress, manager: self, leg: leg, negotiation: negotiation, offerDirection: offer.direction,
@@ -170,6 +199,7 @@ public final class SIPCallManager: MediaLoopHook {
         logger.info("call", metadata: [
             "call": "\(event.call)", "to": "\(event.requestUser)", "from": "\(caller)", "rule": "\(match.rule.name)",
             "codec": "\(negotiation.codec.kind)", "rtp": "\(socket.port)", "rtcp": "\(rtcpSocket.port)",
+            "srtp": "\(negotiation.localCrypto?.profile.rawValue ?? "none")", "tls": "\(event.isSecure)",
         ])
         session.step()
     }

@@ -73,7 +73,7 @@ struct Serve: AsyncParsableCommand {
                 context: context))
         }
         let agentSlot = AgentSlot()
-        let agent = try SIPAgent(bindURL: sip.listen) { event in
+        let agent = try SIPAgent(bindURL: sip.listen, tlsURL: sip.tlsListen, certificateDirectory: sip.certificateDirectory) { event in
             loop.execute { context in
                 guard let manager = context.hook(SIPCallManager.self) else { return }
                 if manager.agent == nil { manager.agent = agentSlot.agent.withLock { $0 } }
@@ -81,7 +81,7 @@ struct Serve: AsyncParsableCommand {
             }
         }
         agentSlot.agent.withLock { $0 = agent }
-        logger.info("SIP listening", metadata: ["url": "\(sip.listen)", "media": "\(sip.mediaAddress)", "rooms": "\(rooms.rooms.count)"])
+        logger.info("SIP listening", metadata: ["url": "\(sip.listen)", "tls": "\(sip.tlsListen ?? "off")", "media": "\(sip.mediaAddress)", "rooms": "\(rooms.rooms.count)"])
 
         let signals = AsyncStream<Int32> { continuation in
             for number in [SIGINT, SIGTERM, SIGHUP] {

@@ -29,7 +29,7 @@ def plenum_binary() -> Path:
 class Server:
     """`plenum serve` with a test configuration: rooms 3001 (open) and 3002 (PIN 2468)."""
 
-    def __init__(self, sip_port: int = 5070, rooms=None):
+    def __init__(self, sip_port: int = 5070, rooms=None, tls: bool = False):
         self.dir = Path(tempfile.mkdtemp(prefix="plenum-server-"))
         self.sip_port = sip_port
         # The shipped dialplan plus the tests' extra rules (ringing, refusing).
@@ -45,6 +45,20 @@ class Server:
             "rooms": rooms or [{"number": "3001"}, {"number": "3002", "pin": "2468"}],
             "conferenceProfiles": {"default": {"enterExitTones": False}},
         }
+        if tls:
+            # A self-signed certificate for the server's address; the phones trust it as their CA.
+            certs = self.dir / "certs"
+            certs.mkdir()
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                            "-keyout", str(certs / "key.pem"), "-out", str(certs / "cert.pem"),
+                            "-subj", f"/CN={SERVER_IP}", "-addext", f"subjectAltName=IP:{SERVER_IP}"],
+                           check=True, capture_output=True)
+            (certs / "agent.pem").write_text((certs / "cert.pem").read_text() + (certs / "key.pem").read_text())
+            (certs / "cafile.pem").write_text((certs / "cert.pem").read_text())
+            self.certificate = certs / "cert.pem"
+            self.tls_port = sip_port + 1
+            config["sip"]["tlsListen"] = f"sips:{SERVER_IP}:{self.tls_port}"
+            config["sip"]["certificateDirectory"] = str(certs)
         (self.dir / "plenum.json").write_text(json.dumps(config))
         self.log = open(self.dir / "server.log", "w")
         self.process = subprocess.Popen(
@@ -74,7 +88,8 @@ class Phone:
 
     _next = 0
 
-    def __init__(self, tone_hz: int, codec: str = "PCMU", name: str | None = None, transport: str = "udp"):
+    def __init__(self, tone_hz: int, codec: str = "PCMU", name: str | None = None, transport: str = "udp",
+                 cafile: Path | None = None, srtp: bool = False):
         Phone._next += 1
         n = Phone._next
         self.name = name or f"phone{n}"
@@ -101,12 +116,15 @@ module ausine.so
 module aubridge.so
 module sndfile.so
 snd_path {self.dir / 'rec'}
+{"module srtp.so" if srtp else ""}
+{f"sip_cafile {cafile}" if cafile else ""}
 module_app account.so
 module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen {PHONE_IP}:{self.ctrl_port}
 """)
-        (self.dir / "accounts").write_text(f"<sip:{self.name}@{PHONE_IP}>;regint=0;audio_codecs={codec}\n")
+        media = ";mediaenc=srtp-mand" if srtp else ""
+        (self.dir / "accounts").write_text(f"<sip:{self.name}@{PHONE_IP}>;regint=0;audio_codecs={codec}{media}\n")
         self.process = None
 
     def dial(self, uri: str, seconds: int):

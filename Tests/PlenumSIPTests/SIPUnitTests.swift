@@ -135,3 +135,20 @@ import Testing
         #expect(!SourceGuard.isScanner(userAgent: "baresip v1.0.0 (x86_64/linux)"))
     }
 }
+
+@Suite struct SDESTests {
+    @Test func parsesChoosesAndAnswers() throws {
+        let key80 = Data((0..<30).map { UInt8($0) }).base64EncodedString()
+        let key32 = Data((0..<30).map { UInt8(100 + $0) }).base64EncodedString()
+        let offers = ["1 AES_CM_128_HMAC_SHA1_32 inline:\(key32)|2^31", "2 AES_CM_128_HMAC_SHA1_80 inline:\(key80)", "3 F8_128_HMAC_SHA1_80 inline:\(key80)"]
+        let chosen = try #require(SDESCrypto.choose(from: offers))
+        #expect(chosen.tag == 2 && chosen.profile == .aes128CMHMACSHA1_80 && chosen.keyingMaterial == (0..<30).map { UInt8($0) })
+        let answer = chosen.answer()
+        #expect(answer.tag == 2 && answer.profile == chosen.profile && answer.keyingMaterial != chosen.keyingMaterial)
+        #expect(SDESCrypto(attribute: answer.attribute) == answer)
+        #expect(SDESCrypto(attribute: "1 AES_CM_128_HMAC_SHA1_80 inline:tooShort") == nil)
+        #expect(SDESCrypto(attribute: "1 AES_CM_128_HMAC_SHA1_80 inline:\(key80)|2^31|1:4") == nil, "MKI is not supported")
+        #expect(SDESCrypto(attribute: "x AES_CM_128_HMAC_SHA1_80 inline:\(key80)") == nil)
+        #expect(SDESCrypto.choose(from: ["garbage"]) == nil)
+    }
+}

@@ -39,6 +39,8 @@ typedef struct {
     const char *to_user;
     const char *source_address;
     const char *user_agent;
+    /// 1 when the request came over TLS (top Via SIP/2.0/TLS): only then may SDP carry SRTP keys.
+    int secure;
     const char *content_type;
     const char *body;
     size_t body_length;
@@ -47,10 +49,13 @@ typedef struct {
 /// Called on the SIP thread. Copy what you need and return: no work here.
 typedef void (*plenum_sip_callback)(void *context, const plenum_sip_event *event);
 
-/// Creates an agent bound to `bind_url` (e.g. "sip:127.0.0.1:5060"; add ";transport=tcp" for TCP).
-/// Call from the thread that will run it. Returns NULL and fills `error` on failure.
-plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *user_agent, plenum_sip_callback callback,
-                                          void *context, char *error, size_t error_capacity);
+/// Creates an agent bound to `bind_url` (e.g. "sip:127.0.0.1:5060": UDP and TCP) and, when
+/// `tls_url` is set (e.g. "sips:127.0.0.1:5061"), TLS with the certificate in `certificate_directory`
+/// (agent.pem: certificate and key; cafile.pem). Call from the thread that will run it. Returns NULL
+/// and fills `error` on failure.
+plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *tls_url, const char *certificate_directory,
+                                          const char *user_agent, plenum_sip_callback callback, void *context,
+                                          char *error, size_t error_capacity);
 /// Runs the SIP loop until plenum_sip_agent_shutdown; then frees the agent.
 void plenum_sip_agent_run(plenum_sip_agent *agent);
 /// Thread-safe: ends all calls and stops the loop.
@@ -86,7 +91,7 @@ typedef struct {
     char protocol[32];  // "RTP/AVP", "RTP/SAVP", ...
     int format_count;
     plenum_sdp_format formats[PLENUM_SDP_MAX_FORMATS];
-    char crypto[256];  // the first a=crypto line's value (RFC 4568), if any
+    char crypto[512];  // the a=crypto lines' values (RFC 4568), one per line, if any
 } plenum_sdp_audio;
 
 /// Parses `sdp` and describes its first audio stream. Returns 0, or -1 with `error` filled (not SDP,
