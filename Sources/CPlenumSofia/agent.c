@@ -18,6 +18,8 @@
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/su_tagarg.h>
+#include <sofia-sip/sip.h>
+#include <sofia-sip/auth_module.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/tport_tag.h>
 #include <strings.h>
@@ -39,9 +41,14 @@ struct plenum_sip_agent {
     uint64_t next_id;
     int port;
     int shutting_down;
+    auth_mod_t *auth;
 };
 
-enum { COMMAND_RESPOND = 1, COMMAND_HANGUP = 2, COMMAND_SHUTDOWN = 3 };
+enum { COMMAND_RESPOND = 1, COMMAND_HANGUP = 2, COMMAND_SHUTDOWN = 3, COMMAND_CHALLENGE = 4 };
+
+/// 401 with WWW-Authenticate: a user agent server's challenge (RFC 3261 §22.2).
+static auth_challenger_t const server_challenger = {401, "Unauthorized", sip_www_authenticate_class,
+                                                    sip_authentication_info_class};
 
 struct plenum_command {
     int kind;
@@ -68,13 +75,14 @@ static void forget_call(plenum_sip_agent *agent, struct plenum_call *call) {
 }
 
 static void emit(plenum_sip_agent *agent, int kind, struct plenum_call *call, int status, sip_t const *sip,
-                 int reinvite) {
+                 int reinvite, const char *authenticated_user) {
     plenum_sip_event event;
     memset(&event, 0, sizeof event);
     event.kind = kind;
     event.call = call ? call->id : 0;
     event.status = status;
     event.reinvite = reinvite;
+    event.authenticated_user = authenticated_user;
     char source[64] = "";
     if (sip) {
         if (sip->sip_request) event.request_user = sip->sip_request->rq_url->url_user;
@@ -108,6 +116,33 @@ static void on_event(nua_event_t event, int status, char const *phrase, nua_t *n
     switch (event) {
     case nua_i_invite:
         if (call == NULL) {
+            char user[128] = "";
+            if (agent->auth && sip->sip_authorization) {
+                // Credentials present: verify them now; wrong ones never reach the application.
+                auth_status_t *as = auth_status_new(agent->home);
+                if (as == NULL) {
+                    nua_respond(nh, 500, "Server Internal Error", TAG_END());
+                    nua_handle_destroy(nh);
+                    return;
+                }
+                as->as_method = sip->sip_request->rq_method_name;
+                as->as_source = msg_addrinfo(nua_current_request(nua));
+                as->as_user_uri = sip->sip_from ? sip->sip_from->a_url : NULL;
+                if (sip->sip_payload) {
+                    as->as_body = sip->sip_payload->pl_data;
+                    as->as_bodylen = sip->sip_payload->pl_len;
+                }
+                auth_mod_check(agent->auth, as, (sip_t *)sip, auth_server);
+                if (as->as_status != 0) {
+                    nua_respond(nh, as->as_status, as->as_phrase, SIPTAG_HEADER((sip_header_t *)as->as_response),
+                                TAG_END());
+                    nua_handle_destroy(nh);
+                    auth_status_unref(as);
+                    return;
+                }
+                snprintf(user, sizeof user, "%s", as->as_user ? as->as_user : "");
+                auth_status_unref(as);
+            }
             if (agent->shutting_down) {
                 nua_respond(nh, 503, "Service Unavailable", TAG_END());
                 nua_handle_destroy(nh);
@@ -124,19 +159,19 @@ static void on_event(nua_event_t event, int status, char const *phrase, nua_t *n
             call->next = agent->calls;
             agent->calls = call;
             nua_handle_bind(nh, call);
-            emit(agent, PLENUM_SIP_INVITE, call, 0, sip, 0);
+            emit(agent, PLENUM_SIP_INVITE, call, 0, sip, 0, user[0] ? user : NULL);
         } else {
-            emit(agent, PLENUM_SIP_INVITE, call, 0, sip, 1);
+            emit(agent, PLENUM_SIP_INVITE, call, 0, sip, 1, NULL);
         }
         break;
     case nua_i_cancel:
-        if (call) emit(agent, PLENUM_SIP_CANCELLED, call, 0, sip, 0);
+        if (call) emit(agent, PLENUM_SIP_CANCELLED, call, 0, sip, 0, NULL);
         break;
     case nua_i_bye:
-        if (call) emit(agent, PLENUM_SIP_BYE, call, 0, sip, 0);
+        if (call) emit(agent, PLENUM_SIP_BYE, call, 0, sip, 0, NULL);
         break;
     case nua_i_info:
-        if (call) emit(agent, PLENUM_SIP_INFO, call, 0, sip, 0);
+        if (call) emit(agent, PLENUM_SIP_INFO, call, 0, sip, 0, NULL);
         break;
     case nua_i_state: {
         int state = nua_callstate_init;
@@ -144,9 +179,9 @@ static void on_event(nua_event_t event, int status, char const *phrase, nua_t *n
         if (call == NULL) break;
         if (state == nua_callstate_ready && !call->answered) {
             call->answered = 1;
-            emit(agent, PLENUM_SIP_ACTIVE, call, 0, NULL, 0);
+            emit(agent, PLENUM_SIP_ACTIVE, call, 0, NULL, 0, NULL);
         } else if (state == nua_callstate_terminated) {
-            emit(agent, PLENUM_SIP_TERMINATED, call, status, NULL, 0);
+            emit(agent, PLENUM_SIP_TERMINATED, call, status, NULL, 0, NULL);
             forget_call(agent, call);
         }
         break;
@@ -185,6 +220,17 @@ static void run_command(plenum_sip_agent *agent, su_msg_r msg, struct plenum_com
                         SIPTAG_PAYLOAD_STR(command->sdp), TAG_END());
         else
             nua_respond(call->nh, command->status, command->phrase, TAG_END());
+    } else if (command->kind == COMMAND_CHALLENGE) {
+        auth_status_t *as = agent->auth ? auth_status_new(agent->home) : NULL;
+        if (as == NULL) {
+            nua_respond(call->nh, SIP_403_FORBIDDEN, TAG_END());
+            return;
+        }
+        as->as_method = "INVITE";
+        auth_mod_challenge(agent->auth, as, &server_challenger);
+        nua_respond(call->nh, as->as_status ? as->as_status : 401, as->as_phrase ? as->as_phrase : "Unauthorized",
+                    SIPTAG_HEADER((sip_header_t *)as->as_response), TAG_END());
+        auth_status_unref(as);
     } else if (command->kind == COMMAND_HANGUP) {
         if (call->answered)
             nua_bye(call->nh, TAG_END());
@@ -211,6 +257,7 @@ static void send_command(plenum_sip_agent *agent, int kind, uint64_t call, int s
 }
 
 plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *tls_url, const char *certificate_directory,
+                                          const char *auth_realm, const char *auth_database,
                                           const char *user_agent, plenum_sip_callback callback, void *context,
                                           char *error, size_t error_capacity) {
     if (su_init() != 0) {
@@ -247,6 +294,18 @@ plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *tls_
         free(agent);
         return NULL;
     }
+    if (auth_realm && auth_database) {
+        agent->auth = auth_mod_create(agent->root, AUTHTAG_METHOD("Digest"), AUTHTAG_REALM(auth_realm),
+                                      AUTHTAG_DB(auth_database), AUTHTAG_QOP("auth"), AUTHTAG_ALGORITHM("MD5"),
+                                      TAG_END());
+        if (agent->auth == NULL) {
+            snprintf(error, error_capacity, "cannot read the password file %s", auth_database);
+            nua_destroy(agent->nua);
+            su_root_destroy(agent->root);
+            free(agent);
+            return NULL;
+        }
+    }
     // The bound port (for a bind URL with port 0 or to confirm).
     const url_string_t *url = NULL;
     (void)url;
@@ -263,6 +322,7 @@ void plenum_sip_agent_run(plenum_sip_agent *agent) {
         free(c);
     }
     nua_destroy(agent->nua);
+    if (agent->auth) auth_mod_unref(agent->auth);
     su_root_destroy(agent->root);
     su_home_deinit(agent->home);
     free(agent);
@@ -273,6 +333,10 @@ void plenum_sip_agent_shutdown(plenum_sip_agent *agent) { send_command(agent, CO
 
 void plenum_sip_respond(plenum_sip_agent *agent, uint64_t call, int status, const char *phrase, const char *sdp) {
     send_command(agent, COMMAND_RESPOND, call, status, phrase, sdp);
+}
+
+void plenum_sip_challenge(plenum_sip_agent *agent, uint64_t call) {
+    send_command(agent, COMMAND_CHALLENGE, call, 0, NULL, NULL);
 }
 
 void plenum_sip_hangup(plenum_sip_agent *agent, uint64_t call) {

@@ -17,6 +17,8 @@ public struct SIPEvent: Sendable, Equatable {
     public var userAgent = ""
     /// The request came over TLS.
     public var isSecure = false
+    /// The digest-authenticated user, when the INVITE carried valid credentials.
+    public var authenticatedUser: String?
     public var contentType = ""
     public var body = ""
 
@@ -51,8 +53,8 @@ public final class SIPAgent: Sendable {
 
     /// Starts listening on `bindURL` (e.g. `sip:127.0.0.1:5060`, `sip:0.0.0.0:5060;transport=tcp`).
     public init(
-        bindURL: String, tlsURL: String? = nil, certificateDirectory: String? = nil, userAgent: String = "Plenum",
-        handler: @escaping Handler
+        bindURL: String, tlsURL: String? = nil, certificateDirectory: String? = nil, authenticationRealm: String? = nil,
+        passwordFile: String? = nil, userAgent: String = "Plenum", handler: @escaping Handler
     ) throws {
         self.bindURL = bindURL
         context = Context(handler: handler)
@@ -64,7 +66,8 @@ public final class SIPAgent: Sendable {
             let contextPointer = Unmanaged.passUnretained(context).toOpaque()
             var error = [CChar](repeating: 0, count: 256)
             guard let created = plenum_sip_agent_create(
-                bindURL, tlsURL, certificateDirectory, userAgent, sipCallback, contextPointer, &error, error.count)
+                bindURL, tlsURL, certificateDirectory, authenticationRealm, passwordFile, userAgent, sipCallback,
+                contextPointer, &error, error.count)
             else {
                 let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 result.withLock { $0 = .failure(.cannotStart(message)) }
@@ -90,6 +93,14 @@ public final class SIPAgent: Sendable {
         agent.withLock { agent in
             guard let agent else { return }
             plenum_sip_respond(agent.pointer, call, Int32(status), phrase, sdp)
+        }
+    }
+
+    /// Asks the caller for digest credentials (401); the phone retries with a new INVITE.
+    public func challenge(_ call: UInt64) {
+        agent.withLock { agent in
+            guard let agent else { return }
+            plenum_sip_challenge(agent.pointer, call)
         }
     }
 
@@ -130,6 +141,7 @@ public final class SIPAgent: Sendable {
         event.sourceAddress = string(e.source_address)
         event.userAgent = string(e.user_agent)
         event.isSecure = e.secure != 0
+        if e.authenticated_user != nil { event.authenticatedUser = string(e.authenticated_user) }
         event.contentType = string(e.content_type)
         if let body = e.body, e.body_length > 0, e.body_length <= 64 * 1024 {
             event.body = String(decoding: UnsafeRawBufferPointer(start: body, count: e.body_length), as: UTF8.self)

@@ -13,6 +13,16 @@ public struct SIPConfiguration: Codable, Sendable {
     /// and cafile.pem. Calls over TLS may use SRTP with SDES keys.
     public var tlsListen: String?
     public var certificateDirectory: String?
+    /// Digest authentication (RFC 3261 §22) for phones of one's own: a call that authenticates runs in
+    /// `context` instead of the public one; one that matches nothing public is challenged.
+    public var authentication: Authentication?
+
+    public struct Authentication: Codable, Sendable {
+        public var realm: String
+        /// sofia auth_module password file: one `user:password` line per phone.
+        public var passwordFile: String
+        public var context: String
+    }
     /// The address in our SDP, where RTP is received.
     public var mediaAddress = "127.0.0.1"
     public var rtpPortMin: UInt16 = 20_000
@@ -30,6 +40,7 @@ public struct SIPConfiguration: Codable, Sendable {
         listen = try c.decodeIfPresent(String.self, forKey: .listen) ?? d.listen
         tlsListen = try c.decodeIfPresent(String.self, forKey: .tlsListen)
         certificateDirectory = try c.decodeIfPresent(String.self, forKey: .certificateDirectory)
+        authentication = try c.decodeIfPresent(Authentication.self, forKey: .authentication)
         mediaAddress = try c.decodeIfPresent(String.self, forKey: .mediaAddress) ?? d.mediaAddress
         rtpPortMin = try c.decodeIfPresent(UInt16.self, forKey: .rtpPortMin) ?? d.rtpPortMin
         rtpPortMax = try c.decodeIfPresent(UInt16.self, forKey: .rtpPortMax) ?? d.rtpPortMax
@@ -167,9 +178,15 @@ public final class SIPCallManager: MediaLoopHook {
             return
         }
         let caller = event.fromUser.isEmpty ? "anonymous" : event.fromUser
-        guard let match = dialplan.match(context: configuration.context, destination: event.requestUser, caller: caller,
+        let context = event.authenticatedUser != nil ? (configuration.authentication?.context ?? configuration.context)
+            : configuration.context
+        guard let match = dialplan.match(context: context, destination: event.requestUser, caller: caller,
                                          source: event.sourceAddress) else {
-            agent?.respond(to: event.call, status: 404, phrase: "Not Found")
+            if configuration.authentication != nil, event.authenticatedUser == nil {
+                agent?.challenge(event.call)  // perhaps one of our own phones: ask who it is
+            } else {
+                agent?.respond(to: event.call, status: 404, phrase: "Not Found")
+            }
             return
         }
         guard let (socket, rtcpSocket) = openMediaSockets() else {
@@ -200,6 +217,7 @@ public final class SIPCallManager: MediaLoopHook {
             "call": "\(event.call)", "to": "\(event.requestUser)", "from": "\(caller)", "rule": "\(match.rule.name)",
             "codec": "\(negotiation.codec.kind)", "rtp": "\(socket.port)", "rtcp": "\(rtcpSocket.port)",
             "srtp": "\(negotiation.localCrypto?.profile.rawValue ?? "none")", "tls": "\(event.isSecure)",
+            "user": "\(event.authenticatedUser ?? "-")", "context": "\(context)",
         ])
         session.step()
     }

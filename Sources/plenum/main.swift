@@ -73,7 +73,10 @@ struct Serve: AsyncParsableCommand {
                 context: context))
         }
         let agentSlot = AgentSlot()
-        let agent = try SIPAgent(bindURL: sip.listen, tlsURL: sip.tlsListen, certificateDirectory: sip.certificateDirectory) { event in
+        let agent = try SIPAgent(
+            bindURL: sip.listen, tlsURL: sip.tlsListen, certificateDirectory: sip.certificateDirectory,
+            authenticationRealm: sip.authentication?.realm, passwordFile: sip.authentication?.passwordFile
+        ) { event in
             loop.execute { context in
                 guard let manager = context.hook(SIPCallManager.self) else { return }
                 if manager.agent == nil { manager.agent = agentSlot.agent.withLock { $0 } }

@@ -29,7 +29,7 @@ def plenum_binary() -> Path:
 class Server:
     """`plenum serve` with a test configuration: rooms 3001 (open) and 3002 (PIN 2468)."""
 
-    def __init__(self, sip_port: int = 5070, rooms=None, tls: bool = False):
+    def __init__(self, sip_port: int = 5070, rooms=None, tls: bool = False, users: dict | None = None):
         self.dir = Path(tempfile.mkdtemp(prefix="plenum-server-"))
         self.sip_port = sip_port
         # The shipped dialplan plus the tests' extra rules (ringing, refusing).
@@ -45,6 +45,10 @@ class Server:
             "rooms": rooms or [{"number": "3001"}, {"number": "3002", "pin": "2468"}],
             "conferenceProfiles": {"default": {"enterExitTones": False}},
         }
+        if users:
+            (self.dir / "passwords").write_text("".join(f"{u}:{p}\n" for u, p in users.items()))
+            config["sip"]["authentication"] = {"realm": "plenum", "passwordFile": str(self.dir / "passwords"),
+                                               "context": "default"}
         if tls:
             # A self-signed certificate for the server's address; the phones trust it as their CA.
             certs = self.dir / "certs"
@@ -89,7 +93,7 @@ class Phone:
     _next = 0
 
     def __init__(self, tone_hz: int, codec: str = "PCMU", name: str | None = None, transport: str = "udp",
-                 cafile: Path | None = None, srtp: bool = False):
+                 cafile: Path | None = None, srtp: bool = False, password: str | None = None):
         Phone._next += 1
         n = Phone._next
         self.name = name or f"phone{n}"
@@ -124,6 +128,7 @@ module_app ctrl_tcp.so
 ctrl_tcp_listen {PHONE_IP}:{self.ctrl_port}
 """)
         media = ";mediaenc=srtp-mand" if srtp else ""
+        media += f";auth_pass={password}" if password else ""
         (self.dir / "accounts").write_text(f"<sip:{self.name}@{PHONE_IP}>;regint=0;audio_codecs={codec}{media}\n")
         self.process = None
 

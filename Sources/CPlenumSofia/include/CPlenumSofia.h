@@ -41,6 +41,8 @@ typedef struct {
     const char *user_agent;
     /// 1 when the request came over TLS (top Via SIP/2.0/TLS): only then may SDP carry SRTP keys.
     int secure;
+    /// The digest-authenticated user (RFC 3261 §22), when the INVITE carried valid credentials.
+    const char *authenticated_user;
     const char *content_type;
     const char *body;
     size_t body_length;
@@ -53,9 +55,15 @@ typedef void (*plenum_sip_callback)(void *context, const plenum_sip_event *event
 /// `tls_url` is set (e.g. "sips:127.0.0.1:5061"), TLS with the certificate in `certificate_directory`
 /// (agent.pem: certificate and key; cafile.pem). Call from the thread that will run it. Returns NULL
 /// and fills `error` on failure.
+/// With `auth_realm` and `auth_database` (a sofia auth_module password file: `user:password` lines),
+/// INVITEs that carry credentials are verified (wrong ones are refused there and then) and
+/// plenum_sip_challenge asks a caller for credentials.
 plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *tls_url, const char *certificate_directory,
+                                          const char *auth_realm, const char *auth_database,
                                           const char *user_agent, plenum_sip_callback callback, void *context,
                                           char *error, size_t error_capacity);
+/// Thread-safe: answers the INVITE of `call` with a digest challenge (401 with WWW-Authenticate).
+void plenum_sip_challenge(plenum_sip_agent *agent, uint64_t call);
 /// Runs the SIP loop until plenum_sip_agent_shutdown; then frees the agent.
 void plenum_sip_agent_run(plenum_sip_agent *agent);
 /// Thread-safe: ends all calls and stops the loop.
