@@ -177,6 +177,24 @@ final class CallSession {
                 }
                 return
             }
+            let present = manager.context.conferences[room.number]?.members.count ?? 0
+            if room.locked == true || present >= (room.maxParticipants ?? .max) {
+                manager.logger.info("room refuses", metadata: [
+                    "call": "\(id)", "room": "\(room.number)", "why": "\(room.locked == true ? "locked" : "full")",
+                ])
+                if answered {
+                    if let member, conference?.play("conf-locked", to: member.id) == true {
+                        actions.insert(Dialplan.Action(.hangup), at: next)
+                        wait = .prompt
+                    } else {
+                        hangup()
+                    }
+                } else {
+                    wait = .hangingUp
+                    manager.agent?.respond(to: id, status: 486, phrase: "Busy Here")
+                }
+                return
+            }
             if let pin = room.pin, variables["pinAccepted"] != room.number {
                 // Ask for the PIN first, then come back to this join.
                 var ask = Dialplan.Action(.collect)

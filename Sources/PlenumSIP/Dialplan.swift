@@ -143,11 +143,18 @@ public struct RoomDirectory: Sendable {
         public var name: String?
         public var pin: String?
         public var profile: String?
-        public init(number: String, name: String? = nil, pin: String? = nil, profile: String? = nil) {
+        /// At most this many participants; the next caller gets 486 Busy Here (or `conf-locked` once answered).
+        public var maxParticipants: Int?
+        /// A locked room takes nobody new.
+        public var locked: Bool?
+        public init(number: String, name: String? = nil, pin: String? = nil, profile: String? = nil,
+                    maxParticipants: Int? = nil, locked: Bool? = nil) {
             self.number = number
             self.name = name
             self.pin = pin
             self.profile = profile
+            self.maxParticipants = maxParticipants
+            self.locked = locked
         }
     }
     public var rooms: [String: Room]

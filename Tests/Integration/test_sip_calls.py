@@ -90,3 +90,30 @@ def test_sighup_reloads_the_dialplan_without_dropping_calls(server):
     from peers import tone_share_db
     assert tone_share_db(heard[-3 * rate:], rate, 440) > -6, "the new number reaches the room, where A still is"
     assert "terminated (duration: 1" in a.log_text(), "A's call lasted its whole 12 s: " + a.log_text()[-500:]
+
+
+def test_pin_by_sip_info(server):
+    result = sipp(server, "info-pin.xml", "3002")
+    assert result.returncode == 0, result.stdout[-2000:] + server.log_text()
+    time.sleep(0.5)  # the BYE's clean-up logs the call's statistics
+    log = server.log_text()
+    assert "count=4 " in log or "count=4" in log, log
+    assert "call statistics" in log, "the caller got into the room: " + log
+
+
+def test_full_and_locked_rooms_are_busy():
+    s = Server(rooms=[{"number": "3001", "maxParticipants": 1}, {"number": "3002", "locked": True}])
+    try:
+        first = Phone(440)
+        first.dial(f"sip:3001@{SERVER_IP}:{s.sip_port}", 8)
+        time.sleep(1.5)
+        sdp = (f"v=0\r\no=- 1 1 IN IP4 {PHONE_IP}\r\ns=-\r\nc=IN IP4 {PHONE_IP}\r\nt=0 0\r\n"
+               "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+        for number in ["3001", "3002"]:
+            answers = exchange_all("INVITE", s.sip_port, "Content-Type: application/sdp\r\n", sdp, uri_user=number)
+            finals = [a.split("\r\n")[0] for a in answers]
+            assert any(f.startswith("SIP/2.0 486") for f in finals), (number, finals)
+        first.stop()
+        assert s.alive()
+    finally:
+        s.stop()
