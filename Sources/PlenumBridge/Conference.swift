@@ -147,6 +147,14 @@ public final class Conference {
         if onHold { member.jitter.reset() }
     }
 
+    /// Renames a member (a moderator naming a phone caller, say); the control plane decides who may.
+    public func rename(_ id: MemberID, to name: String) {
+        let trimmed = String(name.trimmingCharacters(in: .whitespacesAndNewlines).prefix(64))
+        guard let member = member(id), !trimmed.isEmpty, member.name != trimmed else { return }
+        member.name = trimmed
+        emit(.renamed(id, trimmed))
+    }
+
     public func setHandRaised(_ id: MemberID, _ raised: Bool) {
         guard let member = member(id), member.flags.handRaised != raised else { return }
         member.flags.handRaised = raised

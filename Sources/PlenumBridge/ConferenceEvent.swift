@@ -7,6 +7,8 @@ public enum ConferenceEvent: Sendable, Equatable {
     case muted(MemberID, Bool)
     case deaf(MemberID, Bool)
     case handRaised(MemberID, Bool)
+    /// A moderator (or the member) changed the display name.
+    case renamed(MemberID, String)
     case gainChanged(MemberID, input: Int, output: Int)
     /// A prompt finished; `member` is nil for one played to the whole room.
     case promptFinished(member: MemberID?, name: String)

@@ -220,6 +220,18 @@ func run(_ conference: Conference, _ phones: [TestPhone], ticks: Int) {
         #expect(silenceLevel == 127, "digital silence without it")
     }
 
+    @Test func renamingAMemberIsAnEvent() throws {
+        let conference = makeConference()
+        let a = TestPhone(.pcmu, tone: nil)
+        a.member = try conference.join(name: "Phone ••• 1234", input: .pcmu, sink: a)
+        var seen: [ConferenceEvent] = []
+        conference.observers.append { seen.append($0) }
+        conference.rename(a.member.id, to: "  Alice (phone)  ")
+        conference.rename(a.member.id, to: "   ")
+        #expect(a.member.name == "Alice (phone)")
+        #expect(seen == [.renamed(a.member.id, "Alice (phone)")])
+    }
+
     @Test func dtmfCallerControls() throws {
         let conference = makeConference()
         let a = TestPhone(.pcmu, tone: 700)
