@@ -23,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CSpanDSP", pkgConfig: "spandsp", providers: [.apt(["libspandsp-dev"])]),
         .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSofiaSIP", pkgConfig: "sofia-sip-ua", providers: [.apt(["libsofia-sip-ua-dev"])]),
         // The SIP user agent on sofia-sip's nua, in C (tag lists are variadic; nua is single-threaded).
         .target(name: "CPlenumSofia", dependencies: ["CSofiaSIP"]),
@@ -43,6 +44,11 @@ let package = Package(
         .target(
             name: "PlenumRTP",
             dependencies: ["CSRTP"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PlenumICE",
+            dependencies: ["COpenSSL", "CZlib"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -83,5 +89,8 @@ let package = Package(
         .testTarget(name: "PlenumBridgeTests", dependencies: ["PlenumBridge"], swiftSettings: swiftSettings),
         .testTarget(name: "PlenumRTPTests", dependencies: ["PlenumRTP"], swiftSettings: swiftSettings),
         .testTarget(name: "PlenumSIPTests", dependencies: ["PlenumSIP"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PlenumICETests", dependencies: ["PlenumICE"], exclude: ["make-stun-vectors.py"],
+            swiftSettings: swiftSettings),
     ]
 )

@@ -2,7 +2,7 @@
 # Installs the Debian packages Plenum builds, runs and tests with. Safe to run again.
 # Usage: scripts/install-deps.sh [--test]   (--test adds the real peers and tools the tests drive)
 set -euo pipefail
-packages=(pkg-config libopus-dev libspeexdsp-dev libsrtp2-dev libssl-dev libsofia-sip-ua-dev libspandsp-dev)
+packages=(pkg-config libopus-dev libspeexdsp-dev libsrtp2-dev libssl-dev libsofia-sip-ua-dev libspandsp-dev zlib1g-dev)
 if [[ "${1:-}" == "--test" ]]; then
     packages+=(espeak-ng sox valgrind binutils baresip sip-tester iproute2 util-linux python3-pip)
 fi

@@ -1,0 +1,85 @@
+import PlenumICE
+import Testing
+
+/// Vectors from aioice (an independent implementation, see make-stun-vectors.py).
+@Suite struct STUNMessageTests {
+    @Test func parsesABrowserBindingRequest() throws {
+        try STUNVectors.browserBindingRequest.withUnsafeBytes { bytes in
+            let message = try STUNMessage(parsing: bytes)
+            #expect(message.type == STUNMessage.MessageType.bindingRequest.rawValue)
+            #expect(message.transactionID == Array(1...12))
+            #expect(message.username == "srvUfrag:cliUfrag" && message.priority == 1_853_824_767)
+            #expect(message.iceControlling == 0x1122_3344_5566_7788 && message.useCandidate && message.hasFingerprint)
+            let offset = try #require(message.integrityOffset)
+            #expect(STUNMessage.verifyIntegrity(bytes, at: offset, password: STUNVectors.serverPassword))
+            #expect(!STUNMessage.verifyIntegrity(bytes, at: offset, password: "wrong password"))
+        }
+    }
+
+    @Test func buildsTheSameResponseAsAioice() {
+        var buffer = [UInt8](repeating: 0, count: 128)
+        let n = buffer.withUnsafeMutableBytes {
+            STUNMessage.writeBindingSuccess(
+                into: $0, transactionID: Array(1...12), address: 0x0A4D_0002, port: 50_000, password: STUNVectors.serverPassword)
+        }
+        #expect(Array(buffer[..<n]) == STUNVectors.serverBindingResponse)
+    }
+
+    @Test func tamperingBreaksTheFingerprint() {
+        var tampered = STUNVectors.browserBindingRequest
+        tampered[30] ^= 0x01
+        #expect(throws: STUNMessage.ParseError.badFingerprint) { try tampered.withUnsafeBytes { _ = try STUNMessage(parsing: $0) } }
+    }
+
+    @Test func randomBytesNeverCrash() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            var bytes = (0..<Int.random(in: 0...120, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            if bytes.count >= 20, Bool.random(using: &rng) {
+                bytes[0] = 0; bytes[1] = 1; bytes[4] = 0x21; bytes[5] = 0x12; bytes[6] = 0xA4; bytes[7] = 0x42
+                let length = bytes.count - 20 - (bytes.count - 20) % 4
+                bytes = Array(bytes[..<(20 + length)])
+                bytes[2] = UInt8(length >> 8); bytes[3] = UInt8(length & 0xFF)
+            }
+            bytes.withUnsafeBytes { _ = try? STUNMessage(parsing: $0) }
+        }
+    }
+}
+
+@Suite struct ICELiteAgentTests {
+    let server = ICECredentials(usernameFragment: "srvUfrag", password: STUNVectors.serverPassword)
+    let browser = Endpoint(address: 0x0A4D_0002, port: 50_000)
+
+    @Test func aValidCheckWithUseCandidateNominatesAndIsAnswered() {
+        let agent = ICELiteAgent(local: server, remote: ICECredentials(usernameFragment: "cliUfrag", password: "x"))
+        var response = [UInt8](repeating: 0, count: 256)
+        let outcome = STUNVectors.browserBindingRequest.withUnsafeBytes { request in
+            response.withUnsafeMutableBytes { agent.handle(request, from: browser, now: 1000, response: $0) }
+        }
+        #expect(outcome == .respond(length: STUNVectors.serverBindingResponse.count))
+        #expect(Array(response[..<STUNVectors.serverBindingResponse.count]) == STUNVectors.serverBindingResponse)
+        #expect(agent.selected == browser)
+        #expect(!agent.consentExpired(now: 30_000) && agent.consentExpired(now: 31_001), "RFC 7675: 30 s")
+    }
+
+    @Test func checksForSomeoneElseOrWithTheWrongPasswordAreDropped() {
+        var response = [UInt8](repeating: 0, count: 256)
+        let stranger = ICELiteAgent(local: ICECredentials(usernameFragment: "other", password: STUNVectors.serverPassword))
+        let wrongPassword = ICELiteAgent(local: ICECredentials(usernameFragment: "srvUfrag", password: "not the password"))
+        let wrongRemote = ICELiteAgent(local: server, remote: ICECredentials(usernameFragment: "someoneElse", password: "x"))
+        for agent in [stranger, wrongPassword, wrongRemote] {
+            let outcome = STUNVectors.browserBindingRequest.withUnsafeBytes { request in
+                response.withUnsafeMutableBytes { agent.handle(request, from: browser, now: 0, response: $0) }
+            }
+            #expect(outcome == .dropped && agent.selected == nil)
+        }
+        #expect(stranger.counters.wrongUsername == 1 && wrongPassword.counters.badIntegrity == 1)
+        #expect(STUNVectors.browserBindingRequest.withUnsafeBytes { ICELiteAgent.localFragment(of: $0) } == "srvUfrag")
+    }
+
+    @Test func randomCredentialsUseIceChars() {
+        let credentials = ICECredentials.random()
+        #expect(credentials.usernameFragment.count == 8 && credentials.password.count == 24)
+        #expect(credentials != ICECredentials.random())
+    }
+}
