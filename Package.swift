@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CSofiaSIP", pkgConfig: "sofia-sip-ua", providers: [.apt(["libsofia-sip-ua-dev"])]),
         // The SIP user agent on sofia-sip's nua, in C (tag lists are variadic; nua is single-threaded).
         .target(name: "CPlenumSofia", dependencies: ["CSofiaSIP"]),
+        // DTLS-SRTP on OpenSSL with memory BIOs (macros and variadic key generation wrapped in C).
+        .target(name: "CPlenumDTLS", dependencies: ["COpenSSL"]),
         // Variadic and macro APIs wrapped in C.
         .target(name: "CPlenumShims", dependencies: ["COpus", "CSpanDSP", "CSofiaSIP", "COpenSSL"]),
 
@@ -49,6 +51,11 @@ let package = Package(
         .target(
             name: "PlenumICE",
             dependencies: ["COpenSSL", "CZlib"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PlenumWebRTC",
+            dependencies: ["CPlenumDTLS", "PlenumICE", "PlenumRTP"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -89,6 +96,7 @@ let package = Package(
         .testTarget(name: "PlenumBridgeTests", dependencies: ["PlenumBridge"], swiftSettings: swiftSettings),
         .testTarget(name: "PlenumRTPTests", dependencies: ["PlenumRTP"], swiftSettings: swiftSettings),
         .testTarget(name: "PlenumSIPTests", dependencies: ["PlenumSIP"], swiftSettings: swiftSettings),
+        .testTarget(name: "PlenumWebRTCTests", dependencies: ["PlenumWebRTC"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PlenumICETests", dependencies: ["PlenumICE"], exclude: ["make-stun-vectors.py"],
             swiftSettings: swiftSettings),
