@@ -55,7 +55,7 @@ let package = Package(
         ),
         .target(
             name: "PlenumWebRTC",
-            dependencies: ["CPlenumDTLS", "PlenumICE", "PlenumRTP"],
+            dependencies: ["CPlenumDTLS", "PlenumICE", "PlenumRTP", "PlenumMedia", "PlenumSDP"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -64,8 +64,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "PlenumSDP",
+            dependencies: ["CPlenumSofia", "PlenumAudio", "PlenumRTP"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "PlenumSIP",
-            dependencies: ["CPlenumSofia", "PlenumMedia", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CPlenumSofia", "PlenumSDP", "PlenumMedia", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -95,8 +100,10 @@ let package = Package(
         .testTarget(name: "PlenumAudioTests", dependencies: ["PlenumAudio"], swiftSettings: swiftSettings),
         .testTarget(name: "PlenumBridgeTests", dependencies: ["PlenumBridge"], swiftSettings: swiftSettings),
         .testTarget(name: "PlenumRTPTests", dependencies: ["PlenumRTP"], swiftSettings: swiftSettings),
-        .testTarget(name: "PlenumSIPTests", dependencies: ["PlenumSIP"], swiftSettings: swiftSettings),
-        .testTarget(name: "PlenumWebRTCTests", dependencies: ["PlenumWebRTC"], swiftSettings: swiftSettings),
+        .testTarget(name: "PlenumSIPTests", dependencies: ["PlenumSIP", "PlenumSDP"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PlenumWebRTCTests", dependencies: ["PlenumWebRTC", "PlenumSDP", "PlenumICE", "PlenumMedia"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "PlenumICETests", dependencies: ["PlenumICE"], exclude: ["make-stun-vectors.py"],
             swiftSettings: swiftSettings),

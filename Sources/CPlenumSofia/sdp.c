@@ -50,6 +50,27 @@ int plenum_sdp_parse_audio(const char *text, size_t length, plenum_sdp_audio *au
         format->channels = map->rm_params ? atoi(map->rm_params) : 1;
         snprintf(format->parameters, sizeof format->parameters, "%s", map->rm_fmtp ? map->rm_fmtp : "");
     }
+    // Session-level attributes first; media-level ones below override them.
+    for (sdp_attribute_t *a = session->sdp_attributes; a; a = a->a_next) {
+        if (!a->a_name || !a->a_value) continue;
+        if (strcasecmp(a->a_name, "ice-ufrag") == 0) snprintf(audio->ice_ufrag, sizeof audio->ice_ufrag, "%s", a->a_value);
+        if (strcasecmp(a->a_name, "ice-pwd") == 0) snprintf(audio->ice_pwd, sizeof audio->ice_pwd, "%s", a->a_value);
+        if (strcasecmp(a->a_name, "fingerprint") == 0)
+            snprintf(audio->fingerprint, sizeof audio->fingerprint, "%s", a->a_value);
+        if (strcasecmp(a->a_name, "setup") == 0) snprintf(audio->setup, sizeof audio->setup, "%s", a->a_value);
+    }
+    for (sdp_attribute_t *a = media->m_attributes; a; a = a->a_next) {
+        if (!a->a_name) continue;
+        const char *v = a->a_value ? a->a_value : "";
+        if (strcasecmp(a->a_name, "ice-ufrag") == 0) snprintf(audio->ice_ufrag, sizeof audio->ice_ufrag, "%s", v);
+        if (strcasecmp(a->a_name, "ice-pwd") == 0) snprintf(audio->ice_pwd, sizeof audio->ice_pwd, "%s", v);
+        if (strcasecmp(a->a_name, "fingerprint") == 0) snprintf(audio->fingerprint, sizeof audio->fingerprint, "%s", v);
+        if (strcasecmp(a->a_name, "setup") == 0) snprintf(audio->setup, sizeof audio->setup, "%s", v);
+        if (strcasecmp(a->a_name, "mid") == 0) snprintf(audio->mid, sizeof audio->mid, "%s", v);
+        if (strcasecmp(a->a_name, "rtcp-mux") == 0) audio->rtcp_mux = 1;
+        if (strcasecmp(a->a_name, "extmap") == 0 && strstr(v, "urn:ietf:params:rtp-hdrext:ssrc-audio-level"))
+            audio->audio_level_extension = atoi(v);
+    }
     for (sdp_attribute_t *a = media->m_attributes; a; a = a->a_next) {
         if (a->a_name && strcasecmp(a->a_name, "ptime") == 0 && a->a_value) audio->ptime = atoi(a->a_value);
         if (a->a_name && strcasecmp(a->a_name, "crypto") == 0 && a->a_value) {

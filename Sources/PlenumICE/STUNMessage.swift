@@ -122,6 +122,52 @@ public struct STUNMessage: Sendable, Equatable {
         return status != nil && length == 20 ? out : nil
     }
 
+    /// Builds a Binding request as a controlling full agent sends it (RFC 8445 §7.2.2): USERNAME, PRIORITY,
+    /// ICE-CONTROLLING, optionally USE-CANDIDATE, MESSAGE-INTEGRITY with the peer's password, FINGERPRINT.
+    /// For tests and load tools (the bridge itself only answers checks).
+    public static func bindingRequest(
+        transactionID: [UInt8], username: String, password: String, priority: UInt32, tieBreaker: UInt64,
+        useCandidate: Bool
+    ) -> [UInt8] {
+        var bytes: [UInt8] = []
+        func be16(_ v: UInt16) { bytes += [UInt8(v >> 8), UInt8(v & 0xFF)] }
+        func be32(_ v: UInt32) { bytes += [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+        be16(MessageType.bindingRequest.rawValue)
+        be16(0)
+        be32(magicCookie)
+        bytes += transactionID
+        let name = Array(username.utf8)
+        be16(Attribute.username.rawValue)
+        be16(UInt16(name.count))
+        bytes += name + [UInt8](repeating: 0, count: (4 - name.count % 4) % 4)
+        be16(Attribute.priority.rawValue)
+        be16(4)
+        be32(priority)
+        be16(Attribute.iceControlling.rawValue)
+        be16(8)
+        be32(UInt32(tieBreaker >> 32))
+        be32(UInt32(tieBreaker & 0xFFFF_FFFF))
+        if useCandidate {
+            be16(Attribute.useCandidate.rawValue)
+            be16(0)
+        }
+        let integrityAt = bytes.count
+        bytes[2] = UInt8((integrityAt + 24 - headerSize) >> 8)
+        bytes[3] = UInt8((integrityAt + 24 - headerSize) & 0xFF)
+        let mac = hmacSHA1(key: Array(password.utf8), data: bytes) ?? [UInt8](repeating: 0, count: 20)
+        be16(Attribute.messageIntegrity.rawValue)
+        be16(20)
+        bytes += mac
+        let total = bytes.count + 8
+        let crc = bytes.withUnsafeBytes { fingerprint($0, length: total) }
+        be16(Attribute.fingerprint.rawValue)
+        be16(4)
+        be32(crc)
+        bytes[2] = UInt8((total - headerSize) >> 8)
+        bytes[3] = UInt8((total - headerSize) & 0xFF)
+        return bytes
+    }
+
     /// Builds a Binding success response (RFC 8445 §7.3.1.4): XOR-MAPPED-ADDRESS of the request's source,
     /// MESSAGE-INTEGRITY with our password, FINGERPRINT. Returns its length in `buffer` (≥ 64 bytes).
     public static func writeBindingSuccess(

@@ -50,7 +50,8 @@ public final class RTPLeg: MemberOutput {
     public var sending = true
     public private(set) var counters = Counters()
 
-    private let ssrc: UInt32
+    /// Our SSRC for this leg's stream (for a=ssrc in SDP).
+    public let ssrc: UInt32
     private var sequence: UInt16
     private let timestampOffset: UInt32
     private var statistics = ReceptionStatistics()
@@ -164,6 +165,26 @@ public final class RTPLeg: MemberOutput {
         } catch {
             counters.malformed += 1
         }
+    }
+
+    /// A datagram that arrived for this leg on a port it shares with others (WebRTC: after ICE and
+    /// DTLS, the session hands over RTP and RTCP). Decrypted in place when the leg is secure.
+    public func receive(_ buffer: UnsafeMutableRawBufferPointer, length: Int, from source: sockaddr_in) {
+        var length = length
+        if let srtpIn {
+            let kind = PacketClass(classifying: UnsafeRawBufferPointer(rebasing: buffer[..<length]))
+            guard kind == .rtp || kind == .rtcp else {
+                counters.malformed += 1
+                return
+            }
+            do {
+                length = try srtpIn.unprotect(buffer, length: length, rtcp: kind == .rtcp)
+            } catch {
+                counters.unauthenticated += 1
+                return
+            }
+        }
+        handle(UnsafeRawBufferPointer(rebasing: buffer[..<length]), from: source)
     }
 
     func handle(_ datagram: UnsafeRawBufferPointer, from source: sockaddr_in) {

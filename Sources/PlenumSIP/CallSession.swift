@@ -2,6 +2,7 @@ import Foundation
 import PlenumAudio
 import PlenumBridge
 import PlenumMedia
+import PlenumSDP
 
 /// One phone call: runs its dialplan actions in order, waiting where an action waits (a prompt, the
 /// caller's digits), then lives in its room until either side hangs up. Loop-confined.

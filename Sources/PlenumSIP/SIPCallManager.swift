@@ -3,6 +3,7 @@ import Logging
 import PlenumAudio
 import PlenumBridge
 import PlenumMedia
+import PlenumSDP
 import PlenumRTP
 
 /// Where the SIP endpoint listens and how its calls are handled.

@@ -25,6 +25,13 @@ import Testing
         #expect(Array(buffer[..<n]) == STUNVectors.serverBindingResponse)
     }
 
+    @Test func buildsTheSameRequestAsAioice() {
+        let request = STUNMessage.bindingRequest(
+            transactionID: Array(1...12), username: "srvUfrag:cliUfrag", password: STUNVectors.serverPassword,
+            priority: 1_853_824_767, tieBreaker: 0x1122_3344_5566_7788, useCandidate: true)
+        #expect(request == STUNVectors.browserBindingRequest)
+    }
+
     @Test func tamperingBreaksTheFingerprint() {
         var tampered = STUNVectors.browserBindingRequest
         tampered[30] ^= 0x01

@@ -1,5 +1,6 @@
 import Foundation
 import PlenumAudio
+import PlenumSDP
 import Testing
 
 @testable import PlenumSIP

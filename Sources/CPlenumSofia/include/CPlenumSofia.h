@@ -100,6 +100,14 @@ typedef struct {
     int format_count;
     plenum_sdp_format formats[PLENUM_SDP_MAX_FORMATS];
     char crypto[512];  // the a=crypto lines' values (RFC 4568), one per line, if any
+    // WebRTC (media level, falling back to session level): ICE, DTLS and the audio-level extension.
+    char ice_ufrag[64];
+    char ice_pwd[160];
+    char fingerprint[200];  // "sha-256 AB:CD:…"
+    char setup[16];         // actpass, active, passive
+    char mid[32];
+    int rtcp_mux;
+    int audio_level_extension;  // extmap id of urn:ietf:params:rtp-hdrext:ssrc-audio-level, or 0
 } plenum_sdp_audio;
 
 /// Parses `sdp` and describes its first audio stream. Returns 0, or -1 with `error` filled (not SDP,

@@ -20,6 +20,15 @@ public struct AudioOffer: Sendable, Equatable {
     public var formats: [Format]
     /// The a=crypto attribute values (RFC 4568).
     public var crypto: [String]
+    /// WebRTC: ICE credentials, DTLS fingerprint ("sha-256 AB:…") and role, mid, RTCP multiplexing and the
+    /// RFC 6464 extension id.
+    public var iceUsernameFragment: String
+    public var icePassword: String
+    public var fingerprint: String
+    public var setup: String
+    public var mid: String
+    public var rtcpMux: Bool
+    public var audioLevelExtension: UInt8?
 
     public struct ParseError: Error, Equatable, CustomStringConvertible {
         public var description: String
@@ -57,6 +66,13 @@ public struct AudioOffer: Sendable, Equatable {
         }
         self.formats = formats
         crypto = Self.text(&audio.crypto).split(separator: "\n").map(String.init)
+        iceUsernameFragment = Self.text(&audio.ice_ufrag)
+        icePassword = Self.text(&audio.ice_pwd)
+        fingerprint = Self.text(&audio.fingerprint)
+        setup = Self.text(&audio.setup)
+        mid = Self.text(&audio.mid)
+        rtcpMux = audio.rtcp_mux != 0
+        audioLevelExtension = (1...14).contains(audio.audio_level_extension) ? UInt8(audio.audio_level_extension) : nil
     }
 
     private static func text<T>(_ tuple: inout T) -> String {

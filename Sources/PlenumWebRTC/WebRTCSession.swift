@@ -1,0 +1,171 @@
+import PlenumAudio
+import PlenumICE
+import PlenumMedia
+import PlenumRTP
+import PlenumSDP
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One browser's media on the shared UDP port: ICE-lite checks, then DTLS from the nominated address
+/// only, then SRTP into its RTP leg (RFC 8829/8834 in their audio-only essentials). Loop-confined.
+public final class WebRTCSession {
+    public let ice: ICELiteAgent
+    public let dtls: DTLSTransport
+    public let leg: RTPLeg
+    public private(set) var established = false
+    public private(set) var failure: String?
+
+    public struct Offer: Sendable {
+        public var offer: AudioOffer
+        public init(_ offer: AudioOffer) { self.offer = offer }
+    }
+
+    public enum SetupError: Error, Equatable, CustomStringConvertible {
+        case notWebRTC(String)
+        public var description: String {
+            switch self { case .notWebRTC(let why): "not a WebRTC audio offer: \(why)" }
+        }
+    }
+
+    /// Accepts a browser's offer: Opus, ICE credentials, a SHA-256 fingerprint and BUNDLE/rtcp-mux.
+    public init(offer: AudioOffer, context: DTLSContext, socket: UDPSocket) throws(SetupError) {
+        guard offer.transport.uppercased().hasPrefix("UDP/TLS/RTP/SAVP") else { throw .notWebRTC("transport \(offer.transport)") }
+        guard !offer.iceUsernameFragment.isEmpty, !offer.icePassword.isEmpty else { throw .notWebRTC("no ICE credentials") }
+        let parts = offer.fingerprint.split(separator: " ")
+        guard parts.count == 2, parts[0].lowercased() == "sha-256" else { throw .notWebRTC("no sha-256 fingerprint") }
+        guard offer.setup != "passive" else { throw .notWebRTC("a=setup:passive leaves nobody to start DTLS") }
+        guard let opus = offer.formats.first(where: { $0.encoding.lowercased() == "opus" && $0.clockRate == 48_000 }) else {
+            throw .notWebRTC("no Opus")
+        }
+        guard let dtls = DTLSTransport(context: context, isServer: true, expectedFingerprint: String(parts[1])) else {
+            throw .notWebRTC("DTLS unavailable")
+        }
+        ice = ICELiteAgent(remote: ICECredentials(usernameFragment: offer.iceUsernameFragment, password: offer.icePassword))
+        self.dtls = dtls
+        let codec = CodecConfiguration(kind: .opus)
+        let events = offer.formats.first { $0.encoding.lowercased() == "telephone-event" && $0.clockRate == 48_000 }
+        leg = RTPLeg(socket: socket, codecs: .init(
+            payloadType: opus.payloadType, codec: codec, telephoneEvent: events?.payloadType,
+            audioLevelExtension: offer.audioLevelExtension), remote: nil)
+        leg.sending = false
+        leg.latchesToSource = false
+        self.offer = offer
+    }
+
+    let offer: AudioOffer
+
+    /// Our answer (RFC 8829 §5.3): ICE-lite, passive DTLS, one host candidate, Opus with FEC.
+    public func answer(address: String, port: UInt16, fingerprint: String, sessionID: UInt64) -> String {
+        let pt = leg.codecs.payloadType
+        var formats = "\(pt)"
+        if let te = leg.codecs.telephoneEvent { formats += " \(te)" }
+        let mid = offer.mid.isEmpty ? "0" : offer.mid
+        var lines = [
+            "v=0", "o=- \(sessionID) 1 IN IP4 \(address)", "s=Plenum", "t=0 0", "a=group:BUNDLE \(mid)", "a=ice-lite",
+            "a=msid-semantic: WMS plenum",
+            "m=audio \(port) UDP/TLS/RTP/SAVPF \(formats)", "c=IN IP4 \(address)",
+            "a=ice-ufrag:\(ice.local.usernameFragment)", "a=ice-pwd:\(ice.local.password)",
+            "a=fingerprint:sha-256 \(fingerprint)", "a=setup:passive", "a=mid:\(mid)", "a=sendrecv", "a=rtcp-mux",
+            "a=rtpmap:\(pt) opus/48000/2", "a=fmtp:\(pt) minptime=10;useinbandfec=1",
+        ]
+        if let te = leg.codecs.telephoneEvent { lines += ["a=rtpmap:\(te) telephone-event/48000", "a=fmtp:\(te) 0-15"] }
+        if let ext = leg.codecs.audioLevelExtension { lines.append("a=extmap:\(ext) urn:ietf:params:rtp-hdrext:ssrc-audio-level") }
+        lines += [
+            "a=ssrc:\(leg.ssrc) cname:plenum", "a=msid:plenum audio",
+            "a=candidate:1 1 udp 2130706431 \(address) \(port) typ host", "a=end-of-candidates",
+        ]
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// A datagram for this session (found by ICE username or by its nominated address).
+    func receive(_ buffer: UnsafeMutableRawBufferPointer, length: Int, from source: sockaddr_in, now: UInt64,
+                 send: (UnsafeRawBufferPointer, sockaddr_in) -> Void, scratch: UnsafeMutableRawBufferPointer) {
+        let datagram = UnsafeRawBufferPointer(rebasing: buffer[..<length])
+        let endpoint = Endpoint(address: UInt32(bigEndian: source.sin_addr.s_addr), port: UInt16(bigEndian: source.sin_port))
+        switch PacketClass(classifying: datagram) {
+        case .stun:
+            if case .respond(let n) = ice.handle(datagram, from: endpoint, now: now, response: scratch) {
+                send(UnsafeRawBufferPointer(rebasing: scratch[..<n]), source)
+            }
+        case .dtls:
+            // DTLS only from an address that passed an ICE check (issue 4: "DTLS from a foreign address").
+            guard ice.validated.contains(endpoint) else { return }
+            for reply in dtls.receive(datagram) { reply.withUnsafeBytes { send($0, source) } }
+            if !established, dtls.state == .connected, let selected = ice.selected ?? Optional(endpoint) {
+                do {
+                    let (inbound, outbound) = try dtls.srtpSessions()
+                    leg.secure(inbound: inbound, outbound: outbound)
+                    var remote = sockaddr_in()
+                    remote.sin_family = sa_family_t(AF_INET)
+                    remote.sin_addr.s_addr = selected.address.bigEndian
+                    remote.sin_port = selected.port.bigEndian
+                    leg.update(remote: remote)
+                    leg.sending = true
+                    established = true
+                } catch {
+                    failure = "SRTP keys: \(error)"
+                }
+            } else if case .failed(let why) = dtls.state {
+                failure = why
+            }
+        case .rtp, .rtcp:
+            guard established, let selected = ice.selected, selected == endpoint else { return }
+            leg.receive(buffer, length: length, from: source)
+        case .unknown:
+            return
+        }
+    }
+}
+
+/// All browsers on one UDP port (issue 4: easy firewalling): datagrams go to their session by the
+/// nominated 5-tuple, or, for a STUN check from a new address, by the ICE username. Drained before
+/// each tick on the media loop.
+public final class WebRTCPort {
+    public let socket: UDPSocket
+    public let context: DTLSContext
+    private var byFragment: [String: WebRTCSession] = [:]
+    private var byEndpoint: [Endpoint: WebRTCSession] = [:]
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 16)
+    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 512, alignment: 16)
+    public private(set) var unroutable = 0
+
+    public init(address: String, port: UInt16, context: DTLSContext) throws {
+        socket = try UDPSocket(address: address, port: port)
+        self.context = context
+    }
+
+    deinit {
+        buffer.deallocate()
+        scratch.deallocate()
+    }
+
+    public func add(_ session: WebRTCSession) { byFragment[session.ice.local.usernameFragment] = session }
+
+    public func remove(_ session: WebRTCSession) {
+        byFragment[session.ice.local.usernameFragment] = nil
+        for (endpoint, s) in byEndpoint where s === session { byEndpoint[endpoint] = nil }
+    }
+
+    /// Reads every waiting datagram and routes it.
+    public func drain(now: UInt64) {
+        var source = sockaddr_in()
+        let socket = self.socket
+        while let length = socket.receive(into: buffer, from: &source) {
+            let datagram = UnsafeRawBufferPointer(rebasing: buffer[..<length])
+            let endpoint = Endpoint(address: UInt32(bigEndian: source.sin_addr.s_addr), port: UInt16(bigEndian: source.sin_port))
+            var session = byEndpoint[endpoint]
+            if PacketClass(classifying: datagram) == .stun, let fragment = ICELiteAgent.localFragment(of: datagram) {
+                session = byFragment[fragment]
+            }
+            guard let session else {
+                unroutable += 1
+                continue
+            }
+            session.receive(buffer, length: length, from: source, now: now, send: { bytes, to in socket.send(bytes, to: to) },
+                            scratch: scratch)
+            if session.ice.validated.contains(endpoint) { byEndpoint[endpoint] = session }
+        }
+    }
+}
