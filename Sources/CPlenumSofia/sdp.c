@@ -50,6 +50,28 @@ int plenum_sdp_parse_audio(const char *text, size_t length, plenum_sdp_audio *au
         format->channels = map->rm_params ? atoi(map->rm_params) : 1;
         snprintf(format->parameters, sizeof format->parameters, "%s", map->rm_fmtp ? map->rm_fmtp : "");
     }
+    // sofia reads rtpmaps only for the transports it knows (RTP/AVP, RTP/SAVP); WebRTC's
+    // UDP/TLS/RTP/SAVPF leaves them as plain attributes, so read them from there.
+    if (audio->format_count == 0) {
+        for (sdp_attribute_t *a = media->m_attributes; a && audio->format_count < PLENUM_SDP_MAX_FORMATS; a = a->a_next) {
+            if (!a->a_name || !a->a_value || strcasecmp(a->a_name, "rtpmap") != 0) continue;
+            plenum_sdp_format *format = &audio->formats[audio->format_count];
+            int pt = -1, rate = 0, channels = 1;
+            char encoding[32] = "";
+            if (sscanf(a->a_value, "%d %31[^/]/%d/%d", &pt, encoding, &rate, &channels) < 3 || pt < 0 || pt > 127) continue;
+            format->payload_type = pt;
+            snprintf(format->encoding, sizeof format->encoding, "%s", encoding);
+            format->clock_rate = rate;
+            format->channels = channels;
+            for (sdp_attribute_t *f = media->m_attributes; f; f = f->a_next) {
+                if (f->a_name && f->a_value && strcasecmp(f->a_name, "fmtp") == 0 && atoi(f->a_value) == pt) {
+                    const char *space = strchr(f->a_value, ' ');
+                    snprintf(format->parameters, sizeof format->parameters, "%s", space ? space + 1 : "");
+                }
+            }
+            audio->format_count++;
+        }
+    }
     // Session-level attributes first; media-level ones below override them.
     for (sdp_attribute_t *a = session->sdp_attributes; a; a = a->a_next) {
         if (!a->a_name || !a->a_value) continue;

@@ -1,0 +1,205 @@
+import Foundation
+import PlenumAudio
+import PlenumBridge
+import PlenumICE
+import PlenumMedia
+import PlenumRTP
+import PlenumSDP
+import PlenumWebRTC
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A browser made of our own pieces (client side of ICE, DTLS and SRTP) on loopback, against the
+/// server side through real UDP sockets: the whole media path without signalling. (The real-peer tests
+/// with aiortc and Chromium come with the signalling.)
+final class LoopbackBrowser {
+    let socket: UDPSocket
+    let identity: DTLSContext
+    let ice = ICECredentials.random()
+    let encoder = FrameEncoder(.opus)!
+    let decoder = FrameDecoder(.opus)!
+    var dtls: DTLSTransport?
+    var srtp: (inbound: SRTPSession, outbound: SRTPSession)?
+    var server: sockaddr_in?
+    var heard: [Int16] = []
+    var sequence: UInt16 = 1
+    var phase = 0
+
+    init() throws {
+        socket = try UDPSocket(address: "127.0.0.1", port: 0)
+        identity = try DTLSContext()
+    }
+
+    var offer: String {
+        """
+        v=0\r
+        o=- 1 1 IN IP4 127.0.0.1\r
+        s=-\r
+        t=0 0\r
+        a=group:BUNDLE 0\r
+        m=audio 9 UDP/TLS/RTP/SAVPF 111 126\r
+        c=IN IP4 0.0.0.0\r
+        a=ice-ufrag:\(ice.usernameFragment)\r
+        a=ice-pwd:\(ice.password)\r
+        a=fingerprint:sha-256 \(identity.fingerprint)\r
+        a=setup:actpass\r
+        a=mid:0\r
+        a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r
+        a=sendrecv\r
+        a=rtcp-mux\r
+        a=rtpmap:111 opus/48000/2\r
+        a=fmtp:111 minptime=10;useinbandfec=1\r
+        a=rtpmap:126 telephone-event/8000\r
+
+        """
+    }
+
+    func send(_ bytes: [UInt8]) {
+        guard let server else { return }
+        _ = bytes.withUnsafeBytes { socket.send($0, to: server) }
+    }
+
+    /// Everything waiting on the socket: STUN responses, DTLS, SRTP.
+    func drain() -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        var source = sockaddr_in()
+        while let n = buffer.withUnsafeMutableBytes({ socket.receive(into: $0, from: &source) }) {
+            out.append(Array(buffer[..<n]))
+        }
+        return out
+    }
+
+    /// One 20 ms Opus packet of a tone, with its RFC 6464 level in a one-byte header extension, SRTP-protected.
+    func sendTone(_ frequency: Double) throws {
+        guard let srtp else { return }
+        var pcm = [Int16](repeating: 0, count: 960)
+        for i in 0..<960 { pcm[i] = Int16(8000 * sin(2 * Double.pi * frequency * Double(phase + i) / 48_000)) }
+        phase += 960
+        var payload = [UInt8](repeating: 0, count: 1500)
+        let n = pcm.withUnsafeBufferPointer { p in payload.withUnsafeMutableBytes { encoder.encode(p, into: $0) } }
+        let level = pcm.withUnsafeBufferPointer { AudioLevel.of($0) }
+        var packet: [UInt8] = [0x90, 111, UInt8(sequence >> 8), UInt8(sequence & 0xFF)]
+        let ts = UInt32(sequence) * 960
+        packet += [UInt8(ts >> 24), UInt8(ts >> 16 & 0xFF), UInt8(ts >> 8 & 0xFF), UInt8(ts & 0xFF), 0xAB, 0xCD, 0x00, 0x01]
+        packet += [0xBE, 0xDE, 0x00, 0x01, 0x10, 0x80 | level, 0x00, 0x00]
+        packet += payload[..<n]
+        sequence &+= 1
+        var buffer = packet + [UInt8](repeating: 0, count: SRTPSession.maxTrailerLength)
+        let length = try buffer.withUnsafeMutableBytes { try srtp.outbound.protect($0, length: packet.count) }
+        send(Array(buffer[..<length]))
+    }
+
+    func hear(_ datagram: [UInt8]) {
+        guard let srtp, datagram.count > 12, PacketClass(classifying: datagram.withUnsafeBytes { $0 }) == .rtp else { return }
+        var buffer = datagram
+        guard let length = try? buffer.withUnsafeMutableBytes({ try srtp.inbound.unprotect($0, length: datagram.count) }),
+            let packet = try? buffer.withUnsafeBytes({ try RTPPacket(parsing: UnsafeRawBufferPointer(rebasing: $0[..<length])) })
+        else { return }
+        var pcm = [Int16](repeating: 0, count: 5760)
+        let n = buffer.withUnsafeBytes { raw in
+            pcm.withUnsafeMutableBufferPointer { decoder.decode(UnsafeRawBufferPointer(rebasing: raw[packet.payloadRange]), into: $0) }
+        }
+        heard += pcm[..<n]
+    }
+}
+
+final class Listener: MemberOutput {
+    let decoder = FrameDecoder(.pcmu)!
+    var heard: [Int16] = []
+    func deliver(_ frame: EncodedFrame) {
+        var pcm = [Int16](repeating: 0, count: 5760)
+        let n = pcm.withUnsafeMutableBufferPointer { decoder.decode(frame.payload, into: $0) }
+        heard += pcm[..<n]
+    }
+}
+
+@Suite struct WebRTCLoopbackTests {
+    @Test func iceDtlsSrtpAndAudioBothWays() throws {
+        let context = try DTLSContext()
+        let port = try WebRTCPort(address: "127.0.0.1", port: 0, context: context)
+        var profile = ConferenceProfile()
+        profile.announceAlone = false
+        profile.enterExitTones = false
+        let conference = Conference(name: "3001", profile: profile)
+
+        let browser = try LoopbackBrowser()
+        let offer = try AudioOffer(parsing: browser.offer)
+        let session = try WebRTCSession(offer: offer, context: context, socket: port.socket)
+        port.add(session)
+        let member = try conference.join(name: "browser", input: .opus, sink: session.leg)
+        session.leg.member = member
+        let answer = try AudioOffer(parsing: session.answer(address: "127.0.0.1", port: port.socket.port, fingerprint: context.fingerprint, sessionID: 7))
+        #expect(answer.setup == "passive" && answer.transport == "UDP/TLS/RTP/SAVPF" && answer.rtcpMux)
+        browser.server = UDPSocket.address("127.0.0.1", port: answer.port)
+
+        // A phone in the same room, sending 1 kHz as G.711 energy-detected audio.
+        let phone = Listener()
+        let phoneMember = try conference.join(name: "phone", input: .pcmu, sink: phone)
+        let phoneEncoder = FrameEncoder(.pcmu)!
+        var phonePhase = 0
+        var phoneSequence: UInt16 = 0
+
+        // ICE: a nominating check with the answer's credentials.
+        browser.send(STUNMessage.bindingRequest(
+            transactionID: (0..<12).map { _ in UInt8.random(in: 0...255) },
+            username: "\(answer.iceUsernameFragment):\(browser.ice.usernameFragment)", password: answer.icePassword,
+            priority: 2_130_706_431, tieBreaker: 42, useCandidate: true))
+        port.drain(now: 0)
+        let stunResponse = try #require(browser.drain().first)
+        #expect(stunResponse.withUnsafeBytes { PacketClass(classifying: $0) } == .stun)
+        #expect(session.ice.selected != nil)
+
+        // DTLS: the browser is the client (a=setup:passive on our side).
+        let dtls = try #require(DTLSTransport(context: browser.identity, isServer: false, expectedFingerprint: context.fingerprint))
+        browser.dtls = dtls
+        for datagram in dtls.start() { browser.send(datagram) }
+        for _ in 0..<20 where !(session.established && dtls.state == .connected) {
+            usleep(2000)
+            port.drain(now: 0)
+            usleep(2000)
+            for datagram in browser.drain() {
+                for reply in datagram.withUnsafeBytes({ dtls.receive($0) }) { browser.send(reply) }
+            }
+        }
+        #expect(session.established && dtls.state == .connected)
+        browser.srtp = try dtls.srtpSessions()
+
+        // Two seconds of audio both ways.
+        for _ in 0..<100 {
+            try browser.sendTone(440)
+            var pcm = [Int16](repeating: 0, count: 960)
+            for i in 0..<960 { pcm[i] = Int16(8000 * sin(2 * Double.pi * 1000 * Double(phonePhase + i) / 48_000)) }
+            phonePhase += 960
+            var bytes = [UInt8](repeating: 0, count: 400)
+            let n = pcm.withUnsafeBufferPointer { p in bytes.withUnsafeMutableBytes { phoneEncoder.encode(p, into: $0) } }
+            _ = bytes.withUnsafeBytes {
+                phoneMember.receive(UnsafeRawBufferPointer(rebasing: $0[..<n]), sequence: phoneSequence, timestamp: UInt32(phoneSequence) * 160)
+            }
+            phoneSequence &+= 1
+            usleep(1000)
+            port.drain(now: 0)
+            conference.tick()
+            usleep(1000)
+            for datagram in browser.drain() { browser.hear(datagram) }
+        }
+        #expect(session.leg.counters.unauthenticated == 0 && session.leg.counters.received >= 95)
+        #expect(member.isTalking, "the RFC 6464 level made the browser a talker")
+        let browserHeard = Array(browser.heard.suffix(48_000))
+        let phoneHeard = Array(phone.heard.suffix(48_000))
+        #expect(browserHeard.count >= 40_000 && phoneHeard.count >= 40_000)
+        #expect(Tone.relativePower(of: 1000, in: browserHeard[...], sampleRate: 48_000) > -6, "the browser hears the phone")
+        #expect(Tone.relativePower(of: 440, in: browserHeard[...], sampleRate: 48_000) < -30, "and not itself")
+        #expect(Tone.relativePower(of: 440, in: phoneHeard[...], sampleRate: 48_000) > -6, "the phone hears the browser")
+
+        // Garbage and replays on the shared port change nothing.
+        for junk: [UInt8] in [[0x00, 0x01, 0x00, 0x00], [22, 0xFE, 0xFD, 1, 2], [0x80, 111, 0, 1], Array(repeating: 0x80, count: 200)] {
+            browser.send(junk)
+        }
+        port.drain(now: 0)
+        #expect(session.established)
+    }
+}
