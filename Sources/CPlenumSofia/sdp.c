@@ -77,7 +77,7 @@ int plenum_sdp_parse_audio(const char *text, size_t length, plenum_sdp_audio *au
         if (!a->a_name || !a->a_value) continue;
         if (strcasecmp(a->a_name, "ice-ufrag") == 0) snprintf(audio->ice_ufrag, sizeof audio->ice_ufrag, "%s", a->a_value);
         if (strcasecmp(a->a_name, "ice-pwd") == 0) snprintf(audio->ice_pwd, sizeof audio->ice_pwd, "%s", a->a_value);
-        if (strcasecmp(a->a_name, "fingerprint") == 0)
+        if (strcasecmp(a->a_name, "fingerprint") == 0 && strncasecmp(a->a_value, "sha-256 ", 8) == 0)
             snprintf(audio->fingerprint, sizeof audio->fingerprint, "%s", a->a_value);
         if (strcasecmp(a->a_name, "setup") == 0) snprintf(audio->setup, sizeof audio->setup, "%s", a->a_value);
     }
@@ -86,7 +86,9 @@ int plenum_sdp_parse_audio(const char *text, size_t length, plenum_sdp_audio *au
         const char *v = a->a_value ? a->a_value : "";
         if (strcasecmp(a->a_name, "ice-ufrag") == 0) snprintf(audio->ice_ufrag, sizeof audio->ice_ufrag, "%s", v);
         if (strcasecmp(a->a_name, "ice-pwd") == 0) snprintf(audio->ice_pwd, sizeof audio->ice_pwd, "%s", v);
-        if (strcasecmp(a->a_name, "fingerprint") == 0) snprintf(audio->fingerprint, sizeof audio->fingerprint, "%s", v);
+        // Several a=fingerprint lines may come (sha-256, sha-384, …): keep the SHA-256 one we check.
+        if (strcasecmp(a->a_name, "fingerprint") == 0 && strncasecmp(v, "sha-256 ", 8) == 0)
+            snprintf(audio->fingerprint, sizeof audio->fingerprint, "%s", v);
         if (strcasecmp(a->a_name, "setup") == 0) snprintf(audio->setup, sizeof audio->setup, "%s", v);
         if (strcasecmp(a->a_name, "mid") == 0) snprintf(audio->mid, sizeof audio->mid, "%s", v);
         if (strcasecmp(a->a_name, "rtcp-mux") == 0) audio->rtcp_mux = 1;

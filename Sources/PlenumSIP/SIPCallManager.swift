@@ -60,7 +60,7 @@ public struct SIPConfiguration: Codable, Sendable {
 public final class SIPCallManager: MediaLoopHook {
     public let configuration: SIPConfiguration
     private(set) var dialplan: Dialplan
-    private(set) var rooms: RoomDirectory
+    public private(set) var rooms: RoomDirectory
     let sounds: SoundLibrary?
     let profiles: [String: ConferenceProfile]
     let context: MediaLoopContext
@@ -237,7 +237,8 @@ public final class SIPCallManager: MediaLoopHook {
         return nil
     }
 
-    func conference(for number: String) -> Conference {
+    /// The room's conference on this loop, created on first use (shared by phones and browsers).
+    public func conference(for number: String) -> Conference {
         if let existing = context.conferences[number] { return existing }
         let room = rooms.room(number)
         let profile = room?.profile.flatMap { profiles[$0] } ?? profiles["default"] ?? ConferenceProfile()

@@ -3,6 +3,8 @@ import Foundation
 import Logging
 import PlenumBridge
 import PlenumSIP
+import PlenumServer
+import PlenumWebRTC
 import Synchronization
 
 @main
@@ -22,6 +24,13 @@ struct ServerConfiguration: Decodable {
     var conferenceProfiles: [String: ConferenceProfile]?
     var sip: SIPConfiguration?
     var rooms: [RoomDirectory.Room]?
+    /// HTTP/WebSocket signalling address and port.
+    var httpAddress: String?
+    var httpPort: Int?
+    /// The one UDP port every browser's media uses (ICE, DTLS, SRTP).
+    var webrtcPort: UInt16?
+    /// Where the server keeps its DTLS identity (so the fingerprint survives restarts).
+    var dataDirectory: String?
 
     static func load(_ path: String?) throws -> ServerConfiguration {
         guard let path else { return ServerConfiguration() }
@@ -43,6 +52,8 @@ struct Serve: AsyncParsableCommand {
     var sipListen: String?
     @Option(help: "Address for RTP and in SDP, overriding the configuration.")
     var mediaAddress: String?
+    @Option(help: "HTTP/WebSocket port, overriding the configuration.")
+    var httpPort: Int?
     @Option(help: "Log level (trace, debug, info, notice, warning, error).")
     var logLevel: String = "info"
 
@@ -86,6 +97,31 @@ struct Serve: AsyncParsableCommand {
         agentSlot.agent.withLock { $0 = agent }
         logger.info("SIP listening", metadata: ["url": "\(sip.listen)", "tls": "\(sip.tlsListen ?? "off")", "media": "\(sip.mediaAddress)", "rooms": "\(rooms.rooms.count)"])
 
+        // Browsers: one UDP port for all their media, and WebSocket signalling.
+        let identity = try DTLSContext(directory: URL(fileURLWithPath: configuration.dataDirectory ?? "data"))
+        let mediaAddressForBrowsers = sip.mediaAddress
+        let webrtcPort = configuration.webrtcPort ?? 40_000
+        let portReady = AgentSlot.Flag()
+        loop.execute { context in
+            do {
+                let port = try WebRTCPort(address: mediaAddressForBrowsers, port: webrtcPort, context: identity)
+                context.add(WebRTCManager(port: port, mediaAddress: mediaAddressForBrowsers, context: context))
+                portReady.set(true)
+            } catch {
+                portReady.set(false)
+            }
+        }
+        guard await portReady.value() else {
+            throw ValidationError("cannot bind the WebRTC port \(mediaAddressForBrowsers):\(webrtcPort)")
+        }
+        let signalling = SignallingServer(
+            host: configuration.httpAddress ?? sip.mediaAddress, port: httpPort ?? configuration.httpPort ?? 8080, loop: loop)
+        let httpTask = Task { try await signalling.run() }
+        logger.info("browsers", metadata: [
+            "http": "\(signalling.host):\(signalling.port)", "webrtc": "\(mediaAddressForBrowsers):\(webrtcPort)",
+            "fingerprint": "\(identity.fingerprint)",
+        ])
+
         let signals = AsyncStream<Int32> { continuation in
             for number in [SIGINT, SIGTERM, SIGHUP] {
                 signal(number, SIG_IGN)
@@ -112,6 +148,7 @@ struct Serve: AsyncParsableCommand {
             logger.notice("stopping", metadata: ["signal": "\(number)"])
             break
         }
+        httpTask.cancel()
         agent.shutdown()
         loop.stop()
     }
@@ -119,6 +156,28 @@ struct Serve: AsyncParsableCommand {
 
 final class AgentSlot: Sendable {
     let agent = Mutex<SIPAgent?>(nil)
+
+    /// A one-shot answer from the media loop.
+    final class Flag: Sendable {
+        private let state = Mutex<(value: Bool?, waiter: CheckedContinuation<Bool, Never>?)>((nil, nil))
+        func set(_ value: Bool) {
+            let waiter = state.withLock { s -> CheckedContinuation<Bool, Never>? in
+                s.value = value
+                defer { s.waiter = nil }
+                return s.waiter
+            }
+            waiter?.resume(returning: value)
+        }
+        func value() async -> Bool {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { s -> Bool? in
+                    if s.value == nil { s.waiter = continuation }
+                    return s.value
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
+    }
 }
 
 struct CheckConfig: ParsableCommand {

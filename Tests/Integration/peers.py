@@ -44,7 +44,11 @@ class Server:
                     "rtpPortMin": 21000, "rtpPortMax": 21998, "context": "public"},
             "rooms": rooms or [{"number": "3001"}, {"number": "3002", "pin": "2468"}],
             "conferenceProfiles": {"default": {"enterExitTones": False}},
+            "httpPort": 8088,
+            "webrtcPort": 40000,
+            "dataDirectory": str(self.dir / "data"),
         }
+        self.http_port = 8088
         if users:
             (self.dir / "passwords").write_text("".join(f"{u}:{p}\n" for u, p in users.items()))
             config["sip"]["authentication"] = {"realm": "plenum", "passwordFile": str(self.dir / "passwords"),
