@@ -118,3 +118,106 @@ def test_bad_signalling_gets_errors_and_the_server_stays_up(server):
     replies = asyncio.run(go())
     assert all(r["type"] == "error" for r in replies), replies
     assert server.alive()
+
+
+def test_two_browsers_and_a_phone_each_hear_the_others_and_not_themselves(server):
+    phone = Phone(1000)
+    phone.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 13)
+    time.sleep(1)
+
+    async def both():
+        return await asyncio.gather(browser(server, "3001", 440, 9, []), browser(server, "3001", 1700, 9, []))
+
+    heard_a, heard_b = asyncio.run(both())
+    phone.wait(25)
+    for heard, own, others in [(heard_a, 440, [1000, 1700]), (heard_b, 1700, [1000, 440])]:
+        tail = heard[-3 * 48000:]
+        for f in others:
+            assert tone_share_db(tail, 48000, f) > -10, f"hears {f} Hz"
+        assert tone_share_db(tail, 48000, own) < -30, f"not its own {own} Hz"
+    phone_heard, rate = phone.heard()
+    segment = phone_heard[-5 * rate:-2 * rate]
+    assert tone_share_db(segment, rate, 440) > -10 and tone_share_db(segment, rate, 1700) > -10
+    assert tone_share_db(segment, rate, 1000) < -30
+
+
+class LossyRelay(asyncio.DatagramProtocol):
+    """A UDP relay the test controls (netem is not available here): drops `loss` of the packets and delays
+    the rest by 0 to `jitter` seconds, in both directions between one browser and the server."""
+
+    def __init__(self, server_address, loss: float, jitter: float, seed: int = 7):
+        self.server_address = server_address
+        self.loss = loss
+        self.jitter = jitter
+        self.rng = np.random.default_rng(seed)
+        self.client = None
+        self.transport = None
+        self.forwarded = self.dropped = 0
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, address):
+        if address == self.server_address:
+            destination = self.client
+        else:
+            self.client = address
+            destination = self.server_address
+        if destination is None:
+            return
+        # Only media is degraded; ICE and DTLS (first byte < 128) pass, as a lossy link would usually let
+        # a retransmitting handshake through anyway.
+        if data[0] >= 128 and self.rng.random() < self.loss:
+            self.dropped += 1
+            return
+        self.forwarded += 1
+        delay = self.rng.random() * self.jitter if data[0] >= 128 else 0
+        asyncio.get_running_loop().call_later(delay, self.transport.sendto, data, destination)
+
+
+def test_audio_survives_ten_percent_loss_and_thirty_ms_jitter(server):
+    from peers import PHONE_IP
+
+    phone = Phone(1000)
+    phone.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 14)
+    time.sleep(1)
+
+    async def lossy_browser():
+        loop = asyncio.get_running_loop()
+        relay_transport, relay = await loop.create_datagram_endpoint(
+            lambda: LossyRelay((SERVER_IP, 40000), loss=0.10, jitter=0.030), local_addr=(PHONE_IP, 0))
+        relay_port = relay_transport.get_extra_info("sockname")[1]
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTrack(ToneTrack(440))
+        heard = []
+
+        @pc.on("track")
+        def on_track(track):
+            async def pull():
+                try:
+                    while True:
+                        frame = await track.recv()
+                        heard.append(frame.to_ndarray().astype(np.float64).reshape(-1, len(frame.layout.channels)).mean(axis=1))
+                except Exception:
+                    pass
+            asyncio.ensure_future(pull())
+
+        await pc.setLocalDescription(await pc.createOffer())
+        async with websockets.connect(f"ws://{SERVER_IP}:{server.http_port}/ws") as ws:
+            await ws.send(json.dumps({"type": "join", "room": "3001", "name": "lossy", "sdp": pc.localDescription.sdp}))
+            answer = json.loads(await ws.recv())
+            # The browser reaches the server only through the relay.
+            sdp = answer["sdp"].replace(f"{SERVER_IP} 40000 typ host", f"{PHONE_IP} {relay_port} typ host")
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+            await asyncio.sleep(10)
+        await pc.close()
+        relay_transport.close()
+        return (np.concatenate(heard) if heard else np.zeros(0)), relay
+
+    heard, relay = asyncio.run(lossy_browser())
+    phone.wait(25)
+    assert relay.dropped > 50, f"the relay dropped packets: {relay.dropped} of {relay.forwarded + relay.dropped}"
+    tail = heard[-4 * 48000:]
+    assert tone_share_db(tail, 48000, 1000) > -10, "the browser still hears the phone's tone"
+    phone_heard, rate = phone.heard()
+    assert tone_share_db(phone_heard[-5 * rate:-2 * rate], rate, 440) > -10, "the phone still hears the browser (PLC/FEC)"
