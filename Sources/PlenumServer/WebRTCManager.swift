@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PlenumBridge
 import PlenumICE
 import PlenumMedia
@@ -12,6 +13,7 @@ public final class WebRTCManager: MediaLoopHook {
     public let port: WebRTCPort
     public let mediaAddress: String
     let context: MediaLoopContext
+    let logger: Logger
     private var sessions: [UInt64: Browser] = [:]
     private var nextID: UInt64 = 1
     private var watchedConferences: Set<String> = []
@@ -32,7 +34,9 @@ public final class WebRTCManager: MediaLoopHook {
         }
     }
 
-    public init(port: WebRTCPort, mediaAddress: String, context: MediaLoopContext) {
+    public init(port: WebRTCPort, mediaAddress: String, context: MediaLoopContext,
+                logger: Logger = Logger(label: "plenum.webrtc")) {
+        self.logger = logger
         self.port = port
         self.mediaAddress = mediaAddress
         self.context = context
@@ -99,6 +103,13 @@ public final class WebRTCManager: MediaLoopHook {
 
     public func leave(_ id: UInt64) {
         guard let browser = sessions.removeValue(forKey: id) else { return }
+        let leg = browser.session.leg.counters
+        let ice = browser.session.ice.counters
+        logger.info("browser left", metadata: [
+            "room": "\(browser.room)", "member": "\(browser.member.id)", "received": "\(leg.received)", "sent": "\(leg.sent)",
+            "unauthenticated": "\(leg.unauthenticated)", "rtcp": "\(leg.rtcp)", "ice_bad_integrity": "\(ice.badIntegrity)",
+            "lost": "\(browser.member.jitterStatistics.lost)",
+        ])
         port.remove(browser.session)
         context.conferences[browser.room]?.leave(browser.member.id)
         browser.feed.finish()

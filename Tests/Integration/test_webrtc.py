@@ -221,3 +221,101 @@ def test_audio_survives_ten_percent_loss_and_thirty_ms_jitter(server):
     assert tone_share_db(tail, 48000, 1000) > -10, "the browser still hears the phone's tone"
     phone_heard, rate = phone.heard()
     assert tone_share_db(phone_heard[-5 * rate:-2 * rate], rate, 440) > -10, "the phone still hears the browser (PLC/FEC)"
+
+
+class HostileRelay(LossyRelay):
+    """Forwards everything, and from the browser's own (validated) address also replays old SRTP packets
+    and injects garbage; the server must drop those and keep the call."""
+
+    def __init__(self, server_address):
+        super().__init__(server_address, loss=0.0, jitter=0.0)
+        self.replayed = 0
+        self.history = []
+
+    def datagram_received(self, data, address):
+        super().datagram_received(data, address)
+        if address != self.server_address and data[0] >= 128:
+            self.history.append(data)
+            if len(self.history) % 10 == 0:
+                loop = asyncio.get_running_loop()
+                old = self.history[-8]
+                loop.call_later(0.05, self.transport.sendto, old, self.server_address)  # a replay
+                garbage = bytes([0x80, 111]) + bytes(self.rng.integers(0, 256, 120, dtype=np.uint8))
+                loop.call_later(0.06, self.transport.sendto, garbage, self.server_address)  # unauthenticated SRTP
+                self.replayed += 1
+
+
+def test_hostile_packets_on_the_media_port_change_nothing(server):
+    from peers import PHONE_IP
+    import socket as sockets
+
+    phone = Phone(1000)
+    phone.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 14)
+    time.sleep(1)
+
+    async def attacked_browser():
+        loop = asyncio.get_running_loop()
+        relay_transport, relay = await loop.create_datagram_endpoint(
+            lambda: HostileRelay((SERVER_IP, 40000)), local_addr=(PHONE_IP, 0))
+        relay_port = relay_transport.get_extra_info("sockname")[1]
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTrack(ToneTrack(440))
+        heard = []
+
+        @pc.on("track")
+        def on_track(track):
+            async def pull():
+                try:
+                    while True:
+                        frame = await track.recv()
+                        heard.append(frame.to_ndarray().astype(np.float64).reshape(-1, len(frame.layout.channels)).mean(axis=1))
+                except Exception:
+                    pass
+            asyncio.ensure_future(pull())
+
+        await pc.setLocalDescription(await pc.createOffer())
+        async with websockets.connect(f"ws://{SERVER_IP}:{server.http_port}/ws") as ws:
+            await ws.send(json.dumps({"type": "join", "room": "3001", "name": "attacked", "sdp": pc.localDescription.sdp}))
+            answer = json.loads(await ws.recv())
+            ufrag = next(line.split(":", 1)[1] for line in answer["sdp"].split("\r\n") if line.startswith("a=ice-ufrag:"))
+            sdp = answer["sdp"].replace(f"{SERVER_IP} 40000 typ host", f"{PHONE_IP} {relay_port} typ host")
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+            await asyncio.sleep(3)
+            # A stranger on another address: a check with the right ufrag but a wrong password, a DTLS
+            # ClientHello, and SRTP-looking garbage. None may disturb the session.
+            stranger = sockets.socket(sockets.AF_INET, sockets.SOCK_DGRAM)
+            stranger.bind((PHONE_IP, 0))
+            import hashlib, hmac, struct, os, zlib  # noqa: E401
+            tid = os.urandom(12)
+            user = f"{ufrag}:evil".encode()
+            attrs = struct.pack("!HH", 0x0006, len(user)) + user + b"\0" * ((4 - len(user) % 4) % 4)
+            header = struct.pack("!HHI", 0x0001, len(attrs) + 24, 0x2112A442) + tid
+            mac = hmac.new(b"wrong password", header + attrs, hashlib.sha1).digest()
+            message = header + attrs + struct.pack("!HH", 0x0008, 20) + mac
+            message = message[:2] + struct.pack("!H", len(message) - 20 + 8) + message[4:]
+            crc = (zlib.crc32(message) ^ 0x5354554E) & 0xFFFFFFFF
+            message += struct.pack("!HHI", 0x8028, 4, crc)
+            for _ in range(20):
+                stranger.sendto(message, (SERVER_IP, 40000))
+                stranger.sendto(bytes([22, 0xFE, 0xFD]) + os.urandom(100), (SERVER_IP, 40000))
+                stranger.sendto(bytes([0x80, 111]) + os.urandom(150), (SERVER_IP, 40000))
+            stranger.close()
+            await asyncio.sleep(6)
+        await pc.close()
+        relay_transport.close()
+        return (np.concatenate(heard) if heard else np.zeros(0)), relay
+
+    heard, relay = asyncio.run(attacked_browser())
+    phone.wait(25)
+    assert relay.replayed > 20
+    import re
+    time.sleep(0.5)
+    counted = re.search(r"unauthenticated=(\d+)", server.log_text())
+    assert counted and int(counted.group(1)) >= relay.replayed, server.log_text()[-1500:]
+    bad_checks = re.search(r"ice_bad_integrity=(\d+)", server.log_text())
+    assert bad_checks and int(bad_checks.group(1)) == 20, "the stranger's checks failed integrity and were dropped"
+    tail = heard[-4 * 48000:]
+    assert tone_share_db(tail, 48000, 1000) > -6, "the browser keeps hearing the phone"
+    phone_heard, rate = phone.heard()
+    assert tone_share_db(phone_heard[-5 * rate:-2 * rate], rate, 440) > -6, "the phone keeps hearing the browser"
+    assert server.alive()
