@@ -287,7 +287,9 @@ def test_hostile_packets_on_the_media_port_change_nothing(server):
             stranger.bind((PHONE_IP, 0))
             import hashlib, hmac, struct, os, zlib  # noqa: E401
             tid = os.urandom(12)
-            user = f"{ufrag}:evil".encode()
+            # The right usernames (ours and the browser's), the wrong password: only integrity can refuse it.
+            their = next(l.split(":", 1)[1] for l in pc.localDescription.sdp.split("\r\n") if l.startswith("a=ice-ufrag:"))
+            user = f"{ufrag}:{their}".encode()
             attrs = struct.pack("!HH", 0x0006, len(user)) + user + b"\0" * ((4 - len(user) % 4) % 4)
             header = struct.pack("!HHI", 0x0001, len(attrs) + 24, 0x2112A442) + tid
             mac = hmac.new(b"wrong password", header + attrs, hashlib.sha1).digest()
