@@ -3,8 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
-python3 -m pip install --quiet --disable-pip-version-check pytest numpy 2>/dev/null \
-    || python3 -m pip install --quiet --break-system-packages pytest numpy
+# Real peers from PyPI: aiortc (WebRTC), websockets (signalling), pytest and numpy (the checks).
+python_packages=(pytest numpy aiortc websockets)
+python3 -m pip install --quiet --disable-pip-version-check "${python_packages[@]}" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "${python_packages[@]}"
 swift build --build-tests
 swift test --skip-build
 scripts/sounds/generate.sh --check
