@@ -7,13 +7,4 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build -c release --product plenum >/dev/null
 swift build -c release --product plenum-bench >/dev/null
-exec unshare -n bash -c '
-  set -e
-  ip link set lo up
-  ip link add veth0 type veth peer name veth1
-  ip addr add 10.77.0.1/24 dev veth0
-  ip addr add 10.77.0.2/24 dev veth1
-  ip link set veth0 up
-  ip link set veth1 up
-  .build/release/plenum-bench sip-load --server-address 10.77.0.1 --phone-address 10.77.0.2 "$@"
-' bash "$@"
+exec scripts/in-netns.sh .build/release/plenum-bench sip-load --server-address 10.77.0.1 --phone-address 10.77.0.2 "$@"

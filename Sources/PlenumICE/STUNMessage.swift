@@ -151,6 +151,14 @@ public struct STUNMessage: Sendable, Equatable {
             be16(Attribute.useCandidate.rawValue)
             be16(0)
         }
+        appendIntegrityAndFingerprint(to: &bytes, password: password)
+        return bytes
+    }
+
+    /// MESSAGE-INTEGRITY (HMAC-SHA1 over everything before it, with the header's length counting it) and
+    /// FINGERPRINT (CRC-32 with the length counting it), the last two attributes of every ICE message.
+    static func appendIntegrityAndFingerprint(to bytes: inout [UInt8], password: String) {
+        func be16(_ v: UInt16) { bytes += [UInt8(v >> 8), UInt8(v & 0xFF)] }
         let integrityAt = bytes.count
         bytes[2] = UInt8((integrityAt + 24 - headerSize) >> 8)
         bytes[3] = UInt8((integrityAt + 24 - headerSize) & 0xFF)
@@ -162,10 +170,9 @@ public struct STUNMessage: Sendable, Equatable {
         let crc = bytes.withUnsafeBytes { fingerprint($0, length: total) }
         be16(Attribute.fingerprint.rawValue)
         be16(4)
-        be32(crc)
+        bytes += [UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)]
         bytes[2] = UInt8((total - headerSize) >> 8)
         bytes[3] = UInt8((total - headerSize) & 0xFF)
-        return bytes
     }
 
     /// Builds a Binding success response (RFC 8445 §7.3.1.4): XOR-MAPPED-ADDRESS of the request's source,
@@ -187,22 +194,7 @@ public struct STUNMessage: Sendable, Equatable {
         bytes += [0, 0x01]
         be16(port ^ UInt16(magicCookie >> 16))
         be32(address ^ magicCookie)
-        // MESSAGE-INTEGRITY over everything before it, length counting it.
-        let integrityAt = bytes.count
-        bytes[2] = UInt8((integrityAt + 24 - headerSize) >> 8)
-        bytes[3] = UInt8((integrityAt + 24 - headerSize) & 0xFF)
-        let mac = hmacSHA1(key: Array(password.utf8), data: bytes) ?? [UInt8](repeating: 0, count: 20)
-        be16(Attribute.messageIntegrity.rawValue)
-        be16(20)
-        bytes += mac
-        // FINGERPRINT.
-        let total = bytes.count + 8
-        let crc = bytes.withUnsafeBytes { fingerprint($0, length: total) }
-        be16(Attribute.fingerprint.rawValue)
-        be16(4)
-        be32(crc)
-        bytes[2] = UInt8((total - headerSize) >> 8)
-        bytes[3] = UInt8((total - headerSize) & 0xFF)
+        appendIntegrityAndFingerprint(to: &bytes, password: password)
         guard buffer.count >= bytes.count else { return 0 }
         bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
         return bytes.count

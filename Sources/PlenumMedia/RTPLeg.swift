@@ -113,21 +113,8 @@ public final class RTPLeg: MemberOutput {
     /// Reads every datagram waiting on the socket.
     public func drain() {
         var source = sockaddr_in()
-        while var length = socket.receive(into: buffer, from: &source) {
-            if let srtpIn {
-                let kind = PacketClass(classifying: UnsafeRawBufferPointer(rebasing: buffer[..<length]))
-                guard kind == .rtp || kind == .rtcp else {
-                    counters.malformed += 1
-                    continue
-                }
-                do {
-                    length = try srtpIn.unprotect(buffer, length: length, rtcp: kind == .rtcp)
-                } catch {
-                    counters.unauthenticated += 1
-                    continue
-                }
-            }
-            handle(UnsafeRawBufferPointer(rebasing: buffer[..<length]), from: source)
+        while let length = socket.receive(into: buffer, from: &source) {
+            receive(buffer, length: length, from: source)
         }
         guard let rtcpSocket else { return }
         while var length = rtcpSocket.receive(into: buffer, from: &source) {

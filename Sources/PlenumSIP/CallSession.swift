@@ -165,17 +165,7 @@ final class CallSession {
         case .join:
             let number = Dialplan.expand(action.room ?? "", variables)
             guard let room = manager.rooms.room(number) else {
-                if answered {
-                    if let member, conference?.play("conf-bad-conf-number", to: member.id) == true {
-                        actions.insert(Dialplan.Action(.hangup), at: next)
-                        wait = .prompt
-                    } else {
-                        hangup()
-                    }
-                } else {
-                    wait = .hangingUp
-                    manager.agent?.respond(to: id, status: 404, phrase: "Not Found")
-                }
+                refuse(prompt: "conf-bad-conf-number", status: 404)
                 return
             }
             let present = manager.context.conferences[room.number]?.members.count ?? 0
@@ -183,17 +173,7 @@ final class CallSession {
                 manager.logger.info("room refuses", metadata: [
                     "call": "\(id)", "room": "\(room.number)", "why": "\(room.locked == true ? "locked" : "full")",
                 ])
-                if answered {
-                    if let member, conference?.play("conf-locked", to: member.id) == true {
-                        actions.insert(Dialplan.Action(.hangup), at: next)
-                        wait = .prompt
-                    } else {
-                        hangup()
-                    }
-                } else {
-                    wait = .hangingUp
-                    manager.agent?.respond(to: id, status: 486, phrase: "Busy Here")
-                }
+                refuse(prompt: "conf-locked", status: 486)
                 return
             }
             if let pin = room.pin, variables["pinAccepted"] != room.number {
@@ -213,6 +193,22 @@ final class CallSession {
                 return
             }
             join(room)
+        }
+    }
+
+    /// Ends a call that cannot go where it asked: a final response before the answer, or the prompt
+    /// and then a hang-up once answered.
+    private func refuse(prompt: String, status: Int) {
+        if answered {
+            if let member, conference?.play(prompt, to: member.id) == true {
+                actions.insert(Dialplan.Action(.hangup), at: next)
+                wait = .prompt
+            } else {
+                hangup()
+            }
+        } else {
+            wait = .hangingUp
+            manager.agent?.respond(to: id, status: status, phrase: Self.phrase(status))
         }
     }
 

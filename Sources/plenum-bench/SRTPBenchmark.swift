@@ -31,7 +31,7 @@ struct SRTPBenchmark: ParsableCommand {
             let protectNs = Double(threadCPUNanoseconds() - start) / Double(packets)
             let unprotectStart = threadCPUNanoseconds()
             for packet in protected {
-                _ = packet.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                packet.withUnsafeBytes { buffer.copyMemory(from: $0) }
                 _ = try receiver.unprotect(buffer, length: packet.count)
             }
             let unprotectNs = Double(threadCPUNanoseconds() - unprotectStart) / Double(protected.count)

@@ -12,12 +12,6 @@ from test_sip_robustness import exchange_all
 SCENARIOS = Path(__file__).parent / "sipp"
 
 
-@pytest.fixture
-def server():
-    s = Server()
-    yield s
-    assert s.alive(), "the server must survive every test"
-    s.stop()
 
 
 def sipp(server: Server, scenario: str, service: str) -> subprocess.CompletedProcess:

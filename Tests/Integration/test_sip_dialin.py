@@ -6,12 +6,6 @@ import pytest
 from peers import SERVER_IP, Phone, Server, level_dbfs, tone_share_db
 
 
-@pytest.fixture
-def server():
-    s = Server()
-    yield s
-    assert s.alive(), "the server must survive every test"
-    s.stop()
 
 
 def test_two_phones_hear_each_other_and_not_themselves(server):

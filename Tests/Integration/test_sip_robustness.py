@@ -11,12 +11,6 @@ from peers import PHONE_IP, ROOT, SERVER_IP, Phone, Server, tone_share_db
 TORTURE = ROOT.parent / "shared" / "sip-torture"
 
 
-@pytest.fixture
-def server():
-    s = Server()
-    yield s
-    assert s.alive(), "the server must survive every test"
-    s.stop()
 
 
 def udp_exchange(message: bytes, port: int, wait: float = 0.5, local_port: int = 0) -> bytes:

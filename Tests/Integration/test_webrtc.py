@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from peers import SERVER_IP, Phone, Server, tone_share_db
+from peers import PHONE_IP, SERVER_IP, Phone, Server, tone_share_db
 
 aiortc = pytest.importorskip("aiortc")
 websockets = pytest.importorskip("websockets")
@@ -44,7 +44,15 @@ class ToneTrack(MediaStreamTrack):
         return frame
 
 
-async def browser(server: Server, room: str, frequency: float, seconds: float, messages: list):
+async def browser(server: Server, room: str, frequency: float, seconds: float, messages: list,
+                  relay: asyncio.DatagramProtocol | None = None, during=None):
+    """An aiortc browser that joins `room` sending a tone and returns what it heard (48 kHz mono).
+    With `relay`, its media goes through that relay (the answer's candidate is rewritten to it);
+    `during(pc, answer)` runs once the call is set up."""
+    loop = asyncio.get_running_loop()
+    relay_transport = None
+    if relay is not None:
+        relay_transport, _ = await loop.create_datagram_endpoint(lambda: relay, local_addr=(PHONE_IP, 0))
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTrack(ToneTrack(frequency))
     heard = []
@@ -68,23 +76,23 @@ async def browser(server: Server, room: str, frequency: float, seconds: float, m
         answer = json.loads(await ws.recv())
         assert answer["type"] == "answer", answer
         messages.append(answer)
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+        sdp = answer["sdp"]
+        if relay_transport is not None:
+            relay_port = relay_transport.get_extra_info("sockname")[1]
+            sdp = sdp.replace(f"{SERVER_IP} 40000 typ host", f"{PHONE_IP} {relay_port} typ host")
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         end = time.time() + seconds
+        if during is not None:
+            await during(pc, answer)
         while time.time() < end:
             try:
                 messages.append(json.loads(await asyncio.wait_for(ws.recv(), timeout=0.5)))
             except asyncio.TimeoutError:
                 pass
     await pc.close()
+    if relay_transport is not None:
+        relay_transport.close()
     return np.concatenate(heard) if heard else np.zeros(0)
-
-
-@pytest.fixture
-def server():
-    s = Server()
-    yield s
-    assert s.alive()
-    s.stop()
 
 
 def test_browser_and_phone_hear_each_other(server):
@@ -176,45 +184,11 @@ class LossyRelay(asyncio.DatagramProtocol):
 
 
 def test_audio_survives_ten_percent_loss_and_thirty_ms_jitter(server):
-    from peers import PHONE_IP
-
     phone = Phone(1000)
     phone.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 14)
     time.sleep(1)
-
-    async def lossy_browser():
-        loop = asyncio.get_running_loop()
-        relay_transport, relay = await loop.create_datagram_endpoint(
-            lambda: LossyRelay((SERVER_IP, 40000), loss=0.10, jitter=0.030), local_addr=(PHONE_IP, 0))
-        relay_port = relay_transport.get_extra_info("sockname")[1]
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        pc.addTrack(ToneTrack(440))
-        heard = []
-
-        @pc.on("track")
-        def on_track(track):
-            async def pull():
-                try:
-                    while True:
-                        frame = await track.recv()
-                        heard.append(frame.to_ndarray().astype(np.float64).reshape(-1, len(frame.layout.channels)).mean(axis=1))
-                except Exception:
-                    pass
-            asyncio.ensure_future(pull())
-
-        await pc.setLocalDescription(await pc.createOffer())
-        async with websockets.connect(f"ws://{SERVER_IP}:{server.http_port}/ws") as ws:
-            await ws.send(json.dumps({"type": "join", "room": "3001", "name": "lossy", "sdp": pc.localDescription.sdp}))
-            answer = json.loads(await ws.recv())
-            # The browser reaches the server only through the relay.
-            sdp = answer["sdp"].replace(f"{SERVER_IP} 40000 typ host", f"{PHONE_IP} {relay_port} typ host")
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
-            await asyncio.sleep(10)
-        await pc.close()
-        relay_transport.close()
-        return (np.concatenate(heard) if heard else np.zeros(0)), relay
-
-    heard, relay = asyncio.run(lossy_browser())
+    relay = LossyRelay((SERVER_IP, 40000), loss=0.10, jitter=0.030)
+    heard = asyncio.run(browser(server, "3001", 440, 10, [], relay=relay))
     phone.wait(25)
     assert relay.dropped > 50, f"the relay dropped packets: {relay.dropped} of {relay.forwarded + relay.dropped}"
     tail = heard[-4 * 48000:]
@@ -246,71 +220,42 @@ class HostileRelay(LossyRelay):
 
 
 def test_hostile_packets_on_the_media_port_change_nothing(server):
-    from peers import PHONE_IP
+    import hashlib
+    import hmac
+    import os
+    import re
     import socket as sockets
+    import struct
+    import zlib
 
     phone = Phone(1000)
     phone.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 14)
     time.sleep(1)
 
-    async def attacked_browser():
-        loop = asyncio.get_running_loop()
-        relay_transport, relay = await loop.create_datagram_endpoint(
-            lambda: HostileRelay((SERVER_IP, 40000)), local_addr=(PHONE_IP, 0))
-        relay_port = relay_transport.get_extra_info("sockname")[1]
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        pc.addTrack(ToneTrack(440))
-        heard = []
-
-        @pc.on("track")
-        def on_track(track):
-            async def pull():
-                try:
-                    while True:
-                        frame = await track.recv()
-                        heard.append(frame.to_ndarray().astype(np.float64).reshape(-1, len(frame.layout.channels)).mean(axis=1))
-                except Exception:
-                    pass
-            asyncio.ensure_future(pull())
-
-        await pc.setLocalDescription(await pc.createOffer())
-        async with websockets.connect(f"ws://{SERVER_IP}:{server.http_port}/ws") as ws:
-            await ws.send(json.dumps({"type": "join", "room": "3001", "name": "attacked", "sdp": pc.localDescription.sdp}))
-            answer = json.loads(await ws.recv())
-            ufrag = next(line.split(":", 1)[1] for line in answer["sdp"].split("\r\n") if line.startswith("a=ice-ufrag:"))
-            sdp = answer["sdp"].replace(f"{SERVER_IP} 40000 typ host", f"{PHONE_IP} {relay_port} typ host")
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
-            await asyncio.sleep(3)
-            # A stranger on another address: a check with the right ufrag but a wrong password, a DTLS
-            # ClientHello, and SRTP-looking garbage. None may disturb the session.
-            stranger = sockets.socket(sockets.AF_INET, sockets.SOCK_DGRAM)
+    async def attack(pc, answer):
+        # A stranger on another address: a check with the right usernames (ours and the browser's) but a
+        # wrong password, a DTLS ClientHello and SRTP-looking garbage. None may disturb the session.
+        await asyncio.sleep(3)
+        ours = next(line.split(":", 1)[1] for line in answer["sdp"].split("\r\n") if line.startswith("a=ice-ufrag:"))
+        theirs = next(line.split(":", 1)[1] for line in pc.localDescription.sdp.split("\r\n") if line.startswith("a=ice-ufrag:"))
+        user = f"{ours}:{theirs}".encode()
+        attributes = struct.pack("!HH", 0x0006, len(user)) + user + b"\0" * ((4 - len(user) % 4) % 4)
+        header = struct.pack("!HHI", 0x0001, len(attributes) + 24, 0x2112A442) + os.urandom(12)
+        mac = hmac.new(b"wrong password", header + attributes, hashlib.sha1).digest()
+        message = header + attributes + struct.pack("!HH", 0x0008, 20) + mac
+        message = message[:2] + struct.pack("!H", len(message) - 20 + 8) + message[4:]
+        message += struct.pack("!HHI", 0x8028, 4, (zlib.crc32(message) ^ 0x5354554E) & 0xFFFFFFFF)
+        with sockets.socket(sockets.AF_INET, sockets.SOCK_DGRAM) as stranger:
             stranger.bind((PHONE_IP, 0))
-            import hashlib, hmac, struct, os, zlib  # noqa: E401
-            tid = os.urandom(12)
-            # The right usernames (ours and the browser's), the wrong password: only integrity can refuse it.
-            their = next(l.split(":", 1)[1] for l in pc.localDescription.sdp.split("\r\n") if l.startswith("a=ice-ufrag:"))
-            user = f"{ufrag}:{their}".encode()
-            attrs = struct.pack("!HH", 0x0006, len(user)) + user + b"\0" * ((4 - len(user) % 4) % 4)
-            header = struct.pack("!HHI", 0x0001, len(attrs) + 24, 0x2112A442) + tid
-            mac = hmac.new(b"wrong password", header + attrs, hashlib.sha1).digest()
-            message = header + attrs + struct.pack("!HH", 0x0008, 20) + mac
-            message = message[:2] + struct.pack("!H", len(message) - 20 + 8) + message[4:]
-            crc = (zlib.crc32(message) ^ 0x5354554E) & 0xFFFFFFFF
-            message += struct.pack("!HHI", 0x8028, 4, crc)
             for _ in range(20):
                 stranger.sendto(message, (SERVER_IP, 40000))
                 stranger.sendto(bytes([22, 0xFE, 0xFD]) + os.urandom(100), (SERVER_IP, 40000))
                 stranger.sendto(bytes([0x80, 111]) + os.urandom(150), (SERVER_IP, 40000))
-            stranger.close()
-            await asyncio.sleep(6)
-        await pc.close()
-        relay_transport.close()
-        return (np.concatenate(heard) if heard else np.zeros(0)), relay
 
-    heard, relay = asyncio.run(attacked_browser())
+    relay = HostileRelay((SERVER_IP, 40000))
+    heard = asyncio.run(browser(server, "3001", 440, 9, [], relay=relay, during=attack))
     phone.wait(25)
     assert relay.replayed > 20
-    import re
     time.sleep(0.5)
     counted = re.search(r"unauthenticated=(\d+)", server.log_text())
     assert counted and int(counted.group(1)) >= relay.replayed, server.log_text()[-1500:]
