@@ -112,6 +112,8 @@ public struct SignallingServer: Sendable {
                 configuration: .init(ws: .init(maxFrameSize: Self.maxFrameSize))),
             configuration: .init(address: .hostname(host, port: port)),
             logger: logger)
-        try await app.runService()
+        // The server's own signal handling (SIGINT/SIGTERM) stays with `plenum serve`, which cancels
+        // this task to stop: two signal owners would each swallow half of a shutdown.
+        try await app.runService(gracefulShutdownSignals: [])
     }
 }

@@ -123,14 +123,17 @@ struct Serve: AsyncParsableCommand {
         ])
 
         let signals = AsyncStream<Int32> { continuation in
-            for number in [SIGINT, SIGTERM, SIGHUP] {
+            // All three sources must stay alive for the stream's lifetime: a released source stops
+            // delivering, and with SIG_IGN set the signal would then be ignored altogether.
+            let sources = [SIGINT, SIGTERM, SIGHUP].map { number in
                 signal(number, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: number)
                 source.setEventHandler { continuation.yield(number) }
                 source.resume()
-                nonisolated(unsafe) let keep = source
-                continuation.onTermination = { _ in keep.cancel() }
+                return source
             }
+            nonisolated(unsafe) let keep = sources
+            continuation.onTermination = { _ in keep.forEach { $0.cancel() } }
         }
         for await number in signals {
             if number == SIGHUP {
@@ -149,8 +152,10 @@ struct Serve: AsyncParsableCommand {
             break
         }
         httpTask.cancel()
+        _ = await httpTask.result
         agent.shutdown()
         loop.stop()
+        logger.notice("stopped")
     }
 }
 

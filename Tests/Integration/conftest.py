@@ -14,4 +14,4 @@ def server():
     s = Server()
     yield s
     assert s.alive(), "the server must survive every test"
-    s.stop()
+    assert s.stop(), "SIGTERM stops the server within 5 s"

@@ -82,13 +82,18 @@ class Server:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def stop(self):
+    def stop(self) -> bool:
+        """SIGTERM; returns whether the server stopped by itself within 5 s (it must)."""
         self.process.terminate()
         try:
             self.process.wait(5)
+            clean = True
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
+            clean = False
         self.log.close()
+        return clean
 
 
 class Phone:

@@ -34,7 +34,9 @@ class ToneTrack(MediaStreamTrack):
         if delay > 0:
             await asyncio.sleep(delay)
         t = (np.arange(960) + self.pts) / 48000
-        samples = (np.sin(2 * np.pi * self.frequency * t) * 8000).astype(np.int16)
+        # The same level as baresip's ausine (peak 15736, about -6 dBFS), so that in a mix of a phone and
+        # browsers every tone has an equal share.
+        samples = (np.sin(2 * np.pi * self.frequency * t) * 15736).astype(np.int16)
         frame = AudioFrame(format="s16", layout="mono", samples=960)
         frame.planes[0].update(samples.tobytes())
         frame.sample_rate = 48000
