@@ -21,8 +21,11 @@ public struct SignallingServer: Sendable {
     let loop: MediaLoop
     let logger: Logger
 
-    /// Frames above this are refused by the WebSocket decoder (an SDP offer is a few KiB).
-    public static let maxFrameSize = 64 * 1024
+    /// Messages above this get an error reply (an SDP offer is a few KiB).
+    public static let maxMessageSize = 64 * 1024
+    /// Frames above this are refused by the WebSocket decoder, which closes the connection: the hard
+    /// limit on what one browser can make the server hold in memory.
+    public static let maxFrameSize = 1024 * 1024
 
     public init(host: String, port: Int, loop: MediaLoop, logger: Logger = Logger(label: "plenum.signalling")) {
         self.host = host
@@ -50,6 +53,10 @@ public struct SignallingServer: Sendable {
                     for try await message in inbound.messages(maxSize: Self.maxFrameSize) {
                         guard case .text(let text) = message else {
                             continuation.yield(Signal.error("text frames only"))
+                            continue
+                        }
+                        guard text.utf8.count <= Self.maxMessageSize else {
+                            continuation.yield(Signal.error("message too large"))
                             continue
                         }
                         guard let request = try? JSONDecoder().decode(Signal.ClientMessage.self, from: Data(text.utf8)) else {

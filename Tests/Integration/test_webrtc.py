@@ -120,7 +120,7 @@ def test_bad_signalling_gets_errors_and_the_server_stays_up(server):
             for message in ["not json", json.dumps({"type": "fly"}), json.dumps({"type": "join", "room": "3001"}),
                             json.dumps({"type": "join", "room": "9999", "sdp": "v=0"}),
                             json.dumps({"type": "join", "room": "3001", "sdp": "garbage"}),
-                            "[" * 5000 + "]" * 5000]:
+                            "[" * 5000 + "]" * 5000, json.dumps({"type": "join", "room": "3001", "sdp": "x" * 100_000})]:
                 await ws.send(message)
                 replies.append(json.loads(await ws.recv()))
             return replies
