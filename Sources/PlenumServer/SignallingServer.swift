@@ -75,15 +75,15 @@ public struct SignallingServer: Sendable {
                             }
                             let name = request.name ?? "Guest"
                             let pin = request.pin
-                            let result = await loop.run { context -> Result<(UInt64, Int, String, [Signal.Participant]), WebRTCManager.JoinError> in
+                            let result = await loop.run { context -> Result<(UInt64, Int), WebRTCManager.JoinError> in
                                 guard let manager = context.hook(WebRTCManager.self) else { return .failure(.noSuchRoom) }
+                                // On success the manager has queued the answer into the feed itself.
                                 return manager.join(room: room, pin: pin, name: name, offerSDP: sdp, feed: continuation)
-                                    .map { ($0.id, $0.memberID, $0.answer, manager.participants(of: room)) }
+                                    .map { ($0.id, $0.memberID) }
                             }
                             switch result {
-                            case .success(let (id, memberID, answer, participants)):
+                            case .success(let (id, memberID)):
                                 sessionID = id
-                                continuation.yield(Signal.answer(sdp: answer, memberID: memberID, participants: participants))
                                 logger.info("browser joined", metadata: ["room": "\(room)", "member": "\(memberID)"])
                             case .failure(let error):
                                 continuation.yield(Signal.error(error.description))

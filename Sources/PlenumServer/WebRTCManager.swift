@@ -93,6 +93,9 @@ public final class WebRTCManager: MediaLoopHook {
         watch(conference)
         let answer = session.answer(
             address: mediaAddress, port: port.socket.port, fingerprint: port.context.fingerprint, sessionID: id)
+        // Queued here, on the loop, so the answer precedes any event about the room in this feed (another
+        // browser joining right after must not overtake it).
+        feed.yield(Signal.answer(sdp: answer, memberID: member.id, participants: participants(of: room)))
         return .success((id, member.id, answer))
     }
 
