@@ -129,13 +129,9 @@ public struct STUNMessage: Sendable, Equatable {
         transactionID: [UInt8], username: String, password: String, priority: UInt32, tieBreaker: UInt64,
         useCandidate: Bool
     ) -> [UInt8] {
-        var bytes: [UInt8] = []
+        var bytes = header(.bindingRequest, transactionID: transactionID)
         func be16(_ v: UInt16) { bytes += [UInt8(v >> 8), UInt8(v & 0xFF)] }
         func be32(_ v: UInt32) { bytes += [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
-        be16(MessageType.bindingRequest.rawValue)
-        be16(0)
-        be32(magicCookie)
-        bytes += transactionID
         let name = Array(username.utf8)
         be16(Attribute.username.rawValue)
         be16(UInt16(name.count))
@@ -153,6 +149,16 @@ public struct STUNMessage: Sendable, Equatable {
         }
         appendIntegrityAndFingerprint(to: &bytes, password: password)
         return bytes
+    }
+
+    /// The 20-byte header with a zero length (set once the attributes are known).
+    static func header(_ type: MessageType, transactionID: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128)
+        let cookie = magicCookie
+        bytes += [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xFF), 0, 0]
+        bytes += [UInt8(cookie >> 24), UInt8(cookie >> 16 & 0xFF), UInt8(cookie >> 8 & 0xFF), UInt8(cookie & 0xFF)]
+        return bytes + transactionID
     }
 
     /// MESSAGE-INTEGRITY (HMAC-SHA1 over everything before it, with the header's length counting it) and
@@ -180,14 +186,9 @@ public struct STUNMessage: Sendable, Equatable {
     public static func writeBindingSuccess(
         into buffer: UnsafeMutableRawBufferPointer, transactionID: [UInt8], address: UInt32, port: UInt16, password: String
     ) -> Int {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(64)
+        var bytes = header(.bindingSuccess, transactionID: transactionID)
         func be16(_ v: UInt16) { bytes += [UInt8(v >> 8), UInt8(v & 0xFF)] }
         func be32(_ v: UInt32) { bytes += [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
-        be16(MessageType.bindingSuccess.rawValue)
-        be16(0)
-        be32(magicCookie)
-        bytes += transactionID
         // XOR-MAPPED-ADDRESS, IPv4 (RFC 8489 §14.2).
         be16(Attribute.xorMappedAddress.rawValue)
         be16(8)

@@ -96,12 +96,7 @@ public enum RTCP {
         into buffer: UnsafeMutableRawBufferPointer, ssrc: UInt32, ntp: UInt64, rtpTimestamp: UInt32, packets: UInt32,
         octets: UInt32, block: ReportBlock?
     ) -> Int {
-        let count = block == nil ? 0 : 1
-        let length = 28 + 24 * count
-        buffer[0] = 0x80 | UInt8(count)
-        buffer[1] = PacketType.senderReport.rawValue
-        buffer.storeBytes(of: UInt16(length / 4 - 1).bigEndian, toByteOffset: 2, as: UInt16.self)
-        buffer.storeBytes(of: ssrc.bigEndian, toByteOffset: 4, as: UInt32.self)
+        let length = writeReportHeader(into: buffer, type: .senderReport, fixedLength: 28, ssrc: ssrc, block: block)
         buffer.storeBytes(of: UInt32(ntp >> 32).bigEndian, toByteOffset: 8, as: UInt32.self)
         buffer.storeBytes(of: UInt32(truncatingIfNeeded: ntp).bigEndian, toByteOffset: 12, as: UInt32.self)
         buffer.storeBytes(of: rtpTimestamp.bigEndian, toByteOffset: 16, as: UInt32.self)
@@ -125,13 +120,22 @@ public enum RTCP {
     public static func writeReceiverReport(
         into buffer: UnsafeMutableRawBufferPointer, ssrc: UInt32, block: ReportBlock?
     ) -> Int {
+        let length = writeReportHeader(into: buffer, type: .receiverReport, fixedLength: 8, ssrc: ssrc, block: block)
+        if let block { writeBlock(block, into: buffer, at: 8) }
+        return length
+    }
+
+    /// The common header of SR and RR (version 2, report count, type, length in words minus one, sender
+    /// SSRC); returns the whole packet's length for `fixedLength` bytes before the report block.
+    private static func writeReportHeader(
+        into buffer: UnsafeMutableRawBufferPointer, type: PacketType, fixedLength: Int, ssrc: UInt32, block: ReportBlock?
+    ) -> Int {
         let count = block == nil ? 0 : 1
-        let length = 8 + 24 * count
+        let length = fixedLength + 24 * count
         buffer[0] = 0x80 | UInt8(count)
-        buffer[1] = PacketType.receiverReport.rawValue
+        buffer[1] = type.rawValue
         buffer.storeBytes(of: UInt16(length / 4 - 1).bigEndian, toByteOffset: 2, as: UInt16.self)
         buffer.storeBytes(of: ssrc.bigEndian, toByteOffset: 4, as: UInt32.self)
-        if let block { writeBlock(block, into: buffer, at: 8) }
         return length
     }
 }
