@@ -17,16 +17,27 @@ public struct ICECredentials: Sendable, Equatable {
     }
 }
 
-/// An IPv4 transport address.
+/// A transport address, IPv4 or IPv6: 16 address bytes in network order as two words (IPv4 as
+/// `::ffff:a.b.c.d`), and a port.
 public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
-    public var address: UInt32
+    public var high: UInt64
+    public var low: UInt64
     public var port: UInt16
-    public init(address: UInt32, port: UInt16) {
-        self.address = address
+    public init(high: UInt64, low: UInt64, port: UInt16) {
+        self.high = high
+        self.low = low
         self.port = port
     }
+    /// An IPv4 address (host byte order).
+    public init(address: UInt32, port: UInt16) { self.init(high: 0, low: 0xFFFF << 32 | UInt64(address), port: port) }
+    public var ipv4: UInt32? { high == 0 && low >> 32 == 0xFFFF ? UInt32(truncatingIfNeeded: low) : nil }
     public var description: String {
-        "\(address >> 24).\(address >> 16 & 0xFF).\(address >> 8 & 0xFF).\(address & 0xFF):\(port)"
+        if let a = ipv4 { return "\(a >> 24).\(a >> 16 & 0xFF).\(a >> 8 & 0xFF).\(a & 0xFF):\(port)" }
+        let groups = (0..<8).map { i -> String in
+            let word = i < 4 ? high : low
+            return String(UInt16(truncatingIfNeeded: word >> (48 - 16 * UInt64(i % 4))), radix: 16)
+        }
+        return "[\(groups.joined(separator: ":"))]:\(port)"
     }
 }
 
@@ -87,7 +98,7 @@ public final class ICELiteAgent {
         lastConsent = now
         if message.useCandidate { selected = source }  // the controlling agent nominates (§7.3.1.5)
         let length = STUNMessage.writeBindingSuccess(
-            into: response, transactionID: message.transactionID, address: source.address, port: source.port,
+            into: response, transactionID: message.transactionID, address: source,
             password: local.password)
         return length > 0 ? .respond(length: length) : .dropped
     }

@@ -182,19 +182,32 @@ public struct STUNMessage: Sendable, Equatable {
     }
 
     /// Builds a Binding success response (RFC 8445 §7.3.1.4): XOR-MAPPED-ADDRESS of the request's source,
-    /// MESSAGE-INTEGRITY with our password, FINGERPRINT. Returns its length in `buffer` (≥ 64 bytes).
+    /// MESSAGE-INTEGRITY with our password, FINGERPRINT. Returns its length in `buffer` (≥ 76 bytes).
     public static func writeBindingSuccess(
-        into buffer: UnsafeMutableRawBufferPointer, transactionID: [UInt8], address: UInt32, port: UInt16, password: String
+        into buffer: UnsafeMutableRawBufferPointer, transactionID: [UInt8], address: Endpoint, password: String
     ) -> Int {
         var bytes = header(.bindingSuccess, transactionID: transactionID)
         func be16(_ v: UInt16) { bytes += [UInt8(v >> 8), UInt8(v & 0xFF)] }
         func be32(_ v: UInt32) { bytes += [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
-        // XOR-MAPPED-ADDRESS, IPv4 (RFC 8489 §14.2).
+        // XOR-MAPPED-ADDRESS (RFC 8489 §14.2): the port XORed with the cookie's high half; an IPv4 address
+        // with the cookie, an IPv6 address with the cookie followed by the transaction ID.
         be16(Attribute.xorMappedAddress.rawValue)
-        be16(8)
-        bytes += [0, 0x01]
-        be16(port ^ UInt16(magicCookie >> 16))
-        be32(address ^ magicCookie)
+        if let ipv4 = address.ipv4 {
+            be16(8)
+            bytes += [0, 0x01]
+            be16(address.port ^ UInt16(magicCookie >> 16))
+            be32(ipv4 ^ magicCookie)
+        } else {
+            be16(20)
+            bytes += [0, 0x02]
+            be16(address.port ^ UInt16(magicCookie >> 16))
+            let mask = [UInt8(magicCookie >> 24), UInt8(magicCookie >> 16 & 0xFF), UInt8(magicCookie >> 8 & 0xFF),
+                        UInt8(magicCookie & 0xFF)] + transactionID
+            for i in 0..<16 {
+                let word = i < 8 ? address.high : address.low
+                bytes.append(UInt8(truncatingIfNeeded: word >> (56 - 8 * UInt64(i % 8))) ^ mask[i])
+            }
+        }
         appendIntegrityAndFingerprint(to: &bytes, password: password)
         guard buffer.count >= bytes.count else { return 0 }
         bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }

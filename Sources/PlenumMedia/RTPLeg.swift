@@ -34,14 +34,15 @@ public final class RTPLeg: MemberOutput {
         public init() {}
     }
 
-    public let socket: UDPSocket
+    /// The socket it sends from (a WebRTC leg moves to the socket of the address family ICE chose).
+    public private(set) var socket: UDPSocket
     /// RTCP's own socket (the RTP port + 1) when the peer does not multiplex RTCP (RFC 5761).
     public let rtcpSocket: UDPSocket?
-    public private(set) var rtcpRemote: sockaddr_in?
+    public private(set) var rtcpRemote: SocketAddress?
     /// Loss the far end reports for our stream (RTCP fraction lost, in 1/256), for encoder choices.
     public private(set) var remoteFractionLost: UInt8 = 0
     public private(set) var codecs: Codecs
-    public private(set) var remote: sockaddr_in?
+    public private(set) var remote: SocketAddress?
     /// Whether the remote address follows where packets come from (symmetric RTP, for phones behind NAT).
     public var latchesToSource = true
     public weak var member: Member?
@@ -68,16 +69,12 @@ public final class RTPLeg: MemberOutput {
     /// RTCP every 5 s (RFC 3550 §6.2's minimum interval for a two-party session).
     static let reportIntervalTicks: UInt64 = 250
 
-    public init(socket: UDPSocket, rtcpSocket: UDPSocket? = nil, codecs: Codecs, remote: sockaddr_in?) {
+    public init(socket: UDPSocket, rtcpSocket: UDPSocket? = nil, codecs: Codecs, remote: SocketAddress?) {
         self.socket = socket
         self.rtcpSocket = rtcpSocket
         self.codecs = codecs
         self.remote = remote
-        if let remote, rtcpSocket != nil {
-            var rtcp = remote
-            rtcp.sin_port = (UInt16(bigEndian: remote.sin_port) &+ 1).bigEndian
-            rtcpRemote = rtcp
-        }
+        if let remote, rtcpSocket != nil { rtcpRemote = remote.with(port: remote.port &+ 1) }
         var rng = SystemRandomNumberGenerator()
         ssrc = rng.next()
         sequence = rng.next()
@@ -98,21 +95,19 @@ public final class RTPLeg: MemberOutput {
 
     public var isSecure: Bool { srtpIn != nil }
 
-    /// A re-INVITE changed the far end's address (or put it on hold).
-    public func update(remote: sockaddr_in?) {
+    /// A re-INVITE changed the far end's address (or put it on hold). `socket` replaces the one the
+    /// leg sends from (WebRTC: the one whose address family ICE selected).
+    public func update(remote: SocketAddress?, socket: UDPSocket? = nil) {
+        if let socket { self.socket = socket }
         self.remote = remote
         latched = false
         rtcpLatched = false
-        if let remote, rtcpSocket != nil {
-            var rtcp = remote
-            rtcp.sin_port = (UInt16(bigEndian: remote.sin_port) &+ 1).bigEndian
-            rtcpRemote = rtcp
-        }
+        if let remote, rtcpSocket != nil { rtcpRemote = remote.with(port: remote.port &+ 1) }
     }
 
     /// Reads every datagram waiting on the socket.
     public func drain() {
-        var source = sockaddr_in()
+        var source = SocketAddress(ipv4: 0, port: 0)
         while let length = socket.receive(into: buffer, from: &source) {
             receive(buffer, length: length, from: source)
         }
@@ -134,7 +129,7 @@ public final class RTPLeg: MemberOutput {
             if !rtcpLatched {
                 rtcpLatched = true
                 rtcpRemote = source
-            } else if let rtcpRemote, !rtcpRemote.sameEndpoint(as: source) {
+            } else if let rtcpRemote, rtcpRemote != source {
                 counters.foreign += 1
                 continue
             }
@@ -156,7 +151,7 @@ public final class RTPLeg: MemberOutput {
 
     /// A datagram that arrived for this leg on a port it shares with others (WebRTC: after ICE and
     /// DTLS, the session hands over RTP and RTCP). Decrypted in place when the leg is secure.
-    public func receive(_ buffer: UnsafeMutableRawBufferPointer, length: Int, from source: sockaddr_in) {
+    public func receive(_ buffer: UnsafeMutableRawBufferPointer, length: Int, from source: SocketAddress) {
         var length = length
         if let srtpIn {
             let kind = PacketClass(classifying: UnsafeRawBufferPointer(rebasing: buffer[..<length]))
@@ -174,10 +169,10 @@ public final class RTPLeg: MemberOutput {
         handle(UnsafeRawBufferPointer(rebasing: buffer[..<length]), from: source)
     }
 
-    func handle(_ datagram: UnsafeRawBufferPointer, from source: sockaddr_in) {
+    func handle(_ datagram: UnsafeRawBufferPointer, from source: SocketAddress) {
         // Symmetric RTP: until the first valid packet any source may speak (the SDP address may be a
         // phone's private one behind NAT); after it, only that source.
-        if latched, let remote, !remote.sameEndpoint(as: source) {
+        if latched, let remote, remote != source {
             counters.foreign += 1
             return
         }
@@ -214,7 +209,7 @@ public final class RTPLeg: MemberOutput {
         }
     }
 
-    private func latch(_ source: sockaddr_in) {
+    private func latch(_ source: SocketAddress) {
         guard latchesToSource, !latched else { return }
         latched = true
         remote = source

@@ -2,27 +2,45 @@
 import Glibc
 #endif
 
-/// A non-blocking IPv4 UDP socket for one media leg. The media loop drains it once per tick (a packet
+/// A non-blocking UDP socket for media, IPv4 or IPv6. The media loop drains it once per tick (a packet
 /// can only be played at a tick anyway, so reading then adds no latency) and sends from the tick.
+///
+/// It is an IPv6 socket with IPV6_V6ONLY off (RFC 3493 §5.3) wherever the kernel has IPv6, so an IPv4
+/// address binds as `::ffff:a.b.c.d` and every peer arrives as one `SocketAddress` type; on a kernel
+/// without IPv6 an IPv4 socket takes its place.
 public final class UDPSocket {
     public let fd: Int32
     public let port: UInt16
+    /// The bound address (with the actual port).
+    public let address: SocketAddress
+    private let isIPv6Socket: Bool
 
     public enum Failure: Error, Equatable, Sendable { case socket(Int32), bind(Int32), badAddress(String) }
 
-    /// Binds `address:port`; port 0 picks a free one.
-    public init(address: String, port: UInt16) throws(Failure) {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { throw .socket(errno) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, address, &addr.sin_addr) == 1 else {
-            close(fd)
-            throw .badAddress(address)
+    /// Binds `address:port` (a numeric IPv4 or IPv6 address); port 0 picks a free one.
+    public init(address host: String, port: UInt16) throws(Failure) {
+        guard let requested = SocketAddress(host: host, port: port) else { throw .badAddress(host) }
+        var fd = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue), 0)
+        var isIPv6Socket = true
+        if fd < 0 {
+            guard requested.isIPv4 else { throw .socket(errno) }
+            fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            isIPv6Socket = false
+            guard fd >= 0 else { throw .socket(errno) }
         }
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        var bound: Int32
+        if isIPv6Socket {
+            var off: Int32 = 0
+            _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
+            var addr = requested.sockaddrIn6
+            bound = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        } else {
+            var addr = requested.sockaddrIn ?? sockaddr_in()
+            bound = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
         }
         guard bound == 0 else {
             let error = errno
@@ -30,56 +48,56 @@ public final class UDPSocket {
             throw .bind(error)
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        var actual = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        var actual = sockaddr_in6()
+        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
         _ = withUnsafeMutablePointer(to: &actual) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
         self.fd = fd
-        self.port = UInt16(bigEndian: actual.sin_port)
+        self.isIPv6Socket = isIPv6Socket
+        let actualPort = isIPv6Socket
+            ? UInt16(bigEndian: actual.sin6_port)
+            : withUnsafeBytes(of: &actual) { UInt16(bigEndian: $0.load(fromByteOffset: 2, as: UInt16.self)) }
+        self.port = actualPort
+        self.address = requested.with(port: actualPort)
     }
 
     deinit { close(fd) }
 
     /// Receives one datagram if one is waiting; returns its length (nil when none).
-    public func receive(into buffer: UnsafeMutableRawBufferPointer, from source: inout sockaddr_in) -> Int? {
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let n = withUnsafeMutablePointer(to: &source) {
+    public func receive(into buffer: UnsafeMutableRawBufferPointer, from source: inout SocketAddress) -> Int? {
+        var raw = sockaddr_in6()
+        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        let n = withUnsafeMutablePointer(to: &raw) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, buffer.baseAddress, buffer.count, 0, $0, &length) }
         }
-        return n >= 0 ? n : nil
+        guard n >= 0 else { return nil }
+        if Int32(raw.sin6_family) == AF_INET6 {
+            source = SocketAddress(raw)
+        } else {
+            source = withUnsafeBytes(of: &raw) { SocketAddress($0.load(as: sockaddr_in.self)) }
+        }
+        return n
     }
 
     @discardableResult
-    public func send(_ bytes: UnsafeRawBufferPointer, to destination: sockaddr_in) -> Bool {
-        var destination = destination
-        let n = withUnsafePointer(to: &destination) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    public func send(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress) -> Bool {
+        let n: Int
+        if isIPv6Socket {
+            var address = destination.sockaddrIn6
+            n = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
+            }
+        } else {
+            guard var address = destination.sockaddrIn else { return false }
+            n = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
         }
         return n == bytes.count
-    }
-
-    public static func address(_ host: String, port: UInt16) -> sockaddr_in? {
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else { return nil }
-        return addr
-    }
-}
-
-extension sockaddr_in {
-    public var hostAndPort: String {
-        var copy = sin_addr
-        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-        inet_ntop(AF_INET, &copy, &text, socklen_t(INET_ADDRSTRLEN))
-        let host = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return "\(host):\(UInt16(bigEndian: sin_port))"
-    }
-
-    public func sameEndpoint(as other: sockaddr_in) -> Bool {
-        sin_addr.s_addr == other.sin_addr.s_addr && sin_port == other.sin_port
     }
 }

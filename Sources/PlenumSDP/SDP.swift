@@ -116,8 +116,9 @@ public struct Negotiation: Sendable, Equatable {
     public func answer(address: String, port: UInt16, sessionID: UInt64, version: UInt64, direction: AudioOffer.Direction) -> String {
         var formats = "\(payloadType)"
         if let telephoneEvent { formats += " \(telephoneEvent)" }
+        let family = address.contains(":") ? "IP6" : "IP4"  // RFC 8866 §5.7
         var lines = [
-            "v=0", "o=plenum \(sessionID) \(version) IN IP4 \(address)", "s=Plenum", "c=IN IP4 \(address)", "t=0 0",
+            "v=0", "o=plenum \(sessionID) \(version) IN \(family) \(address)", "s=Plenum", "c=IN \(family) \(address)", "t=0 0",
             "m=audio \(port) \(localCrypto == nil ? "RTP/AVP" : "RTP/SAVP") \(formats)",
             "a=rtpmap:\(payloadType) \(encodingName)/\(clockRate)\(channels > 1 ? "/\(channels)" : "")",
         ]

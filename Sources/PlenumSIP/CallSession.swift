@@ -82,7 +82,7 @@ final class CallSession {
             return
         }
         offerDirection = offer.direction
-        leg.update(remote: UDPSocket.address(offer.address, port: offer.port))
+        leg.update(remote: SocketAddress(host: offer.address, port: offer.port))
         let onHold = offer.direction == .sendonly || offer.direction == .inactive
         leg.sending = !onHold && answered
         if let conference, let member { conference.setOnHold(member.id, onHold) }

@@ -197,7 +197,7 @@ public final class SIPCallManager: MediaLoopHook {
         let leg = RTPLeg(
             socket: socket, rtcpSocket: rtcpSocket,
             codecs: .init(payloadType: negotiation.payloadType, codec: negotiation.codec, telephoneEvent: negotiation.telephoneEvent),
-            remote: UDPSocket.address(offer.address, port: offer.port))
+            remote: SocketAddress(host: offer.address, port: offer.port))
         leg.sending = false
         if let remote = negotiation.remoteCrypto, let local = negotiation.localCrypto {
             do {

@@ -11,7 +11,6 @@ import PlenumWebRTC
 /// their WebSockets. Loop-confined; the signalling server reaches it through `MediaLoop.execute`.
 public final class WebRTCManager: MediaLoopHook {
     public let port: WebRTCPort
-    public let mediaAddress: String
     let context: MediaLoopContext
     let logger: Logger
     private var sessions: [UInt64: Browser] = [:]
@@ -34,11 +33,10 @@ public final class WebRTCManager: MediaLoopHook {
         }
     }
 
-    public init(port: WebRTCPort, mediaAddress: String, context: MediaLoopContext,
+    public init(port: WebRTCPort, context: MediaLoopContext,
                 logger: Logger = Logger(label: "plenum.webrtc")) {
         self.logger = logger
         self.port = port
-        self.mediaAddress = mediaAddress
         self.context = context
     }
 
@@ -78,7 +76,7 @@ public final class WebRTCManager: MediaLoopHook {
         let session: WebRTCSession
         do {
             offer = try AudioOffer(parsing: offerSDP)
-            session = try WebRTCSession(offer: offer, context: port.context, socket: port.socket)
+            session = try WebRTCSession(offer: offer, context: port.context, socket: port.sockets[0])
         } catch {
             return .failure(.badOffer("\(error)"))
         }
@@ -91,8 +89,7 @@ public final class WebRTCManager: MediaLoopHook {
         nextID += 1
         sessions[id] = Browser(id: id, session: session, room: room, member: member, feed: feed)
         watch(conference)
-        let answer = session.answer(
-            address: mediaAddress, port: port.socket.port, fingerprint: port.context.fingerprint, sessionID: id)
+        let answer = session.answer(addresses: port.addresses, fingerprint: port.context.fingerprint, sessionID: id)
         // Queued here, on the loop, so the answer precedes any event about the room in this feed (another
         // browser joining right after must not overtake it).
         feed.yield(Signal.answer(sdp: answer, memberID: member.id, participants: participants(of: room)))

@@ -56,16 +56,18 @@ public final class WebRTCSession {
 
     let offer: AudioOffer
 
-    /// Our answer (RFC 8829 §5.3): ICE-lite, passive DTLS, one host candidate, Opus with FEC.
-    public func answer(address: String, port: UInt16, fingerprint: String, sessionID: UInt64) -> String {
+    /// Our answer (RFC 8829 §5.3): ICE-lite, passive DTLS, a host candidate per address of the shared
+    /// port (IPv4 and IPv6, RFC 8445 §5.1.1.1), Opus with FEC.
+    public func answer(addresses: [SocketAddress], fingerprint: String, sessionID: UInt64) -> String {
         let pt = leg.codecs.payloadType
         var formats = "\(pt)"
         if let te = leg.codecs.telephoneEvent { formats += " \(te)" }
         let mid = offer.mid.isEmpty ? "0" : offer.mid
+        let first = addresses.first ?? SocketAddress(ipv4: 0x7F00_0001, port: 9)
         var lines = [
-            "v=0", "o=- \(sessionID) 1 IN IP4 \(address)", "s=Plenum", "t=0 0", "a=group:BUNDLE \(mid)", "a=ice-lite",
-            "a=msid-semantic: WMS plenum",
-            "m=audio \(port) UDP/TLS/RTP/SAVPF \(formats)", "c=IN IP4 \(address)",
+            "v=0", "o=- \(sessionID) 1 IN \(first.sdpAddressType) \(first.host)", "s=Plenum", "t=0 0", "a=group:BUNDLE \(mid)",
+            "a=ice-lite", "a=msid-semantic: WMS plenum",
+            "m=audio \(first.port) UDP/TLS/RTP/SAVPF \(formats)", "c=IN \(first.sdpAddressType) \(first.host)",
             "a=ice-ufrag:\(ice.local.usernameFragment)", "a=ice-pwd:\(ice.local.password)",
             "a=fingerprint:sha-256 \(fingerprint)", "a=setup:passive", "a=mid:\(mid)", "a=sendrecv", "a=rtcp-mux",
             "a=rtpmap:\(pt) opus/48000/2", "a=fmtp:\(pt) minptime=10;useinbandfec=1",
@@ -74,34 +76,40 @@ public final class WebRTCSession {
         if let ext = leg.codecs.audioLevelExtension { lines.append("a=extmap:\(ext) urn:ietf:params:rtp-hdrext:ssrc-audio-level") }
         lines += [
             "a=ssrc:\(leg.ssrc) cname:plenum", "a=msid:plenum audio",
-            "a=candidate:1 1 udp 2130706431 \(address) \(port) typ host", "a=end-of-candidates",
         ]
+        // RFC 8445 §5.1.2.1: type preference 126 for host, local preference ordering the families.
+        for (index, address) in addresses.enumerated() {
+            let priority = (126 << 24) | ((65_535 - index) << 8) | 255
+            lines.append("a=candidate:\(index + 1) 1 udp \(priority) \(address.host) \(address.port) typ host")
+        }
+        lines.append("a=end-of-candidates")
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 
-    /// A datagram for this session (found by ICE username or by its nominated address).
-    func receive(_ buffer: UnsafeMutableRawBufferPointer, length: Int, from source: sockaddr_in, now: UInt64,
-                 send: (UnsafeRawBufferPointer, sockaddr_in) -> Void, scratch: UnsafeMutableRawBufferPointer) {
+    /// A datagram for this session (found by ICE username or by its nominated address), read from
+    /// `socket` (one of the shared port's sockets, one per address family).
+    func receive(_ buffer: UnsafeMutableRawBufferPointer, length: Int, from source: SocketAddress, via socket: UDPSocket,
+                 now: UInt64, scratch: UnsafeMutableRawBufferPointer) {
         let datagram = UnsafeRawBufferPointer(rebasing: buffer[..<length])
-        let endpoint = Endpoint(address: UInt32(bigEndian: source.sin_addr.s_addr), port: UInt16(bigEndian: source.sin_port))
+        let endpoint = Endpoint(source)
         switch PacketClass(classifying: datagram) {
         case .stun:
             if case .respond(let n) = ice.handle(datagram, from: endpoint, now: now, response: scratch) {
-                send(UnsafeRawBufferPointer(rebasing: scratch[..<n]), source)
+                socket.send(UnsafeRawBufferPointer(rebasing: scratch[..<n]), to: source)
+            }
+            // The browser nominated another pair after the handshake (its network changed): media follows.
+            if established, let selected = ice.selected.map(SocketAddress.init), selected != leg.remote {
+                leg.update(remote: selected, socket: socket)
             }
         case .dtls:
             // DTLS only from an address that passed an ICE check (issue 4: "DTLS from a foreign address").
             guard ice.validated.contains(endpoint) else { return }
-            for reply in dtls.receive(datagram) { reply.withUnsafeBytes { send($0, source) } }
-            if !established, dtls.state == .connected, let selected = ice.selected ?? Optional(endpoint) {
+            for reply in dtls.receive(datagram) { _ = reply.withUnsafeBytes { socket.send($0, to: source) } }
+            if !established, dtls.state == .connected {
                 do {
                     let (inbound, outbound) = try dtls.srtpSessions()
                     leg.secure(inbound: inbound, outbound: outbound)
-                    var remote = sockaddr_in()
-                    remote.sin_family = sa_family_t(AF_INET)
-                    remote.sin_addr.s_addr = selected.address.bigEndian
-                    remote.sin_port = selected.port.bigEndian
-                    leg.update(remote: remote)
+                    leg.update(remote: ice.selected.map(SocketAddress.init) ?? source, socket: socket)
                     leg.sending = true
                     established = true
                 } catch {
@@ -119,11 +127,20 @@ public final class WebRTCSession {
     }
 }
 
-/// All browsers on one UDP port (issue 4: easy firewalling): datagrams go to their session by the
+extension Endpoint {
+    init(_ address: SocketAddress) { self.init(high: address.high, low: address.low, port: address.port) }
+}
+
+extension SocketAddress {
+    init(_ endpoint: Endpoint) { self.init(high: endpoint.high, low: endpoint.low, port: endpoint.port) }
+}
+
+/// All browsers on one UDP port (issue 4: easy firewalling), on each configured address (one socket per
+/// address, IPv4 and IPv6, all with the same port number): datagrams go to their session by the
 /// nominated 5-tuple, or, for a STUN check from a new address, by the ICE username. Drained before
 /// each tick on the media loop.
 public final class WebRTCPort {
-    public let socket: UDPSocket
+    public let sockets: [UDPSocket]
     public let context: DTLSContext
     private var byFragment: [String: WebRTCSession] = [:]
     private var byEndpoint: [Endpoint: WebRTCSession] = [:]
@@ -131,9 +148,22 @@ public final class WebRTCPort {
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 512, alignment: 16)
     public private(set) var unroutable = 0
 
-    public init(address: String, port: UInt16, context: DTLSContext) throws {
-        socket = try UDPSocket(address: address, port: port)
+    /// The addresses browsers reach the port on, for the answer's candidates.
+    public var addresses: [SocketAddress] { sockets.map(\.address) }
+    public var port: UInt16 { sockets[0].port }
+
+    /// Binds `port` on every address in `addresses` (port 0: a free port, the same on all of them).
+    public init(addresses: [String], port: UInt16, context: DTLSContext) throws {
+        guard let first = addresses.first else { throw UDPSocket.Failure.badAddress("no address") }
+        let primary = try UDPSocket(address: first, port: port)
+        var sockets = [primary]
+        for address in addresses.dropFirst() { sockets.append(try UDPSocket(address: address, port: primary.port)) }
+        self.sockets = sockets
         self.context = context
+    }
+
+    public convenience init(address: String, port: UInt16, context: DTLSContext) throws {
+        try self.init(addresses: [address], port: port, context: context)
     }
 
     deinit {
@@ -148,24 +178,24 @@ public final class WebRTCPort {
         for (endpoint, s) in byEndpoint where s === session { byEndpoint[endpoint] = nil }
     }
 
-    /// Reads every waiting datagram and routes it.
+    /// Reads every waiting datagram on every socket and routes it.
     public func drain(now: UInt64) {
-        var source = sockaddr_in()
-        let socket = self.socket
-        while let length = socket.receive(into: buffer, from: &source) {
-            let datagram = UnsafeRawBufferPointer(rebasing: buffer[..<length])
-            let endpoint = Endpoint(address: UInt32(bigEndian: source.sin_addr.s_addr), port: UInt16(bigEndian: source.sin_port))
-            var session = byEndpoint[endpoint]
-            if PacketClass(classifying: datagram) == .stun, let fragment = ICELiteAgent.localFragment(of: datagram) {
-                session = byFragment[fragment]
+        var source = SocketAddress(ipv4: 0, port: 0)
+        for socket in sockets {
+            while let length = socket.receive(into: buffer, from: &source) {
+                let datagram = UnsafeRawBufferPointer(rebasing: buffer[..<length])
+                let endpoint = Endpoint(source)
+                var session = byEndpoint[endpoint]
+                if PacketClass(classifying: datagram) == .stun, let fragment = ICELiteAgent.localFragment(of: datagram) {
+                    session = byFragment[fragment]
+                }
+                guard let session else {
+                    unroutable += 1
+                    continue
+                }
+                session.receive(buffer, length: length, from: source, via: socket, now: now, scratch: scratch)
+                if session.ice.validated.contains(endpoint) { byEndpoint[endpoint] = session }
             }
-            guard let session else {
-                unroutable += 1
-                continue
-            }
-            session.receive(buffer, length: length, from: source, now: now, send: { bytes, to in socket.send(bytes, to: to) },
-                            scratch: scratch)
-            if session.ice.validated.contains(endpoint) { byEndpoint[endpoint] = session }
         }
     }
 }

@@ -170,7 +170,7 @@ final class LoadPhone {
     let socket: UDPSocket
     let talking: Bool
     let traffic: PhoneTraffic
-    var remote: sockaddr_in?
+    var remote: SocketAddress?
     var callID = ""
     var fromTag = ""
     var toTag = ""
@@ -223,7 +223,7 @@ final class LoadPhone {
     }
 
     func drain() {
-        var source = sockaddr_in()
+        var source = SocketAddress(ipv4: 0, port: 0)
         while let n = socket.receive(into: buffer, from: &source) {
             guard let packet = try? RTPPacket(parsing: UnsafeRawBufferPointer(rebasing: buffer[..<n])) else { continue }
             let now = monotonicNanoseconds()
@@ -241,7 +241,7 @@ final class LoadUserAgent {
     let local: String
     let server: String
     let serverPort: UInt16
-    let destination: sockaddr_in
+    let destination: SocketAddress
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
 
     struct Failure: Error, CustomStringConvertible { var description: String }
@@ -251,7 +251,7 @@ final class LoadUserAgent {
         self.local = local
         self.server = server
         self.serverPort = serverPort
-        guard let destination = UDPSocket.address(server, port: serverPort) else { throw Failure(description: "bad server address") }
+        guard let destination = SocketAddress(host: server, port: serverPort) else { throw Failure(description: "bad server address") }
         self.destination = destination
     }
 
@@ -276,7 +276,7 @@ final class LoadUserAgent {
             phone.toTag = Self.field(response, header: "To", parameter: "tag") ?? ""
             phone.contact = Self.contact(response) ?? "sip:\(room)@\(server):\(serverPort)"
             let port = Self.mediaPort(response) ?? 0
-            phone.remote = UDPSocket.address(Self.mediaAddress(response) ?? server, port: port)
+            phone.remote = SocketAddress(host: Self.mediaAddress(response) ?? server, port: port)
             send(request("ACK", uri: phone.contact, phone: phone, cseq: 1, toTag: phone.toTag, extra: "", body: ""))
             return
         }
@@ -309,7 +309,7 @@ final class LoadUserAgent {
     }
 
     private func receive() -> String? {
-        var source = sockaddr_in()
+        var source = SocketAddress(ipv4: 0, port: 0)
         for _ in 0..<200 {
             if let n = socket.receive(into: buffer, from: &source) {
                 return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[..<n]), as: UTF8.self)

@@ -29,6 +29,9 @@ struct ServerConfiguration: Decodable {
     var httpPort: Int?
     /// The one UDP port every browser's media uses (ICE, DTLS, SRTP).
     var webrtcPort: UInt16?
+    /// The addresses browsers reach that port on, IPv4 and IPv6 (one host candidate each); default
+    /// the SIP media address.
+    var webrtcAddresses: [String]?
     /// Where the server keeps its DTLS identity (so the fingerprint survives restarts).
     var dataDirectory: String?
 
@@ -99,26 +102,26 @@ struct Serve: AsyncParsableCommand {
 
         // Browsers: one UDP port for all their media, and WebSocket signalling.
         let identity = try DTLSContext(directory: URL(fileURLWithPath: configuration.dataDirectory ?? "data"))
-        let mediaAddressForBrowsers = sip.mediaAddress
+        let mediaAddressesForBrowsers = configuration.webrtcAddresses ?? [sip.mediaAddress]
         let webrtcPort = configuration.webrtcPort ?? 40_000
         let portReady = AgentSlot.Flag()
         loop.execute { context in
             do {
-                let port = try WebRTCPort(address: mediaAddressForBrowsers, port: webrtcPort, context: identity)
-                context.add(WebRTCManager(port: port, mediaAddress: mediaAddressForBrowsers, context: context))
+                let port = try WebRTCPort(addresses: mediaAddressesForBrowsers, port: webrtcPort, context: identity)
+                context.add(WebRTCManager(port: port, context: context))
                 portReady.set(true)
             } catch {
                 portReady.set(false)
             }
         }
         guard await portReady.value() else {
-            throw ValidationError("cannot bind the WebRTC port \(mediaAddressForBrowsers):\(webrtcPort)")
+            throw ValidationError("cannot bind the WebRTC port \(webrtcPort) on \(mediaAddressesForBrowsers.joined(separator: ", "))")
         }
         let signalling = SignallingServer(
             host: configuration.httpAddress ?? sip.mediaAddress, port: httpPort ?? configuration.httpPort ?? 8080, loop: loop)
         let httpTask = Task { try await signalling.run() }
         logger.info("browsers", metadata: [
-            "http": "\(signalling.host):\(signalling.port)", "webrtc": "\(mediaAddressForBrowsers):\(webrtcPort)",
+            "http": "\(signalling.host):\(signalling.port)", "webrtc": "\(mediaAddressesForBrowsers.joined(separator: ", ")) port \(webrtcPort)",
             "fingerprint": "\(identity.fingerprint)",
         ])
 

@@ -16,6 +16,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_IP = os.environ.get("PLENUM_TEST_SERVER_IP", "127.0.0.1")
 PHONE_IP = os.environ.get("PLENUM_TEST_PHONE_IP", "127.0.0.1")
+SERVER_IP6 = os.environ.get("PLENUM_TEST_SERVER_IP6", "")
+PHONE_IP6 = os.environ.get("PLENUM_TEST_PHONE_IP6", "")
 
 
 def plenum_binary() -> Path:
@@ -29,7 +31,8 @@ def plenum_binary() -> Path:
 class Server:
     """`plenum serve` with a test configuration: rooms 3001 (open) and 3002 (PIN 2468)."""
 
-    def __init__(self, sip_port: int = 5070, rooms=None, tls: bool = False, users: dict | None = None):
+    def __init__(self, sip_port: int = 5070, rooms=None, tls: bool = False, users: dict | None = None,
+                 webrtc_addresses: list | None = None):
         self.dir = Path(tempfile.mkdtemp(prefix="plenum-server-"))
         self.sip_port = sip_port
         # The shipped dialplan plus the tests' extra rules (ringing, refusing).
@@ -46,6 +49,7 @@ class Server:
             "conferenceProfiles": {"default": {"enterExitTones": False}},
             "httpPort": 8088,
             "webrtcPort": 40000,
+            "webrtcAddresses": webrtc_addresses or [SERVER_IP],
             "dataDirectory": str(self.dir / "data"),
         }
         self.http_port = 8088

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from peers import PHONE_IP, SERVER_IP, Phone, Server, tone_share_db
+from peers import PHONE_IP, SERVER_IP, SERVER_IP6, Phone, Server, tone_share_db
 
 aiortc = pytest.importorskip("aiortc")
 websockets = pytest.importorskip("websockets")
@@ -111,6 +111,31 @@ def test_browser_and_phone_hear_each_other(server):
     phone_heard, rate = phone.heard()
     assert tone_share_db(phone_heard[-4 * rate:-1 * rate], rate, 440) > -6, "the phone hears the browser"
     assert any(m.get("type") == "answer" and any(p["name"] for p in m["participants"]) for m in messages)
+
+
+@pytest.mark.skipif(not SERVER_IP6, reason="the test namespace has no IPv6")
+def test_a_browser_reaches_the_media_port_over_ipv6():
+    """The WebRTC port on an IPv6 address only: the answer's candidate is IPv6, and the browser (aiortc,
+    which gathers IPv6 host candidates) and an IPv4 phone still hear each other."""
+    server = Server(webrtc_addresses=[SERVER_IP6])
+    try:
+        phone = Phone(1000)
+        phone.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 11)
+        time.sleep(1)
+        messages = []
+        heard = asyncio.run(browser(server, "3001", 440, 7, messages))
+        phone.wait(20)
+        sdp = messages[0]["sdp"]
+        assert f"c=IN IP6 {SERVER_IP6}" in sdp and f"{SERVER_IP6} 40000 typ host" in sdp, sdp
+        assert len(heard) > 3 * 48000, server.log_text()[-2000:]
+        tail = heard[-2 * 48000:]
+        assert tone_share_db(tail, 48000, 1000) > -6, "the browser hears the phone over IPv6"
+        assert tone_share_db(tail, 48000, 440) < -30, "and not itself"
+        phone_heard, rate = phone.heard()
+        assert tone_share_db(phone_heard[-4 * rate:-1 * rate], rate, 440) > -6, "the phone hears the browser"
+        assert server.alive()
+    finally:
+        assert server.stop()
 
 
 def test_bad_signalling_gets_errors_and_the_server_stays_up(server):

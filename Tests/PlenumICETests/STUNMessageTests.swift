@@ -20,7 +20,7 @@ import Testing
         var buffer = [UInt8](repeating: 0, count: 128)
         let n = buffer.withUnsafeMutableBytes {
             STUNMessage.writeBindingSuccess(
-                into: $0, transactionID: Array(1...12), address: 0x0A4D_0002, port: 50_000, password: STUNVectors.serverPassword)
+                into: $0, transactionID: Array(1...12), address: Endpoint(address: 0x0A4D_0002, port: 50_000), password: STUNVectors.serverPassword)
         }
         #expect(Array(buffer[..<n]) == STUNVectors.serverBindingResponse)
     }
@@ -67,6 +67,19 @@ import Testing
         #expect(Array(response[..<STUNVectors.serverBindingResponse.count]) == STUNVectors.serverBindingResponse)
         #expect(agent.selected == browser)
         #expect(!agent.consentExpired(now: 30_000) && agent.consentExpired(now: 31_001), "RFC 7675: 30 s")
+    }
+
+    @Test func anIPv6CheckIsAnsweredWithAnIPv6MappedAddress() {
+        let agent = ICELiteAgent(local: server, remote: ICECredentials(usernameFragment: "cliUfrag", password: "x"))
+        // fd77::2
+        let browser6 = Endpoint(high: 0xFD77_0000_0000_0000, low: 2, port: 50_000)
+        var response = [UInt8](repeating: 0, count: 256)
+        let outcome = STUNVectors.browserBindingRequest.withUnsafeBytes { request in
+            response.withUnsafeMutableBytes { agent.handle(request, from: browser6, now: 1000, response: $0) }
+        }
+        #expect(outcome == .respond(length: STUNVectors.serverBindingResponseIPv6.count))
+        #expect(Array(response[..<STUNVectors.serverBindingResponseIPv6.count]) == STUNVectors.serverBindingResponseIPv6)
+        #expect(agent.selected == browser6 && browser6.description == "[fd77:0:0:0:0:0:0:2]:50000")
     }
 
     @Test func checksForSomeoneElseOrWithTheWrongPasswordAreDropped() {

@@ -20,6 +20,11 @@ response.attributes["XOR-MAPPED-ADDRESS"] = ("10.77.0.2", 50000)
 response.add_message_integrity(server_pwd)
 response.add_fingerprint()
 
+response6 = stun.Message(stun.Method.BINDING, stun.Class.RESPONSE, transaction_id=tid)
+response6.attributes["XOR-MAPPED-ADDRESS"] = ("fd77::2", 50000)
+response6.add_message_integrity(server_pwd)
+response6.add_fingerprint()
+
 
 def swift(name, data):
     body = ", ".join(f"0x{b:02x}" for b in data)
@@ -31,4 +36,5 @@ print("enum STUNVectors {")
 print(f'    static let serverPassword = "{server_pwd.decode()}"')
 print(swift("browserBindingRequest", bytes(request)), end="")
 print(swift("serverBindingResponse", bytes(response)), end="")
+print(swift("serverBindingResponseIPv6", bytes(response6)), end="")
 print("}")

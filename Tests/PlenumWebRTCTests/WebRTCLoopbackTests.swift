@@ -23,7 +23,7 @@ final class LoopbackBrowser {
     let decoder = FrameDecoder(.opus)!
     var dtls: DTLSTransport?
     var srtp: (inbound: SRTPSession, outbound: SRTPSession)?
-    var server: sockaddr_in?
+    var server: SocketAddress?
     var heard: [Int16] = []
     var sequence: UInt16 = 1
     var phase = 0
@@ -66,7 +66,7 @@ final class LoopbackBrowser {
     func drain() -> [[UInt8]] {
         var out: [[UInt8]] = []
         var buffer = [UInt8](repeating: 0, count: 2048)
-        var source = sockaddr_in()
+        var source = SocketAddress(ipv4: 0, port: 0)
         while let n = buffer.withUnsafeMutableBytes({ socket.receive(into: $0, from: &source) }) {
             out.append(Array(buffer[..<n]))
         }
@@ -128,13 +128,13 @@ final class Listener: MemberOutput {
 
         let browser = try LoopbackBrowser()
         let offer = try AudioOffer(parsing: browser.offer)
-        let session = try WebRTCSession(offer: offer, context: context, socket: port.socket)
+        let session = try WebRTCSession(offer: offer, context: context, socket: port.sockets[0])
         port.add(session)
         let member = try conference.join(name: "browser", input: .opus, sink: session.leg)
         session.leg.member = member
-        let answer = try AudioOffer(parsing: session.answer(address: "127.0.0.1", port: port.socket.port, fingerprint: context.fingerprint, sessionID: 7))
+        let answer = try AudioOffer(parsing: session.answer(addresses: port.addresses, fingerprint: context.fingerprint, sessionID: 7))
         #expect(answer.setup == "passive" && answer.transport == "UDP/TLS/RTP/SAVPF" && answer.rtcpMux)
-        browser.server = UDPSocket.address("127.0.0.1", port: answer.port)
+        browser.server = SocketAddress(host: "127.0.0.1", port: answer.port)
 
         // A phone in the same room, sending 1 kHz as G.711 energy-detected audio.
         let phone = Listener()
@@ -201,5 +201,35 @@ final class Listener: MemberOutput {
         }
         port.drain(now: 0)
         #expect(session.established)
+    }
+}
+
+@Suite struct SocketAddressTests {
+    @Test func parsesBothFamiliesAndPrintsThemAsSDPWrites() throws {
+        let v4 = try #require(SocketAddress(host: "10.77.0.1", port: 40_000))
+        #expect(v4.isIPv4 && v4.ipv4 == 0x0A4D_0001 && v4.host == "10.77.0.1" && v4.sdpAddressType == "IP4")
+        #expect(v4.description == "10.77.0.1:40000")
+        let v6 = try #require(SocketAddress(host: "[fd77::1]", port: 40_000))
+        #expect(!v6.isIPv4 && v6.host == "fd77::1" && v6.sdpAddressType == "IP6" && v6.description == "[fd77::1]:40000")
+        #expect(SocketAddress(host: "::ffff:10.77.0.1", port: 40_000) == v4, "an IPv4-mapped address is the IPv4 address")
+        #expect(SocketAddress(host: "example.org", port: 1) == nil && SocketAddress(host: "10.0.0.256", port: 1) == nil)
+        #expect(SocketAddress(v6.sockaddrIn6) == v6 && v4.sockaddrIn.map(SocketAddress.init) == v4 && v6.sockaddrIn == nil)
+    }
+
+    @Test func theSharedPortListensOnIPv4AndIPv6WithOnePortNumber() throws {
+        let port = try WebRTCPort(addresses: ["127.0.0.1", "::1"], port: 0, context: DTLSContext())
+        #expect(port.addresses.map(\.host) == ["127.0.0.1", "::1"])
+        #expect(port.addresses[0].port == port.addresses[1].port)
+        for (index, host) in ["127.0.0.1", "::1"].enumerated() {
+            let client = try UDPSocket(address: host, port: 0)
+            let probe: [UInt8] = [1, 2, 3]
+            #expect(probe.withUnsafeBytes { client.send($0, to: port.addresses[index]) })
+            usleep(2000)
+            var source = SocketAddress(ipv4: 0, port: 0)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 8)
+            defer { buffer.deallocate() }
+            #expect(port.sockets[index].receive(into: buffer, from: &source) == 3)
+            #expect(source == client.address, "the source is the client's own address and family")
+        }
     }
 }
