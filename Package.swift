@@ -96,8 +96,9 @@ let package = Package(
         .executableTarget(
             name: "plenum-bench",
             dependencies: [
-                "PlenumBridge", "CPlenumShims", "PlenumMedia", "PlenumRTP",
+                "PlenumBridge", "CPlenumShims", "PlenumMedia", "PlenumRTP", "PlenumICE", "PlenumSDP", "PlenumWebRTC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings
         ),
