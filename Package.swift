@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // MARK: System libraries (Debian -dev packages, found through pkg-config)
@@ -78,8 +79,10 @@ let package = Package(
         .target(
             name: "PlenumServer",
             dependencies: [
-                "PlenumSIP", "PlenumWebRTC",
+                "PlenumSIP", "PlenumWebRTC", "CPlenumDTLS",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings
@@ -104,6 +107,11 @@ let package = Package(
         ),
 
         // MARK: Tests
+        .testTarget(
+            name: "PlenumServerTests",
+            dependencies: ["PlenumServer"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SystemLibrariesTests",
             dependencies: ["COpus", "CSpeexDSP", "CSRTP", "COpenSSL", "CPlenumShims"],

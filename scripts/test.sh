@@ -3,8 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
-# Real peers from PyPI: aiortc (WebRTC), websockets (signalling), pytest and numpy (the checks).
-python_packages=(pytest numpy aiortc websockets)
+# Real peers from PyPI: aiortc (WebRTC), websockets (signalling), selenium (drives Debian's headless
+# Chromium), pytest and numpy (the checks).
+python_packages=(pytest numpy aiortc websockets selenium)
 python3 -m pip install --quiet --disable-pip-version-check "${python_packages[@]}" 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages "${python_packages[@]}"
 swift build --build-tests

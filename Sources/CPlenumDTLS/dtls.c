@@ -13,6 +13,11 @@
 #include <openssl/rand.h>
 #include <openssl/bn.h>
 #include <openssl/srtp.h>
+#include <openssl/x509v3.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <openssl/crypto.h>
+#include <arpa/inet.h>
 
 struct plenum_dtls_context {
     SSL_CTX *ctx;
@@ -244,3 +249,75 @@ int plenum_dtls_srtp_keys(plenum_dtls *dtls, uint16_t *profile, uint8_t *local, 
 }
 
 const char *plenum_dtls_error(plenum_dtls *dtls) { return dtls->error; }
+
+// A self-signed certificate for the HTTPS server (issue 5) when none is configured: ECDSA P-256,
+// subjectAltName with every host (IP: for addresses, DNS: otherwise; RFC 5280 §4.2.1.6), a year.
+// Browsers still warn about it; the operator accepts it once or, better, configures a real one.
+int plenum_https_self_signed(const char *hosts_csv, char **certificate_pem, char **key_pem) {
+    *certificate_pem = NULL;
+    *key_pem = NULL;
+    plenum_dtls_context scratch = {0};
+    if (!generate(&scratch)) return -1;
+    X509 *x = scratch.certificate;
+    // Rebuild the name and the extensions for the hosts.
+    char san[1024] = "";
+    char first[256] = "Plenum";
+    size_t used = 0;
+    const char *cursor = hosts_csv;
+    int index = 0;
+    while (cursor && *cursor) {
+        const char *comma = strchr(cursor, ',');
+        size_t length = comma ? (size_t)(comma - cursor) : strlen(cursor);
+        if (length > 0 && length < 200) {
+            char host[256];
+            memcpy(host, cursor, length);
+            host[length] = '\0';
+            unsigned char probe[16];
+            int is_ip = inet_pton(AF_INET, host, probe) == 1 || inet_pton(AF_INET6, host, probe) == 1;
+            int n = snprintf(san + used, sizeof san - used, "%s%s:%s", used ? "," : "", is_ip ? "IP" : "DNS", host);
+            if (n < 0 || (size_t)n >= sizeof san - used) break;
+            used += (size_t)n;
+            if (index++ == 0) snprintf(first, sizeof first, "%s", host);
+        }
+        cursor = comma ? comma + 1 : NULL;
+    }
+    X509_NAME *name = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)first, -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"Plenum (self-signed)", -1, -1, 0);
+    X509_set_subject_name(x, name);
+    X509_set_issuer_name(x, name);
+    X509_NAME_free(name);
+    X509V3_CTX v3;
+    X509V3_set_ctx_nodb(&v3);
+    X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+    int ok = 1;
+    if (used) {
+        X509_EXTENSION *extension = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
+        ok = extension && X509_add_ext(x, extension, -1);
+        X509_EXTENSION_free(extension);
+    }
+    X509_EXTENSION *usage = X509V3_EXT_conf_nid(NULL, &v3, NID_ext_key_usage, "serverAuth");
+    ok = ok && usage && X509_add_ext(x, usage, -1);
+    X509_EXTENSION_free(usage);
+    ok = ok && X509_sign(x, scratch.key, EVP_sha256());
+    if (ok) {
+        *certificate_pem = plenum_dtls_context_pem(&scratch, 0);
+        *key_pem = plenum_dtls_context_pem(&scratch, 1);
+    }
+    X509_free(scratch.certificate);
+    EVP_PKEY_free(scratch.key);
+    return ok && *certificate_pem && *key_pem ? 0 : -1;
+}
+
+int plenum_sha256(const uint8_t *data, size_t length, uint8_t *digest) {
+    return SHA256(data, length, digest) ? 0 : -1;
+}
+
+int plenum_hmac_sha256(const uint8_t *key, size_t key_length, const uint8_t *data, size_t length, uint8_t *mac) {
+    unsigned int out = 0;
+    return HMAC(EVP_sha256(), key, (int)key_length, data, length, mac, &out) && out == 32 ? 0 : -1;
+}
+
+int plenum_constant_time_equal(const uint8_t *a, const uint8_t *b, size_t length) {
+    return CRYPTO_memcmp(a, b, length) == 0;
+}

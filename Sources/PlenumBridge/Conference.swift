@@ -82,7 +82,7 @@ public final class Conference {
     /// Adds a member whose leg sends `input` and wants `output`; returns it for the leg to feed.
     @discardableResult
     public func join(name: String, input: CodecConfiguration, output: CodecConfiguration? = nil,
-                     flags: MemberFlags = MemberFlags(), sink: MemberOutput) throws -> Member {
+                     flags: MemberFlags = MemberFlags(), kind: Member.Kind = .other, sink: MemberOutput) throws -> Member {
         let output = output ?? input
         guard input.isValid else { throw JoinError.unsupportedCodec(input.kind) }
         guard output.isValid else { throw JoinError.unsupportedCodec(output.kind) }
@@ -95,6 +95,7 @@ public final class Conference {
         groups[output]?.memberCount += 1
         let member = Member(id: nextMemberID, name: name, input: input, output: output, flags: flags,
                             profile: profile, sink: sink)
+        member.kind = kind
         nextMemberID += 1
         membersByID[member.id] = members.count
         members.append(member)

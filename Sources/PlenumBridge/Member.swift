@@ -39,6 +39,9 @@ public struct MemberFlags: Sendable, Equatable {
 public final class Member {
     public let id: MemberID
     public var name: String
+    /// How the member joined, for participant lists (a phone shows a masked number, never the whole one).
+    public enum Kind: Sendable, Equatable { case phone(maskedNumber: String), browser, other }
+    public var kind = Kind.other
     public let inputCodec: CodecConfiguration
     public let outputCodec: CodecConfiguration
     public internal(set) var flags: MemberFlags

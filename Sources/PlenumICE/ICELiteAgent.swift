@@ -68,9 +68,12 @@ public final class ICELiteAgent {
         case dropped
     }
 
-    public init(local: ICECredentials = .random(), remote: ICECredentials? = nil) {
+    /// `now`: when the session starts; a browser that never completes a check within the consent
+    /// timeout is given up like one that stopped answering.
+    public init(local: ICECredentials = .random(), remote: ICECredentials? = nil, now: UInt64 = 0) {
         self.local = local
         self.remote = remote
+        lastConsent = now
     }
 
     /// Handles a STUN message that arrived from `source` at `now` (milliseconds, any monotonic origin).
@@ -104,7 +107,7 @@ public final class ICELiteAgent {
     }
 
     public func consentExpired(now: UInt64) -> Bool {
-        selected != nil && now > lastConsent + Self.consentTimeout
+        now > lastConsent + Self.consentTimeout
     }
 
     static func usernameMatches(_ username: String, local: ICECredentials, remote: ICECredentials?) -> Bool {

@@ -16,6 +16,8 @@ final class CallSession {
     var actions: [Dialplan.Action]
     var variables: [String: String]
     var displayName: String
+    /// The caller's number with all but its last digits hidden (what other participants may see).
+    let maskedCaller: String
     var established = false
 
     private(set) var conference: Conference?
@@ -47,7 +49,7 @@ final class CallSession {
     private var wait = Wait.none
 
     init(id: UInt64, source: String, manager: SIPCallManager, leg: RTPLeg, negotiation: Negotiation, offerDirection: AudioOffer.Direction,
-         actions: [Dialplan.Action], variables: [String: String], displayName: String) {
+         actions: [Dialplan.Action], variables: [String: String], displayName: String, maskedCaller: String) {
         self.id = id
         self.source = source
         self.manager = manager
@@ -57,6 +59,7 @@ final class CallSession {
         self.actions = actions
         self.variables = variables
         self.displayName = displayName
+        self.maskedCaller = maskedCaller
         leg.onDigit = { [weak self] digit in self?.receive(digit: digit) }
     }
 
@@ -307,7 +310,8 @@ final class CallSession {
     private func enter(_ conference: Conference) {
         guard let leg else { return }
         let codec = negotiation.codec
-        guard let member = try? conference.join(name: displayName, input: codec, output: codec, sink: leg) else {
+        guard let member = try? conference.join(
+            name: displayName, input: codec, output: codec, kind: .phone(maskedNumber: maskedCaller), sink: leg) else {
             hangup()
             return
         }

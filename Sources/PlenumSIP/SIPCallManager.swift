@@ -209,10 +209,14 @@ public final class SIPCallManager: MediaLoopHook {
                 return
             }
         }
-        let displayName = event.fromDisplay.isEmpty ? "Phone ••• \(String(caller.suffix(4)))" : event.fromDisplay
+        let masked = Self.masked(caller)
+        // A display name that is just a number would show the whole number: mask it too.
+        let display = event.fromDisplay.trimmingCharacters(in: .whitespaces)
+        let isNumber = !display.isEmpty && display.allSatisfy { $0.isNumber || "+-() /".contains($0) }
+        let displayName = display.isEmpty || isNumber ? "Phone \(masked)" : display
         let session = CallSession(
             id: event.call, source: event.sourceAddress, manager: self, leg: leg, negotiation: negotiation, offerDirection: offer.direction,
-            actions: match.rule.actions, variables: match.variables, displayName: displayName)
+            actions: match.rule.actions, variables: match.variables, displayName: displayName, maskedCaller: masked)
         sessions[event.call] = session
         logger.info("call", metadata: [
             "call": "\(event.call)", "to": "\(event.requestUser)", "from": "\(caller)", "rule": "\(match.rule.name)",
@@ -221,6 +225,12 @@ public final class SIPCallManager: MediaLoopHook {
             "user": "\(event.authenticatedUser ?? "-")", "context": "\(context)",
         ])
         session.step()
+    }
+
+    /// A caller's number for others to see: its last 4 digits only (GDPR data minimisation).
+    static func masked(_ caller: String) -> String {
+        let digits = caller.filter(\.isNumber)
+        return digits.count < 3 ? "•••" : "••• \(digits.suffix(4))"
     }
 
     /// An even RTP port and the RTCP port above it (RFC 3550 §11), from the configured range.

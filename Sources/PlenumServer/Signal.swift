@@ -6,11 +6,14 @@ public enum Signal {
     /// What a browser sends.
     public struct ClientMessage: Decodable, Sendable {
         public var type: String
+        public var token: String?
+        /// A room named in a message must be the session's own (refused otherwise).
         public var room: String?
-        public var pin: String?
         public var name: String?
         public var sdp: String?
         public var muted: Bool?
+        /// `resume`: the session handle from the answer.
+        public var session: String?
     }
 
     public struct Participant: Codable, Sendable, Equatable {
@@ -18,6 +21,32 @@ public enum Signal {
         public var name: String
         public var muted: Bool
         public var talking: Bool
+        /// "phone", "browser" or "other".
+        public var kind: String
+        /// A phone caller's masked number ("••• 1234").
+        public var number: String?
+
+        init(_ member: Member) {
+            id = member.id
+            name = member.name
+            muted = member.flags.muted
+            talking = member.isTalking
+            (kind, number) = Self.kind(of: member)
+        }
+
+        static func kind(of member: Member) -> (String, String?) {
+            switch member.kind {
+            case .phone(let masked): ("phone", masked)
+            case .browser: ("browser", nil)
+            case .other: ("other", nil)
+            }
+        }
+
+        var json: [String: Any] {
+            var object: [String: Any] = ["id": id, "name": name, "muted": muted, "talking": talking, "kind": kind]
+            if let number { object["number"] = number }
+            return object
+        }
     }
 
     static func encode(_ object: [String: Any]) -> String {
@@ -27,18 +56,24 @@ public enum Signal {
 
     public static func error(_ message: String) -> String { encode(["type": "error", "message": message]) }
 
-    public static func answer(sdp: String, memberID: Int, participants: [Participant]) -> String {
+    public static func answer(sdp: String, memberID: Int, session: String, restart: Bool, participants: [Participant]) -> String {
         encode([
-            "type": "answer", "sdp": sdp, "memberId": memberID,
-            "participants": participants.map { ["id": $0.id, "name": $0.name, "muted": $0.muted, "talking": $0.talking] },
+            "type": "answer", "sdp": sdp, "memberId": memberID, "session": session, "restart": restart,
+            "participants": participants.map(\.json),
         ])
+    }
+
+    public static func token(_ token: String, room: String, roomName: String) -> String {
+        encode(["token": token, "room": room, "roomName": roomName])
     }
 
     static func event(_ event: ConferenceEvent, in conference: Conference) -> String? {
         switch event {
         case .memberJoined(let id):
-            let name = conference.member(id)?.name ?? ""
-            return encode(["type": "participant-joined", "id": id, "name": name])
+            guard let member = conference.member(id) else { return nil }
+            var object = Participant(member).json
+            object["type"] = "participant-joined"
+            return encode(object)
         case .memberLeft(let id): return encode(["type": "participant-left", "id": id])
         case .talkingStarted(let id): return encode(["type": "talking", "id": id, "talking": true])
         case .talkingStopped(let id): return encode(["type": "talking", "id": id, "talking": false])

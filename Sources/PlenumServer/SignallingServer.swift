@@ -1,5 +1,8 @@
 import Foundation
 import Hummingbird
+import HTTPTypes
+import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import PlenumBridge
@@ -13,11 +16,30 @@ extension MediaLoop {
     }
 }
 
-/// HTTP and WebSocket signalling (Hummingbird): `GET /health`, and `/ws` where a browser joins a room
-/// with an SDP offer and then exchanges mute, leave and participant events (docs/signalling.md).
+/// The HTTP side (Hummingbird), over HTTPS except on loopback: the web client's files, `GET /health`,
+/// `POST /api/token` (the join page trades a room number and PIN for an access token), and `/ws`, where
+/// a browser joins with its token and an SDP offer and then exchanges mute, ICE restarts, leave and
+/// participant events (docs/signalling.md).
 public struct SignallingServer: Sendable {
-    public let host: String
-    public let port: Int
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        /// The web client's folder.
+        public var webRoot: String
+        /// HTTPS; nil only on a loopback address (a reverse proxy in front, or local use).
+        public var https: HTTPSIdentity?
+        public var tokens: AccessTokens
+
+        public init(host: String, port: Int, webRoot: String, https: HTTPSIdentity?, tokens: AccessTokens) {
+            self.host = host
+            self.port = port
+            self.webRoot = webRoot
+            self.https = https
+            self.tokens = tokens
+        }
+    }
+
+    public let configuration: Configuration
     let loop: MediaLoop
     let logger: Logger
 
@@ -27,24 +49,53 @@ public struct SignallingServer: Sendable {
     /// limit on what one browser can make the server hold in memory.
     public static let maxFrameSize = 1024 * 1024
 
-    public init(host: String, port: Int, loop: MediaLoop, logger: Logger = Logger(label: "plenum.signalling")) {
-        self.host = host
-        self.port = port
+    public init(configuration: Configuration, loop: MediaLoop, logger: Logger = Logger(label: "plenum.http")) {
+        self.configuration = configuration
         self.loop = loop
         self.logger = logger
     }
 
+    public var url: String {
+        let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+        return "\(configuration.https == nil ? "http" : "https")://\(host):\(configuration.port)/"
+    }
+
     public func run() async throws {
-        let router = Router()
-        router.get("/health") { _, _ in "ok\n" }
         let loop = self.loop
         let logger = self.logger
+        let tokens = configuration.tokens
+        let router = Router()
+        router.add(middleware: SecurityHeaders())
+        router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger))
+        router.get("/health") { _, _ in "ok\n" }
+        router.post("/api/token") { request, _ -> Response in
+            struct TokenRequest: Decodable { var room: String; var pin: String? }
+            guard let body = try? await request.body.collect(upTo: 4096),
+                let ask = try? JSONDecoder().decode(TokenRequest.self, from: Data(body.readableBytesView)),
+                ask.room.count <= 32
+            else { return Self.json(.badRequest, Signal.error("send {\"room\": \"…\", \"pin\": \"…\"}")) }
+            let room = ask.room
+            let pin = ask.pin
+            let verdict = await loop.run { context -> Result<String, WebRTCManager.JoinError> in
+                context.hook(WebRTCManager.self)?.admits(room: room, pin: pin) ?? .failure(.noSuchRoom)
+            }
+            switch verdict {
+            case .success(let name):
+                let grant = AccessGrant(room: room, expires: Int(Date().timeIntervalSince1970) + AccessTokens.lifetime)
+                return Self.json(.ok, Signal.token(tokens.issue(grant), room: room, roomName: name))
+            case .failure(.noSuchRoom):
+                return Self.json(.notFound, Signal.error("no such room"))
+            case .failure(let error):
+                logger.notice("token refused", metadata: ["room": "\(room)", "why": "\(error)"])
+                return Self.json(.forbidden, Signal.error(error.description))
+            }
+        }
         let webSockets = Router(context: BasicWebSocketRequestContext.self)
         webSockets.ws("/ws") { _, _ in
             .upgrade([:])
         } onUpgrade: { inbound, outbound, _ in
             let (feed, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(256))
-            var sessionID: UInt64?
+            var session = SignallingSession(tokens: tokens, loop: loop, logger: logger, feed: continuation)
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await message in feed { try? await outbound.write(.text(message)) }
@@ -55,72 +106,165 @@ public struct SignallingServer: Sendable {
                             continuation.yield(Signal.error("text frames only"))
                             continue
                         }
-                        guard text.utf8.count <= Self.maxMessageSize else {
-                            continuation.yield(Signal.error("message too large"))
-                            continue
-                        }
-                        guard let request = try? JSONDecoder().decode(Signal.ClientMessage.self, from: Data(text.utf8)) else {
-                            continuation.yield(Signal.error("malformed message"))
-                            continue
-                        }
-                        switch request.type {
-                        case "join":
-                            guard sessionID == nil else {
-                                continuation.yield(Signal.error("already joined"))
-                                continue
-                            }
-                            guard let room = request.room, let sdp = request.sdp, sdp.utf8.count < 32_768 else {
-                                continuation.yield(Signal.error("join needs room and sdp"))
-                                continue
-                            }
-                            let name = request.name ?? "Guest"
-                            let pin = request.pin
-                            let result = await loop.run { context -> Result<(UInt64, Int), WebRTCManager.JoinError> in
-                                guard let manager = context.hook(WebRTCManager.self) else { return .failure(.noSuchRoom) }
-                                // On success the manager has queued the answer into the feed itself.
-                                return manager.join(room: room, pin: pin, name: name, offerSDP: sdp, feed: continuation)
-                                    .map { ($0.id, $0.memberID) }
-                            }
-                            switch result {
-                            case .success(let (id, memberID)):
-                                sessionID = id
-                                logger.info("browser joined", metadata: ["room": "\(room)", "member": "\(memberID)"])
-                            case .failure(let error):
-                                continuation.yield(Signal.error(error.description))
-                            }
-                        case "mute":
-                            guard let id = sessionID, let muted = request.muted else {
-                                continuation.yield(Signal.error("mute needs a joined session and muted"))
-                                continue
-                            }
-                            loop.execute { context in context.hook(WebRTCManager.self)?.setMuted(id, muted) }
-                        case "leave":
-                            break
-                        default:
-                            continuation.yield(Signal.error("unknown message type"))
-                            continue
-                        }
-                        if request.type == "leave" { break }
+                        if await session.handle(text) == .close { break }
                     }
                 } catch {
                     logger.debug("websocket closed", metadata: ["error": "\(error)"])
                 }
-                if let id = sessionID {
-                    loop.execute { context in context.hook(WebRTCManager.self)?.leave(id) }
-                }
+                session.closed()
                 continuation.finish()
                 group.cancelAll()
             }
         }
+        let server: HTTPServerBuilder = .http1WebSocketUpgrade(
+            webSocketRouter: webSockets, configuration: .init(ws: .init(maxFrameSize: Self.maxFrameSize)))
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: webSockets,
-                configuration: .init(ws: .init(maxFrameSize: Self.maxFrameSize))),
-            configuration: .init(address: .hostname(host, port: port)),
+            server: try configuration.https.map { try .tls(server, tlsConfiguration: $0.tlsConfiguration()) } ?? server,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
             logger: logger)
         // The server's own signal handling (SIGINT/SIGTERM) stays with `plenum serve`, which cancels
         // this task to stop: two signal owners would each swallow half of a shutdown.
         try await app.runService(gracefulShutdownSignals: [])
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// One WebSocket's signalling state: not joined, then joined to one room as one browser session.
+struct SignallingSession {
+    let tokens: AccessTokens
+    let loop: MediaLoop
+    let logger: Logger
+    let feed: AsyncStream<String>.Continuation
+    var sessionID: UInt64?
+    var room: String?
+    var left = false
+    /// This socket, to tell it from a newer one that resumed the same session.
+    let connection = UInt64.random(in: 1...UInt64.max)
+
+    enum Outcome { case open, close }
+
+    init(tokens: AccessTokens, loop: MediaLoop, logger: Logger, feed: AsyncStream<String>.Continuation) {
+        self.tokens = tokens
+        self.loop = loop
+        self.logger = logger
+        self.feed = feed
+    }
+
+    mutating func handle(_ text: String) async -> Outcome {
+        guard text.utf8.count <= SignallingServer.maxMessageSize else { return refuse("message too large") }
+        guard let request = try? JSONDecoder().decode(Signal.ClientMessage.self, from: Data(text.utf8)) else {
+            return refuse("malformed message")
+        }
+        // Issue 5: a message about a room the session is not in is refused.
+        if let named = request.room, let room, named != room { return refuse("not in room \(named)") }
+        switch request.type {
+        case "join":
+            guard sessionID == nil else { return refuse("already joined") }
+            guard let token = request.token else { return refuse("join needs a token (POST /api/token)") }
+            let grant: AccessGrant
+            switch tokens.verify(token) {
+            case .success(let g): grant = g
+            case .failure(let refusal): return refuse(refusal.description)
+            }
+            if let named = request.room, named != grant.room { return refuse("the token is for another room") }
+            guard let sdp = request.sdp, sdp.utf8.count < 32_768 else { return refuse("join needs an sdp offer") }
+            let name = request.name ?? "Guest"
+            let feed = self.feed
+            let connection = self.connection
+            let room = grant.room
+            let result = await loop.run { context -> Result<(id: UInt64, memberID: Int), WebRTCManager.JoinError> in
+                guard let manager = context.hook(WebRTCManager.self) else { return .failure(.noSuchRoom) }
+                return manager.join(room: room, name: name, offerSDP: sdp, feed: feed, connection: connection)
+            }
+            switch result {
+            case .success(let joined):
+                sessionID = joined.id
+                self.room = room
+                logger.info("browser joined", metadata: ["room": "\(room)", "member": "\(joined.memberID)"])
+            case .failure(let error):
+                return refuse(error.description)
+            }
+        case "resume":
+            guard sessionID == nil else { return refuse("already joined") }
+            guard let handle = request.session, let sdp = request.sdp, sdp.utf8.count < 32_768 else {
+                return refuse("resume needs session and sdp")
+            }
+            let feed = self.feed
+            let connection = self.connection
+            let result = await loop.run { context -> Result<(id: UInt64, room: String), WebRTCManager.JoinError> in
+                guard let manager = context.hook(WebRTCManager.self) else { return .failure(.noSuchSession) }
+                return manager.resume(handle, offerSDP: sdp, feed: feed, connection: connection)
+            }
+            switch result {
+            case .success(let resumed):
+                sessionID = resumed.id
+                room = resumed.room
+                logger.info("browser resumed", metadata: ["room": "\(resumed.room)"])
+            case .failure(let error):
+                return refuse(error.description)
+            }
+        case "restart":
+            guard let id = sessionID, let sdp = request.sdp, sdp.utf8.count < 32_768 else {
+                return refuse("restart needs a joined session and an sdp offer")
+            }
+            let result = await loop.run { context -> Result<Void, WebRTCManager.JoinError> in
+                context.hook(WebRTCManager.self)?.restart(id, offerSDP: sdp) ?? .failure(.noSuchSession)
+            }
+            if case .failure(let error) = result { return refuse(error.description) }
+        case "mute":
+            guard let id = sessionID, let muted = request.muted else { return refuse("mute needs a joined session and muted") }
+            loop.execute { context in context.hook(WebRTCManager.self)?.setMuted(id, muted) }
+        case "leave":
+            left = true
+            return .close
+        default:
+            return refuse("unknown message type")
+        }
+        return .open
+    }
+
+    private func refuse(_ message: String) -> Outcome {
+        feed.yield(Signal.error(message))
+        return .open
+    }
+
+    /// The socket is gone: `leave` ends the participant; anything else (a network change) only detaches it
+    /// for a while, so a new socket can `resume`.
+    func closed() {
+        guard let id = sessionID else { return }
+        let left = self.left
+        let connection = self.connection
+        loop.execute { context in
+            guard let manager = context.hook(WebRTCManager.self) else { return }
+            if left { manager.leave(id, connection: connection) } else { manager.detach(id, connection: connection) }
+        }
+    }
+}
+
+/// Headers for every response (issue 5: nothing from third parties): a content security policy that
+/// allows this origin only, no referrer, no sniffing, the microphone for this origin only.
+struct SecurityHeaders<Context: RequestContext>: RouterMiddleware {
+    static var headers: [(String, String)] {
+        [
+            ("Content-Security-Policy",
+             "default-src 'self'; connect-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+                + "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"),
+            ("Referrer-Policy", "no-referrer"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Permissions-Policy", "microphone=(self), camera=(), geolocation=()"),
+        ]
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        for (name, value) in Self.headers {
+            if let field = HTTPField.Name(name) { response.headers[field] = value }
+        }
+        return response
     }
 }

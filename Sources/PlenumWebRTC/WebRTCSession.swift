@@ -11,7 +11,8 @@ import Glibc
 /// One browser's media on the shared UDP port: ICE-lite checks, then DTLS from the nominated address
 /// only, then SRTP into its RTP leg (RFC 8829/8834 in their audio-only essentials). Loop-confined.
 public final class WebRTCSession {
-    public let ice: ICELiteAgent
+    /// Replaced on an ICE restart (RFC 8445 §9): new credentials, while DTLS and SRTP carry on.
+    public private(set) var ice: ICELiteAgent
     public let dtls: DTLSTransport
     public let leg: RTPLeg
     public private(set) var established = false
@@ -24,13 +25,17 @@ public final class WebRTCSession {
 
     public enum SetupError: Error, Equatable, CustomStringConvertible {
         case notWebRTC(String)
+        case fingerprintChanged
         public var description: String {
-            switch self { case .notWebRTC(let why): "not a WebRTC audio offer: \(why)" }
+            switch self {
+            case .notWebRTC(let why): "not a WebRTC audio offer: \(why)"
+            case .fingerprintChanged: "a new DTLS certificate needs a new join"
+            }
         }
     }
 
     /// Accepts a browser's offer: Opus, ICE credentials, a SHA-256 fingerprint and BUNDLE/rtcp-mux.
-    public init(offer: AudioOffer, context: DTLSContext, socket: UDPSocket) throws(SetupError) {
+    public init(offer: AudioOffer, context: DTLSContext, socket: UDPSocket, now: UInt64 = 0) throws(SetupError) {
         guard offer.transport.uppercased().hasPrefix("UDP/TLS/RTP/SAVP") else { throw .notWebRTC("transport \(offer.transport)") }
         guard !offer.iceUsernameFragment.isEmpty, !offer.icePassword.isEmpty else { throw .notWebRTC("no ICE credentials") }
         let parts = offer.fingerprint.split(separator: " ")
@@ -42,7 +47,7 @@ public final class WebRTCSession {
         guard let dtls = DTLSTransport(context: context, isServer: true, expectedFingerprint: String(parts[1])) else {
             throw .notWebRTC("DTLS unavailable")
         }
-        ice = ICELiteAgent(remote: ICECredentials(usernameFragment: offer.iceUsernameFragment, password: offer.icePassword))
+        ice = ICELiteAgent(remote: ICECredentials(usernameFragment: offer.iceUsernameFragment, password: offer.icePassword), now: now)
         self.dtls = dtls
         let codec = CodecConfiguration(kind: .opus)
         let events = offer.formats.first { $0.encoding.lowercased() == "telephone-event" && $0.clockRate == 48_000 }
@@ -54,7 +59,19 @@ public final class WebRTCSession {
         self.offer = offer
     }
 
-    let offer: AudioOffer
+    private(set) var offer: AudioOffer
+
+    /// An ICE restart (RFC 8445 §9, RFC 8829 §5.2.1): the browser's network changed or its checks
+    /// failed, so it sends an offer with new ICE credentials. Media pauses until the new pair is
+    /// nominated; the DTLS association and SRTP keys stay (same certificate), so no new join.
+    public func restartICE(offer newOffer: AudioOffer, now: UInt64) throws(SetupError) {
+        guard !newOffer.iceUsernameFragment.isEmpty, !newOffer.icePassword.isEmpty else { throw .notWebRTC("no ICE credentials") }
+        guard newOffer.fingerprint.lowercased() == offer.fingerprint.lowercased() else { throw .fingerprintChanged }
+        let remote = ICECredentials(usernameFragment: newOffer.iceUsernameFragment, password: newOffer.icePassword)
+        if remote == ice.remote { return }  // a renegotiation without restart: the same agent goes on
+        ice = ICELiteAgent(remote: remote, now: now)
+        offer = newOffer
+    }
 
     /// Our answer (RFC 8829 §5.3): ICE-lite, passive DTLS, a host candidate per address of the shared
     /// port (IPv4 and IPv6, RFC 8445 §5.1.1.1), Opus with FEC.
@@ -172,6 +189,12 @@ public final class WebRTCPort {
     }
 
     public func add(_ session: WebRTCSession) { byFragment[session.ice.local.usernameFragment] = session }
+
+    /// After an ICE restart: the session answers to its new username only.
+    public func reindex(_ session: WebRTCSession, previousFragment: String) {
+        byFragment[previousFragment] = nil
+        byFragment[session.ice.local.usernameFragment] = session
+    }
 
     public func remove(_ session: WebRTCSession) {
         byFragment[session.ice.local.usernameFragment] = nil

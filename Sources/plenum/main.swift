@@ -27,6 +27,15 @@ struct ServerConfiguration: Decodable {
     /// HTTP/WebSocket signalling address and port.
     var httpAddress: String?
     var httpPort: Int?
+    /// The HTTPS certificate (PEM files). Without it the server makes a self-signed one, except on a
+    /// loopback address, where it serves plain HTTP (local use, or a reverse proxy in front).
+    var https: HTTPSFiles?
+    struct HTTPSFiles: Decodable {
+        var certificate: String
+        var key: String
+    }
+    /// The web client's folder.
+    var webRoot: String?
     /// The one UDP port every browser's media uses (ICE, DTLS, SRTP).
     var webrtcPort: UInt16?
     /// The addresses browsers reach that port on, IPv4 and IPv6 (one host candidate each); default
@@ -117,13 +126,30 @@ struct Serve: AsyncParsableCommand {
         guard await portReady.value() else {
             throw ValidationError("cannot bind the WebRTC port \(webrtcPort) on \(mediaAddressesForBrowsers.joined(separator: ", "))")
         }
+        let httpHost = configuration.httpAddress ?? sip.mediaAddress
+        let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory ?? "data")
+        let https: HTTPSIdentity?
+        if let files = configuration.https {
+            https = HTTPSIdentity(certificatePath: files.certificate, keyPath: files.key)
+        } else if isLoopback(httpHost) {
+            https = nil
+        } else {
+            https = try HTTPSIdentity.selfSigned(in: dataDirectory, hosts: [httpHost])
+        }
         let signalling = SignallingServer(
-            host: configuration.httpAddress ?? sip.mediaAddress, port: httpPort ?? configuration.httpPort ?? 8080, loop: loop)
+            configuration: .init(
+                host: httpHost, port: httpPort ?? configuration.httpPort ?? 8080, webRoot: configuration.webRoot ?? "web",
+                https: https, tokens: try AccessTokens(directory: dataDirectory)),
+            loop: loop)
         let httpTask = Task { try await signalling.run() }
-        logger.info("browsers", metadata: [
-            "http": "\(signalling.host):\(signalling.port)", "webrtc": "\(mediaAddressesForBrowsers.joined(separator: ", ")) port \(webrtcPort)",
-            "fingerprint": "\(identity.fingerprint)",
+        logger.notice("open \(signalling.url) in a browser", metadata: [
+            "webrtc": "\(mediaAddressesForBrowsers.joined(separator: ", ")) port \(webrtcPort)",
+            "dtls_fingerprint": "\(identity.fingerprint)",
         ])
+        if let https, https.selfSigned {
+            let fingerprint = (try? https.fingerprint()) ?? "unknown"
+            logger.notice("HTTPS uses a self-signed certificate; browsers warn until it is accepted. Its SHA-256 fingerprint: \(fingerprint)")
+        }
 
         let signals = AsyncStream<Int32> { continuation in
             // All three sources must stay alive for the stream's lifetime: a released source stops
@@ -155,7 +181,20 @@ struct Serve: AsyncParsableCommand {
             break
         }
         httpTask.cancel()
-        _ = await httpTask.result
+        // A WebSocket whose peer vanished (a browser that changed networks) never answers the close
+        // handshake; waiting for it would stall the stop, so open connections get 2 s.
+        let httpStopped = AgentSlot.Flag()
+        Task {
+            _ = await httpTask.result
+            httpStopped.set(true)
+        }
+        Task {
+            try? await Task.sleep(for: .seconds(2))
+            httpStopped.set(false)
+        }
+        if await !httpStopped.value() {
+            logger.notice("connections still open after 2 s are dropped")
+        }
         agent.shutdown()
         loop.stop()
         logger.notice("stopped")

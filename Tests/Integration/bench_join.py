@@ -33,8 +33,9 @@ async def join_once(server: Server) -> float:
 
     await pc.setLocalDescription(await pc.createOffer())
     started = time.perf_counter()
-    async with websockets.connect(f"ws://{SERVER_IP}:{server.http_port}/ws") as ws:
-        await ws.send(json.dumps({"type": "join", "room": "3001", "name": "bench", "sdp": pc.localDescription.sdp}))
+    token = server.token("3001")
+    async with websockets.connect(server.ws_url, ssl=server.ssl_context()) as ws:
+        await ws.send(json.dumps({"type": "join", "token": token, "name": "bench", "sdp": pc.localDescription.sdp}))
         answer = json.loads(await ws.recv())
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
         heard = await asyncio.wait_for(first_audio, timeout=10)

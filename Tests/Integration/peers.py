@@ -5,7 +5,10 @@ Everything here runs inside the network namespace that run.sh creates, so nothin
 import json
 import os
 import socket
+import ssl
 import subprocess
+import urllib.error
+import urllib.request
 import tempfile
 import time
 import wave
@@ -82,6 +85,46 @@ class Server:
     def log_text(self) -> str:
         self.log.flush()
         return (self.dir / "server.log").read_text()
+
+    @property
+    def https_certificate(self) -> Path:
+        """The self-signed HTTPS certificate the server made for its address on first start."""
+        return self.dir / "data" / "https-certificate.pem"
+
+    def ssl_context_file(self) -> Path:
+        for _ in range(50):
+            if self.https_certificate.exists():
+                break
+            time.sleep(0.1)
+        return self.https_certificate
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Trusts exactly the server's certificate, hostname checked (the real path, no verify=False)."""
+        return ssl.create_default_context(cafile=str(self.ssl_context_file()))
+
+    @property
+    def base_url(self) -> str:
+        return f"https://{SERVER_IP}:{self.http_port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"wss://{SERVER_IP}:{self.http_port}/ws"
+
+    def request_token(self, room: str, pin: str | None = None) -> tuple[int, dict]:
+        """POST /api/token as the join page does; returns (HTTP status, JSON body)."""
+        body = json.dumps({"room": room, **({"pin": pin} if pin is not None else {})}).encode()
+        request = urllib.request.Request(f"{self.base_url}/api/token", data=body,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, context=self.ssl_context(), timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    def token(self, room: str, pin: str | None = None) -> str:
+        status, body = self.request_token(room, pin)
+        assert status == 200, body
+        return body["token"]
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -203,3 +246,88 @@ def tone_share_db(samples: np.ndarray, rate: int, frequency: float) -> float:
 def level_dbfs(samples: np.ndarray) -> float:
     rms = np.sqrt(np.mean(samples ** 2)) if len(samples) else 0
     return 20 * np.log10(max(rms, 1e-9) / 32768)
+
+
+class Chromium:
+    """Headless Chromium (Debian) on a host of its own: a network namespace joined to the test's by a veth
+    pair (browser 10.78.0.2, gateway 10.78.0.1), driven by chromium_driver.py with selenium inside it.
+    Its fake microphone plays a sine of `tone_hz`. The server's HTTPS certificate is trusted by pinning
+    its public key (--ignore-certificate-errors-spki-list), so TLS is really checked."""
+
+    def __init__(self, server: Server, tone_hz: int = 700, width: int = 1280, height: int = 900):
+        self.dir = Path(tempfile.mkdtemp(prefix="plenum-chromium-"))
+        self.namespace = f"plenum-browser-{os.getpid()}"
+        self.address = "10.78.0.2"
+        ns = ["ip", "netns", "exec", self.namespace]
+        subprocess.run(["ip", "netns", "add", self.namespace], check=True)
+        subprocess.run(["ip", "link", "add", "vethb0", "type", "veth", "peer", "name", "vethb1"], check=True)
+        subprocess.run(["ip", "link", "set", "vethb1", "netns", self.namespace], check=True)
+        subprocess.run(["ip", "addr", "add", "10.78.0.1/24", "dev", "vethb0"], check=True)
+        subprocess.run(["ip", "link", "set", "vethb0", "up"], check=True)
+        for command in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", f"{self.address}/24", "dev", "vethb1"],
+                        ["ip", "link", "set", "vethb1", "up"], ["ip", "route", "add", "default", "via", "10.78.0.1"]):
+            subprocess.run(ns + command, check=True)
+        tone = self.dir / "microphone.wav"
+        subprocess.run(["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", str(tone), "synth", "60", "sine",
+                        str(tone_hz), "vol", "0.5"], check=True)
+        pin = subprocess.run(
+            f"openssl x509 -in {server.ssl_context_file()} -pubkey -noout | openssl pkey -pubin -outform der"
+            " | openssl dgst -sha256 -binary | base64", shell=True, check=True, capture_output=True, text=True).stdout.strip()
+        arguments = [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={tone}", "--autoplay-policy=no-user-gesture-required",
+            "--disable-features=WebRtcHideLocalIpsWithMdns", f"--ignore-certificate-errors-spki-list={pin}",
+            f"--user-data-dir={self.dir / 'profile'}", f"--window-size={width},{height}", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-proxy-server", f"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE {SERVER_IP}",  # no DNS here: fail at once
+        ]
+        self.log = open(self.dir / "driver.log", "w")
+        self.process = subprocess.Popen(
+            ns + ["python3", str(Path(__file__).parent / "chromium_driver.py"), json.dumps({"arguments": arguments})],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        hello = self.process.stdout.readline()
+        assert hello and json.loads(hello)["ok"], (self.dir / "driver.log").read_text()
+
+    def call(self, op: str, **arguments):
+        self.process.stdin.write(json.dumps({"op": op, **arguments}) + "\n")
+        self.process.stdin.flush()
+        reply = json.loads(self.process.stdout.readline() or '{"ok": false, "error": "driver gone"}')
+        assert reply["ok"], reply["error"]
+        return reply.get("result")
+
+    def js(self, script: str):
+        return self.call("js", script=script)
+
+    def wait_for(self, script: str, timeout: float, what: str = ""):
+        """Polls `script` (a JS expression) until it is truthy; returns its value."""
+        end = time.time() + timeout
+        while time.time() < end:
+            value = self.js(f"return ({script});")
+            if value:
+                return value
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what or script}")
+
+    def change_address(self, new_address: str):
+        """A network change (Wi-Fi to mobile): the browser's host gets a new address and loses the old one,
+        which ends its TCP connections and its ICE candidate pair."""
+        ns = ["ip", "netns", "exec", self.namespace]
+        # The new address stays when the old (primary) one goes.
+        subprocess.run(ns + ["sysctl", "-qw", "net.ipv4.conf.vethb1.promote_secondaries=1"], check=True)
+        subprocess.run(ns + ["ip", "addr", "add", f"{new_address}/24", "dev", "vethb1"], check=True)
+        subprocess.run(ns + ["ip", "addr", "del", f"{self.address}/24", "dev", "vethb1"], check=True)
+        subprocess.run(ns + ["ip", "route", "replace", "default", "via", "10.78.0.1"], check=True)
+        self.address = new_address
+
+    def close(self):
+        try:
+            if self.process.poll() is None:
+                self.process.stdin.write(json.dumps({"op": "quit"}) + "\n")
+                self.process.stdin.flush()
+                self.process.wait(10)
+        except Exception:
+            self.process.kill()
+        subprocess.run(["ip", "link", "del", "vethb0"], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True)
+        self.log.close()

@@ -73,8 +73,9 @@ async def browser(server: Server, room: str, frequency: float, seconds: float, m
         asyncio.ensure_future(pull())
 
     await pc.setLocalDescription(await pc.createOffer())
-    async with websockets.connect(f"ws://{SERVER_IP}:{server.http_port}/ws") as ws:
-        await ws.send(json.dumps({"type": "join", "room": room, "name": "aiortc", "sdp": pc.localDescription.sdp}))
+    token = server.token(room)
+    async with websockets.connect(server.ws_url, ssl=server.ssl_context()) as ws:
+        await ws.send(json.dumps({"type": "join", "token": token, "name": "aiortc", "sdp": pc.localDescription.sdp}))
         answer = json.loads(await ws.recv())
         assert answer["type"] == "answer", answer
         messages.append(answer)
@@ -91,6 +92,8 @@ async def browser(server: Server, room: str, frequency: float, seconds: float, m
                 messages.append(json.loads(await asyncio.wait_for(ws.recv(), timeout=0.5)))
             except asyncio.TimeoutError:
                 pass
+        # Without `leave` a closed socket only detaches the session (it could resume after a network change).
+        await ws.send(json.dumps({"type": "leave"}))
     await pc.close()
     if relay_transport is not None:
         relay_transport.close()
@@ -139,20 +142,60 @@ def test_a_browser_reaches_the_media_port_over_ipv6():
 
 
 def test_bad_signalling_gets_errors_and_the_server_stays_up(server):
+    token = server.token("3001")
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+
     async def go():
-        async with websockets.connect(f"ws://{SERVER_IP}:{server.http_port}/ws") as ws:
+        async with websockets.connect(server.ws_url, ssl=server.ssl_context()) as ws:
             replies = []
             for message in ["not json", json.dumps({"type": "fly"}), json.dumps({"type": "join", "room": "3001"}),
-                            json.dumps({"type": "join", "room": "9999", "sdp": "v=0"}),
-                            json.dumps({"type": "join", "room": "3001", "sdp": "garbage"}),
-                            "[" * 5000 + "]" * 5000, json.dumps({"type": "join", "room": "3001", "sdp": "x" * 100_000})]:
+                            json.dumps({"type": "join", "token": "garbage", "sdp": "v=0"}),
+                            json.dumps({"type": "join", "token": forged, "sdp": "v=0"}),
+                            json.dumps({"type": "join", "token": token, "room": "3002", "sdp": "v=0"}),
+                            json.dumps({"type": "join", "token": token}),
+                            json.dumps({"type": "join", "token": token, "sdp": "garbage"}),
+                            json.dumps({"type": "restart", "sdp": "v=0"}),
+                            json.dumps({"type": "resume", "session": "1.nope", "sdp": "v=0"}),
+                            "[" * 5000 + "]" * 5000, json.dumps({"type": "join", "token": token, "sdp": "x" * 100_000})]:
                 await ws.send(message)
                 replies.append(json.loads(await ws.recv()))
             return replies
 
     replies = asyncio.run(go())
     assert all(r["type"] == "error" for r in replies), replies
+    messages = [r["message"] for r in replies]
+    assert "invalid token" in messages and "malformed token" in messages, messages
+    assert "the token is for another room" in messages and "session expired" in messages, messages
     assert server.alive()
+
+
+def test_tokens_need_the_room_and_its_pin(server):
+    """The join page's POST /api/token: an unknown room is 404, a wrong or missing PIN 403, and the
+    right PIN gives a token that joins that room only."""
+    assert server.request_token("9999")[0] == 404
+    assert server.request_token("3002")[0] == 403
+    assert server.request_token("3002", "0000")[0] == 403
+    status, body = server.request_token("3002", "2468")
+    assert status == 200 and body["room"] == "3002" and body["token"], body
+    status, body = server.request_token("3001")
+    assert status == 200
+
+
+def test_https_only_with_security_headers(server):
+    """The page is served over HTTPS (the certificate the server made for its address, checked with its
+    hostname) with a content security policy that allows this origin only; plain HTTP gets nothing."""
+    import urllib.request
+
+    with urllib.request.urlopen(server.base_url + "/", context=server.ssl_context(), timeout=5) as response:
+        page = response.read().decode()
+        assert response.status == 200 and "<html" in page.lower()
+        policy = response.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and response.headers["Referrer-Policy"] == "no-referrer"
+    import re
+
+    assert not re.search(r'(src|href)="(https?:)?//', page), "the page loads nothing from elsewhere"
+    with pytest.raises(Exception):
+        urllib.request.urlopen(f"http://{SERVER_IP}:{server.http_port}/", timeout=3).read()
 
 
 def test_two_browsers_and_a_phone_each_hear_the_others_and_not_themselves(server):

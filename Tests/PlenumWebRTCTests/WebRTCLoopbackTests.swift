@@ -204,6 +204,77 @@ final class Listener: MemberOutput {
     }
 }
 
+@Suite struct ICERestartTests {
+    /// A browser that changed networks: it restarts ICE with new credentials from a new address; the
+    /// DTLS association and SRTP keys stay, and media moves to the new address.
+    @Test func mediaMovesToTheNewAddressAfterAnICERestart() throws {
+        let context = try DTLSContext()
+        let port = try WebRTCPort(address: "127.0.0.1", port: 0, context: context)
+        let browser = try LoopbackBrowser()
+        let session = try WebRTCSession(offer: AudioOffer(parsing: browser.offer), context: context, socket: port.sockets[0])
+        port.add(session)
+        let conference = Conference(name: "r", profile: { var p = ConferenceProfile(); p.announceAlone = false; return p }())
+        session.leg.member = try conference.join(name: "b", input: .opus, sink: session.leg)
+        var answer = try AudioOffer(parsing: session.answer(addresses: port.addresses, fingerprint: context.fingerprint, sessionID: 1))
+        browser.server = SocketAddress(host: "127.0.0.1", port: answer.port)
+        func check(from socket: UDPSocket, credentials: ICECredentials, answer: AudioOffer) {
+            let request = STUNMessage.bindingRequest(
+                transactionID: (0..<12).map { _ in UInt8.random(in: 0...255) },
+                username: "\(answer.iceUsernameFragment):\(credentials.usernameFragment)", password: answer.icePassword,
+                priority: 1, tieBreaker: 1, useCandidate: true)
+            _ = request.withUnsafeBytes { socket.send($0, to: port.addresses[0]) }
+            usleep(2000)
+            port.drain(now: 0)
+        }
+        check(from: browser.socket, credentials: browser.ice, answer: answer)
+        let dtls = try #require(DTLSTransport(context: browser.identity, isServer: false, expectedFingerprint: context.fingerprint))
+        for datagram in dtls.start() { browser.send(datagram) }
+        for _ in 0..<20 where !(session.established && dtls.state == .connected) {
+            usleep(2000)
+            port.drain(now: 0)
+            usleep(2000)
+            for datagram in browser.drain() where datagram.first.map({ $0 >= 20 && $0 <= 63 }) == true {
+                for reply in datagram.withUnsafeBytes({ dtls.receive($0) }) { browser.send(reply) }
+            }
+        }
+        #expect(session.established)
+        #expect(session.leg.remote == browser.socket.address)
+
+        // The restart: new credentials in a new offer (same certificate), from a new socket.
+        let moved = try UDPSocket(address: "127.0.0.1", port: 0)
+        let fresh = ICECredentials.random()
+        let restartOffer = browser.offer
+            .replacingOccurrences(of: browser.ice.usernameFragment, with: fresh.usernameFragment)
+            .replacingOccurrences(of: browser.ice.password, with: fresh.password)
+        let previous = session.ice.local.usernameFragment
+        try session.restartICE(offer: AudioOffer(parsing: restartOffer), now: 0)
+        port.reindex(session, previousFragment: previous)
+        answer = try AudioOffer(parsing: session.answer(addresses: port.addresses, fingerprint: context.fingerprint, sessionID: 1))
+        #expect(answer.iceUsernameFragment != previous && answer.fingerprint.hasSuffix(context.fingerprint))
+        let unroutable = port.unroutable
+        check(from: moved, credentials: browser.ice, answer: answer.with(ufrag: previous, password: answer.icePassword))
+        #expect(port.unroutable == unroutable + 1, "the old username no longer reaches the session")
+        check(from: moved, credentials: fresh, answer: answer)
+        #expect(session.leg.remote == moved.address, "media follows the new nomination")
+        #expect(session.established, "DTLS and SRTP carry on")
+        // A different certificate would need a new DTLS handshake: refused.
+        let impostor = try DTLSContext()
+        #expect(throws: WebRTCSession.SetupError.fingerprintChanged) {
+            try session.restartICE(offer: AudioOffer(parsing: restartOffer.replacingOccurrences(
+                of: browser.identity.fingerprint, with: impostor.fingerprint)), now: 0)
+        }
+    }
+}
+
+extension AudioOffer {
+    fileprivate func with(ufrag: String, password: String) -> AudioOffer {
+        var copy = self
+        copy.iceUsernameFragment = ufrag
+        copy.icePassword = password
+        return copy
+    }
+}
+
 @Suite struct SocketAddressTests {
     @Test func parsesBothFamiliesAndPrintsThemAsSDPWrites() throws {
         let v4 = try #require(SocketAddress(host: "10.77.0.1", port: 40_000))

@@ -38,6 +38,15 @@ int plenum_dtls_peer_fingerprint(plenum_dtls *dtls, char *out, size_t capacity);
 /// After the handshake: the negotiated SRTP profile (RFC 5764 §4.1.2 id) and the keying material for
 /// our sending and our receiving direction (master key || master salt each); returns the length of one.
 int plenum_dtls_srtp_keys(plenum_dtls *dtls, uint16_t *profile, uint8_t *local, uint8_t *remote, size_t capacity);
+/// A self-signed ECDSA certificate for HTTPS naming `hosts_csv` ("10.0.0.5,conf.example.org") in its
+/// subjectAltName; both PEMs are malloc'd for the caller to free(). 0 on success.
+int plenum_https_self_signed(const char *hosts_csv, char **certificate_pem, char **key_pem);
+/// SHA-256 of `data` into 32 bytes; 0 on success.
+int plenum_sha256(const uint8_t *data, size_t length, uint8_t *digest);
+/// HMAC-SHA-256 (RFC 2104) into 32 bytes; 0 on success.
+int plenum_hmac_sha256(const uint8_t *key, size_t key_length, const uint8_t *data, size_t length, uint8_t *mac);
+/// 1 when equal, in time independent of the contents (for MACs).
+int plenum_constant_time_equal(const uint8_t *a, const uint8_t *b, size_t length);
 /// The last OpenSSL error, for logs.
 const char *plenum_dtls_error(plenum_dtls *dtls);
 

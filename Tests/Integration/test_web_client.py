@@ -1,0 +1,122 @@
+"""The web client (issue 5) in headless Chromium on a host of its own (peers.Chromium): it joins over
+HTTPS with a fake microphone playing a tone, a baresip phone in the room hears it, the page lists the
+phone caller (masked number), the mobile layout and the German strings work, and after a network
+change the audio comes back through an ICE restart without a new join."""
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from peers import SERVER_IP, Chromium, Phone, tone_share_db
+
+pytest.importorskip("selenium")
+if not Path("/usr/bin/chromium").exists():
+    pytest.skip("chromium is not installed", allow_module_level=True)
+
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+PARTICIPANTS = "Array.from(document.querySelectorAll('#participants li')).map(li => ({kind: li.dataset.kind, text: li.innerText}))"
+
+
+def tone_windows(samples: np.ndarray, rate: int, frequency: float) -> list[float]:
+    """The tone's share, in dB, of each whole second of a recording."""
+    return [tone_share_db(samples[i * rate:(i + 1) * rate], rate, frequency) for i in range(len(samples) // rate)]
+
+
+@pytest.fixture
+def chromium(server):
+    browser = Chromium(server)
+    yield browser
+    browser.close()
+
+
+def join(chromium: Chromium, server, name: str, query: str = "room=3001"):
+    chromium.call("open", url=f"{server.base_url}/?{query}")
+    chromium.wait_for("document.readyState === 'complete' && !!document.getElementById('name')", 10, "the page")
+    chromium.call("type", css="#name", text=name)
+    chromium.call("click", css="#join-mic")
+    chromium.wait_for("document.getElementById('status').dataset.state === 'statusConnected'", 15, "connected")
+
+
+def test_a_browser_joins_and_a_phone_hears_it(server, chromium):
+    phone = Phone(1000)
+    phone.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 16)
+    time.sleep(1)
+    join(chromium, server, "Ada Lovelace")
+    people = chromium.wait_for(f"(() => {{ const p = {PARTICIPANTS}; return p.length >= 2 && p; }})()", 10,
+                               "the phone in the list")
+    phones = [p for p in people if p["kind"] == "phone"]
+    assert len(phones) == 1 and "•••" in phones[0]["text"], people
+    assert any("Ada Lovelace" in p["text"] for p in people)
+    time.sleep(6)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    chromium.call("screenshot", path=str(SCREENSHOTS / "room-desktop.png"))
+    # M mutes (the keyboard shortcut), and the server tells the room.
+    chromium.call("key", css="body", key="m")
+    chromium.wait_for("document.getElementById('mute').getAttribute('aria-pressed') === 'true'", 5, "muted")
+    phone.wait(25)
+    heard, rate = phone.heard()
+    windows = tone_windows(heard, rate, 700)
+    assert max(windows) > -6, f"the phone hears the browser's microphone: {windows}; {server.log_text()[-1500:]}"
+    assert windows[-2] < -20, f"and not after the browser muted: {windows}"
+
+
+def test_mobile_layout_in_german(server, chromium):
+    chromium.call("size", width=360, height=740)
+    chromium.call("open", url=f"{server.base_url}/?room=3001&lang=de")
+    chromium.wait_for("document.readyState === 'complete'", 10)
+    assert chromium.js("return document.documentElement.lang") == "de"
+    assert chromium.js("return document.getElementById('join-mic').innerText") == "Mit Mikrofon teilnehmen"
+    assert chromium.js("return document.getElementById('join-listen').innerText") == "Nur zuhören"
+    SCREENSHOTS.mkdir(exist_ok=True)
+    chromium.call("screenshot", path=str(SCREENSHOTS / "join-mobile-de.png"))
+    # A missing name is explained in German, not joined.
+    chromium.call("click", css="#join-mic")
+    assert chromium.js("return document.getElementById('join-message').innerText") == "Bitte geben Sie Ihren Namen ein."
+    chromium.call("type", css="#name", text="Grace")
+    chromium.call("click", css="#join-mic")
+    chromium.wait_for("document.getElementById('status').dataset.state === 'statusConnected'", 15, "connected")
+    assert chromium.js("return document.getElementById('status').innerText") == "Verbunden"
+    assert chromium.js("return document.querySelector('#leave').innerText").strip() == "Verlassen"
+    assert chromium.js("return document.documentElement.scrollWidth") <= 360, "nothing wider than the screen"
+    chromium.call("screenshot", path=str(SCREENSHOTS / "room-mobile-de.png"))
+    chromium.call("click", css="#leave")
+    chromium.wait_for("!document.getElementById('join-view').hidden", 5, "back on the join screen")
+
+
+def test_wrong_pin_and_unknown_room_are_explained(server, chromium):
+    chromium.call("open", url=f"{server.base_url}/?room=3002")
+    chromium.wait_for("document.readyState === 'complete'", 10)
+    chromium.call("type", css="#name", text="Mallory")
+    chromium.call("type", css="#pin", text="0000")
+    chromium.call("click", css="#join-mic")
+    chromium.wait_for("document.getElementById('join-message').innerText.includes('PIN')", 5, "the PIN message")
+    chromium.call("type", css="#room", text="9999")
+    chromium.call("click", css="#join-listen")
+    chromium.wait_for("document.getElementById('join-message').innerText.includes('no room')", 5, "the room message")
+    assert chromium.js("return document.getElementById('room-view').hidden")
+
+
+def test_audio_returns_after_a_network_change(server, chromium):
+    phone = Phone(1000)
+    phone.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 40)
+    time.sleep(1)
+    join(chromium, server, "Commuter")
+    member = chromium.wait_for("document.querySelector('#participants li .details') && "
+                               "document.querySelector('#participants li').dataset.id", 10, "own entry")
+    time.sleep(5)
+    changed_at = time.time()
+    chromium.change_address("10.78.0.3")  # Wi-Fi to mobile: TCP and the ICE pair are gone
+    chromium.wait_for("document.getElementById('status').dataset.state === 'statusReconnecting'", 15, "reconnecting")
+    chromium.wait_for("document.getElementById('status').dataset.state === 'statusConnected'", 25, "connected again")
+    back_after = time.time() - changed_at
+    assert chromium.js("return document.querySelector('#participants li').dataset.id") == member, "the same participant, no new join"
+    time.sleep(6)
+    log = server.log_text()
+    assert "browser resumed" in log and "ICE restart" in log, log[-2000:]
+    assert "browser joined" in log and log.count("browser joined") == 1, "no second join"
+    phone.wait(45)
+    heard, rate = phone.heard()
+    windows = tone_windows(heard, rate, 700)
+    assert max(windows[:8]) > -6, f"the phone heard the browser before the change: {windows}"
+    assert max(windows[-6:-1]) > -6, f"and hears it again after the ICE restart ({back_after:.1f} s): {windows}"

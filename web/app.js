@@ -1,0 +1,482 @@
+// The Plenum web client: join screen with a microphone check, then the room (participants, mute,
+// leave), over the signalling protocol in docs/signalling.md. Plain modern JavaScript, no libraries,
+// nothing loaded from anywhere but this server.
+import { strings, pickLanguage, format } from "./i18n.js";
+
+const $ = (id) => document.getElementById(id);
+let language = pickLanguage();
+const t = (key, values) => format(strings[language][key] ?? strings.en[key] ?? key, values);
+
+// ---- Language ------------------------------------------------------------------------------------
+
+function applyLanguage() {
+  document.documentElement.lang = language;
+  $("language").value = language;
+  for (const element of document.querySelectorAll("[data-i18n]")) element.textContent = t(element.dataset.i18n);
+  for (const element of document.querySelectorAll("[data-i18n-aria-label]")) {
+    element.setAttribute("aria-label", t(element.dataset.i18nAriaLabel));
+  }
+  if (call) {
+    renderParticipants();
+    renderMute();
+    setStatus(call.statusKey);
+  }
+}
+
+$("language").addEventListener("change", () => {
+  language = $("language").value;
+  localStorage.setItem("plenum.language", language);
+  applyLanguage();
+});
+
+// ---- Microphone ---------------------------------------------------------------------------------
+
+let microphone = null; // the MediaStream, once allowed
+let meter = null;
+
+function microphoneError(error) {
+  if (!window.isSecureContext) return t("insecure");
+  switch (error && error.name) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return t("micDenied");
+    case "NotFoundError":
+    case "OverconstrainedError":
+      return t("micMissing");
+    case "NotReadableError":
+      return t("micBusy");
+    default:
+      return t("failed", { reason: (error && error.message) || String(error) });
+  }
+}
+
+async function openMicrophone() {
+  if (microphone) return microphone;
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) throw { name: "SecurityError" };
+  microphone = await navigator.mediaDevices.getUserMedia({
+    audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+  });
+  startMeter(microphone);
+  return microphone;
+}
+
+function startMeter(stream) {
+  const context = new AudioContext();
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 1024;
+  context.createMediaStreamSource(stream).connect(analyser);
+  const samples = new Float32Array(analyser.fftSize);
+  let heard = false;
+  const draw = () => {
+    analyser.getFloatTimeDomainData(samples);
+    let sum = 0;
+    for (const s of samples) sum += s * s;
+    const dbfs = 10 * Math.log10(sum / samples.length + 1e-12);
+    const percent = Math.max(0, Math.min(100, Math.round((dbfs + 60) * (100 / 60))));
+    $("level-bar").style.width = `${percent}%`;
+    $("level").setAttribute("aria-valuenow", String(percent));
+    if (percent > 25 && !heard) {
+      heard = true;
+      $("mic-message").textContent = t("micWorking");
+    }
+    meter = requestAnimationFrame(draw);
+  };
+  draw();
+}
+
+$("mic-test").addEventListener("click", async () => {
+  try {
+    await openMicrophone();
+  } catch (error) {
+    showJoinMessage(microphoneError(error));
+  }
+});
+
+// ---- Joining ------------------------------------------------------------------------------------
+
+let call = null;
+
+function showJoinMessage(text) {
+  $("join-message").textContent = text;
+}
+
+function setStatus(key) {
+  if (call) call.statusKey = key;
+  $("status").textContent = key ? t(key) : "";
+  $("status").dataset.state = key || "";
+}
+
+async function requestToken(room, pin) {
+  const response = await fetch("/api/token", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(pin ? { room, pin } : { room }),
+    cache: "no-store",
+  });
+  const body = await response.json().catch(() => ({}));
+  if (response.status === 404) throw new Error(t("noSuchRoom"));
+  if (response.status === 403) throw new Error(body.message === "wrong PIN" ? t("wrongPin") : body.message || t("wrongPin"));
+  if (!response.ok) throw new Error(body.message || response.statusText);
+  return body;
+}
+
+async function join(withMicrophone) {
+  showJoinMessage("");
+  const name = $("name").value.trim();
+  const room = $("room").value.trim();
+  if (!name) return showJoinMessage(t("needName")), $("name").focus();
+  if (!room) return showJoinMessage(t("needRoom")), $("room").focus();
+  if (!window.RTCPeerConnection) return showJoinMessage(t("noWebRTC"));
+  localStorage.setItem("plenum.name", name);
+  let stream = null;
+  if (withMicrophone) {
+    try {
+      stream = await openMicrophone();
+    } catch (error) {
+      return showJoinMessage(microphoneError(error));
+    }
+  }
+  let grant;
+  try {
+    grant = await requestToken(room, $("pin").value.trim());
+  } catch (error) {
+    return showJoinMessage(error.message);
+  }
+  call = new Call({ name, room: grant.room, roomName: grant.roomName, token: grant.token, stream });
+  $("join-view").hidden = true;
+  $("room-view").hidden = false;
+  $("room-title").textContent = grant.roomName && grant.roomName !== grant.room ? `${grant.roomName} · ${grant.room}` : grant.room;
+  history.replaceState(null, "", `?room=${encodeURIComponent(grant.room)}${language === "de" ? "&lang=de" : ""}`);
+  applyLanguage();
+  call.start();
+}
+
+$("join-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  join(true);
+});
+$("join-listen").addEventListener("click", () => join(false));
+
+// ---- The call -----------------------------------------------------------------------------------
+
+/// One participation: the peer connection, the signalling socket (reopened and resumed when it drops),
+/// and the room's participants.
+class Call {
+  constructor({ name, room, roomName, token, stream }) {
+    Object.assign(this, { name, room, roomName, token, stream });
+    this.participants = new Map();
+    this.memberId = null;
+    this.session = null; // handle to resume after the socket drops
+    this.muted = false;
+    this.ended = false;
+    this.statusKey = "statusConnecting";
+    this.restartTimer = null;
+    this.reconnectDelay = 500;
+  }
+
+  start() {
+    setStatus("statusConnecting");
+    this.pc = this.makePeerConnection();
+    this.openSocket(async () => {
+      await this.pc.setLocalDescription(await this.pc.createOffer());
+      this.send({ type: "join", token: this.token, name: this.name, sdp: this.pc.localDescription.sdp });
+    });
+  }
+
+  makePeerConnection() {
+    // No STUN or TURN servers: the server is ICE-lite with public host candidates, and nothing may
+    // be contacted but this server.
+    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+    if (this.stream) {
+      for (const track of this.stream.getAudioTracks()) pc.addTrack(track, this.stream);
+    } else {
+      pc.addTransceiver("audio", { direction: "recvonly" });
+    }
+    pc.ontrack = (event) => {
+      const audio = $("remote-audio");
+      audio.srcObject = event.streams[0] || new MediaStream([event.track]);
+      audio.play().catch(() => {});
+    };
+    pc.oniceconnectionstatechange = () => this.onIceState(pc.iceConnectionState);
+    return pc;
+  }
+
+  onIceState(state) {
+    if (this.ended) return;
+    if (state === "connected" || state === "completed") {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = null;
+      setStatus("statusConnected");
+    } else if (state === "disconnected" || state === "failed") {
+      setStatus("statusReconnecting");
+      // A short outage heals by itself; after 2 s (or at once on failure) restart ICE on the new network.
+      if (!this.restartTimer) {
+        this.restartTimer = setTimeout(() => this.restartIce(), state === "failed" ? 0 : 2000);
+      }
+    }
+  }
+
+  async restartIce() {
+    this.restartTimer = null;
+    if (this.ended) return;
+    this.pc.restartIce();
+    const offer = await this.pc.createOffer({ iceRestart: true });
+    await this.pc.setLocalDescription(offer);
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+      this.send({ type: "restart", sdp: offer.sdp });
+      // After a network change the old TCP connection may look open but be dead: without an answer
+      // soon, give it up and resume on a new one.
+      clearTimeout(this.answerTimer);
+      this.answerTimer = setTimeout(() => this.abandonSocket(), 3000);
+    } // otherwise the reopened socket resumes with a fresh restart offer
+    // Try again if this restart does not connect either.
+    this.restartTimer = setTimeout(() => this.restartIce(), 8000);
+  }
+
+  abandonSocket() {
+    const old = this.socket;
+    this.socket = null;
+    if (old) {
+      old.onclose = old.onmessage = null;
+      try { old.close(); } catch {}
+    }
+    this.reopen();
+  }
+
+  openSocket(onOpen) {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const socket = new WebSocket(`${scheme}//${location.host}/ws`);
+    this.socket = socket;
+    socket.onopen = () => {
+      this.reconnectDelay = 500;
+      onOpen();
+    };
+    socket.onmessage = (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      this.onMessage(message);
+    };
+    socket.onclose = () => {
+      if (this.ended || socket !== this.socket) return;
+      setStatus("statusReconnecting");
+      setTimeout(() => this.reopen(), this.reconnectDelay);
+      this.reconnectDelay = Math.min(this.reconnectDelay * 2, 5000);
+    };
+  }
+
+  /// The socket dropped (a network change ends TCP): resume the session on a new one, with an ICE
+  /// restart so media finds the new path as well.
+  reopen() {
+    if (this.ended) return;
+    this.openSocket(async () => {
+      if (!this.session) return this.rejoin();
+      this.pc.restartIce();
+      const offer = await this.pc.createOffer({ iceRestart: true });
+      await this.pc.setLocalDescription(offer);
+      this.send({ type: "resume", session: this.session, sdp: offer.sdp });
+      clearTimeout(this.answerTimer);
+      this.answerTimer = setTimeout(() => this.abandonSocket(), 3000);
+    });
+  }
+
+  /// The server no longer knows the session: join again with the same token and a new connection.
+  async rejoin() {
+    this.pc.close();
+    this.participants.clear();
+    this.pc = this.makePeerConnection();
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    this.send({ type: "join", token: this.token, name: this.name, sdp: this.pc.localDescription.sdp });
+  }
+
+  send(message) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  async onMessage(message) {
+    switch (message.type) {
+      case "answer":
+        clearTimeout(this.answerTimer);
+        this.memberId = message.memberId;
+        this.session = message.session;
+        if (!message.restart || message.participants) {
+          this.participants.clear();
+          for (const p of message.participants || []) this.participants.set(p.id, p);
+        }
+        try {
+          await this.pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
+        } catch (error) {
+          console.warn("answer", error);
+        }
+        if (this.muted) this.send({ type: "mute", muted: true });
+        renderParticipants();
+        break;
+      case "participant-joined":
+        this.participants.set(message.id, message);
+        announce(t("joined", { name: message.name }));
+        renderParticipants();
+        break;
+      case "participant-left": {
+        const gone = this.participants.get(message.id);
+        this.participants.delete(message.id);
+        if (gone) announce(t("leftRoom", { name: gone.name }));
+        renderParticipants();
+        break;
+      }
+      case "talking":
+      case "muted":
+      case "renamed":
+      case "hand": {
+        const p = this.participants.get(message.id);
+        if (!p) break;
+        if (message.type === "talking") p.talking = message.talking;
+        if (message.type === "muted") {
+          p.muted = message.muted;
+          if (message.id === this.memberId && message.muted && !this.muted) {
+            this.setMuted(true, false);
+            announce(t("mutedByModerator"));
+          }
+        }
+        if (message.type === "renamed") p.name = message.name;
+        if (message.type === "hand") p.handRaised = message.raised;
+        renderParticipants();
+        break;
+      }
+      case "error":
+        if (message.message === "session expired") return this.rejoin();
+        if (!this.memberId) {
+          this.end();
+          const known = { "no such room": "noSuchRoom", "the room is full or locked": "roomFull" };
+          showJoinMessage(known[message.message] ? t(known[message.message]) : t("failed", { reason: message.message }));
+        } else {
+          console.warn("server:", message.message);
+        }
+        break;
+    }
+  }
+
+  setMuted(muted, tellServer = true) {
+    this.muted = muted;
+    if (this.stream) for (const track of this.stream.getAudioTracks()) track.enabled = !muted;
+    if (tellServer) this.send({ type: "mute", muted });
+    renderMute();
+  }
+
+  end() {
+    this.ended = true;
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.answerTimer);
+    if (this.socket) {
+      if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ type: "leave" }));
+      this.socket.close();
+    }
+    if (this.pc) this.pc.close();
+    $("remote-audio").srcObject = null;
+    $("room-view").hidden = true;
+    $("join-view").hidden = false;
+    $("room-title").textContent = "";
+    setStatus("");
+    call = null;
+  }
+}
+
+// ---- Rendering ----------------------------------------------------------------------------------
+
+function icon(name) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.classList.add("icon");
+  const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+  use.setAttribute("href", `icons.svg#${name}`);
+  svg.append(use);
+  return svg;
+}
+
+function renderParticipants() {
+  if (!call) return;
+  const list = $("participants");
+  const people = [...call.participants.values()].sort((a, b) =>
+    a.id === call.memberId ? -1 : b.id === call.memberId ? 1 : a.name.localeCompare(b.name));
+  const items = people.map((p) => {
+    const li = document.createElement("li");
+    li.className = "participant";
+    li.dataset.id = p.id;
+    li.dataset.kind = p.kind || "other";
+    if (p.talking && !p.muted) li.classList.add("talking");
+    li.append(icon(p.kind === "phone" ? "phone" : "browser"));
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = p.name; // text, never HTML
+    li.append(name);
+    const details = [];
+    if (p.id === call.memberId) details.push(t("you"));
+    if (p.kind === "phone") details.push(p.number && !p.name.includes(p.number) ? `${t("phone")} ${p.number}` : t("phone"));
+    if (p.id === call.memberId && !call.stream) details.push(t("listening"));
+    if (details.length) {
+      const small = document.createElement("span");
+      small.className = "details";
+      small.textContent = details.join(" · ");
+      li.append(small);
+    }
+    const state = document.createElement("span");
+    state.className = "state";
+    if (p.muted) {
+      state.append(icon("mic-off"));
+      state.append(srOnly(t("muted")));
+    } else if (p.talking) {
+      state.append(srOnly(t("talking")));
+    }
+    li.append(state);
+    return li;
+  });
+  list.replaceChildren(...items);
+  $("count").textContent = `(${people.length})`;
+}
+
+function srOnly(text) {
+  const span = document.createElement("span");
+  span.className = "sr-only";
+  span.textContent = text;
+  return span;
+}
+
+function renderMute() {
+  if (!call) return;
+  const button = $("mute");
+  button.disabled = !call.stream;
+  button.setAttribute("aria-pressed", String(call.muted));
+  $("mute-label").textContent = call.muted ? t("unmute") : t("mute");
+  $("mute-icon").setAttribute("href", call.muted ? "icons.svg#mic-off" : "icons.svg#mic");
+}
+
+function announce(text) {
+  $("announcer").textContent = text;
+}
+
+$("mute").addEventListener("click", () => call && call.stream && call.setMuted(!call.muted));
+$("leave").addEventListener("click", () => {
+  if (!call) return;
+  call.end();
+  showJoinMessage(t("statusLeft"));
+});
+document.addEventListener("keydown", (event) => {
+  const typing = event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement;
+  if (!typing && !event.ctrlKey && !event.metaKey && !event.altKey && event.key.toLowerCase() === "m" && call && call.stream) {
+    event.preventDefault();
+    call.setMuted(!call.muted);
+  }
+});
+window.addEventListener("beforeunload", () => call && call.end());
+
+// ---- Start --------------------------------------------------------------------------------------
+
+const params = new URLSearchParams(location.search);
+$("room").value = params.get("room") || "";
+$("name").value = params.get("name") || localStorage.getItem("plenum.name") || "";
+applyLanguage();
+($("name").value ? $("room").value ? $("join-mic") : $("room") : $("name")).focus();
+if (!window.isSecureContext) showJoinMessage(t("insecure"));
