@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "plenum", targets: ["plenum"]),
         .executable(name: "plenum-bench", targets: ["plenum-bench"]),
+        .executable(name: "plenum-load", targets: ["plenum-load"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -76,10 +77,16 @@ let package = Package(
             dependencies: ["CPlenumSofia", "PlenumSDP", "PlenumMedia", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // Meetings, roles and the BigBlueButton-compatible API: control plane, sans-I/O.
+        .target(
+            name: "PlenumMeetings",
+            dependencies: ["CPlenumDTLS"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PlenumServer",
             dependencies: [
-                "PlenumSIP", "PlenumWebRTC", "CPlenumDTLS",
+                "PlenumSIP", "PlenumWebRTC", "PlenumMeetings", "CPlenumDTLS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -90,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "plenum",
             dependencies: [
-                "PlenumBridge", "PlenumSIP", "PlenumServer", "PlenumWebRTC",
+                "PlenumBridge", "PlenumSIP", "PlenumServer", "PlenumWebRTC", "PlenumMeetings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -99,7 +106,15 @@ let package = Package(
         .executableTarget(
             name: "plenum-bench",
             dependencies: [
-                "PlenumBridge", "CPlenumShims", "PlenumMedia", "PlenumRTP", "PlenumICE", "PlenumSDP", "PlenumWebRTC",
+                "PlenumBridge", "CPlenumShims", "PlenumMedia", "PlenumRTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "plenum-load",
+            dependencies: [
+                "PlenumAudio", "PlenumMedia", "PlenumRTP", "PlenumICE", "PlenumSDP", "PlenumWebRTC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
@@ -108,8 +123,13 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(
+            name: "PlenumMeetingsTests",
+            dependencies: ["PlenumMeetings"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "PlenumServerTests",
-            dependencies: ["PlenumServer"],
+            dependencies: ["PlenumServer", "PlenumMeetings"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

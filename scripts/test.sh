@@ -4,8 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 # Real peers from PyPI: aiortc (WebRTC), websockets (signalling), selenium (drives Debian's headless
-# Chromium), pytest and numpy (the checks).
-python_packages=(pytest numpy aiortc websockets selenium)
+# Chromium), bigbluebutton_api_python (a BigBlueButton API client), pytest and numpy (the checks).
+python_packages=(pytest numpy aiortc websockets selenium bigbluebutton_api_python)
 python3 -m pip install --quiet --disable-pip-version-check "${python_packages[@]}" 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages "${python_packages[@]}"
 swift build --build-tests

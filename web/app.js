@@ -18,7 +18,7 @@ function applyLanguage() {
   }
   if (call) {
     renderParticipants();
-    renderMute();
+    renderControls();
     setStatus(call.statusKey);
   }
 }
@@ -120,10 +120,32 @@ async function requestToken(room, pin) {
   return body;
 }
 
+/// A token from a meeting's join URL (BigBlueButton API): its room and name are readable (it is signed,
+/// not secret); it is kept for this tab only and taken out of the address bar, so a copied link does
+/// not hand one's place to somebody else.
+function grantFromURL() {
+  const params = new URLSearchParams(location.search);
+  const token = params.get("token") || sessionStorage.getItem("plenum.token");
+  if (!token) return null;
+  try {
+    const body = token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/");
+    const grant = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(body), (c) => c.charCodeAt(0))));
+    sessionStorage.setItem("plenum.token", token);
+    if (params.has("token")) {
+      params.delete("token");
+      history.replaceState(null, "", `${location.pathname}${params.size ? `?${params}` : ""}`);
+    }
+    return { token, room: grant.room, roomName: grant.room, name: grant.name };
+  } catch {
+    return null;
+  }
+}
+const urlGrant = grantFromURL();
+
 async function join(withMicrophone) {
   showJoinMessage("");
-  const name = $("name").value.trim();
-  const room = $("room").value.trim();
+  const name = urlGrant && urlGrant.name ? urlGrant.name : $("name").value.trim();
+  const room = urlGrant ? urlGrant.room : $("room").value.trim();
   if (!name) return showJoinMessage(t("needName")), $("name").focus();
   if (!room) return showJoinMessage(t("needRoom")), $("room").focus();
   if (!window.RTCPeerConnection) return showJoinMessage(t("noWebRTC"));
@@ -136,17 +158,19 @@ async function join(withMicrophone) {
       return showJoinMessage(microphoneError(error));
     }
   }
-  let grant;
-  try {
-    grant = await requestToken(room, $("pin").value.trim());
-  } catch (error) {
-    return showJoinMessage(error.message);
+  let grant = urlGrant;
+  if (!grant) {
+    try {
+      grant = await requestToken(room, $("pin").value.trim());
+    } catch (error) {
+      return showJoinMessage(error.message);
+    }
   }
   call = new Call({ name, room: grant.room, roomName: grant.roomName, token: grant.token, stream });
   $("join-view").hidden = true;
   $("room-view").hidden = false;
   $("room-title").textContent = grant.roomName && grant.roomName !== grant.room ? `${grant.roomName} · ${grant.room}` : grant.room;
-  history.replaceState(null, "", `?room=${encodeURIComponent(grant.room)}${language === "de" ? "&lang=de" : ""}`);
+  if (!urlGrant) history.replaceState(null, "", `?room=${encodeURIComponent(grant.room)}${language === "de" ? "&lang=de" : ""}`);
   applyLanguage();
   call.start();
 }
@@ -166,6 +190,8 @@ class Call {
     Object.assign(this, { name, room, roomName, token, stream });
     this.participants = new Map();
     this.memberId = null;
+    this.role = "viewer";
+    this.permissions = new Set();
     this.session = null; // handle to resume after the socket drops
     this.muted = false;
     this.ended = false;
@@ -287,6 +313,7 @@ class Call {
   async rejoin() {
     this.pc.close();
     this.participants.clear();
+    rows.clear();
     this.pc = this.makePeerConnection();
     await this.pc.setLocalDescription(await this.pc.createOffer());
     this.send({ type: "join", token: this.token, name: this.name, sdp: this.pc.localDescription.sdp });
@@ -301,6 +328,11 @@ class Call {
       case "answer":
         clearTimeout(this.answerTimer);
         this.memberId = message.memberId;
+        this.role = message.role || "viewer";
+        if (message.roomName) {
+          $("room-title").textContent = message.roomName !== this.room ? `${message.roomName} · ${this.room}` : this.room;
+        }
+        this.permissions = new Set(message.permissions || []);
         this.session = message.session;
         if (!message.restart || message.participants) {
           this.participants.clear();
@@ -313,6 +345,7 @@ class Call {
         }
         if (this.muted) this.send({ type: "mute", muted: true });
         renderParticipants();
+        renderControls();
         break;
       case "participant-joined":
         this.participants.set(message.id, message);
@@ -345,6 +378,27 @@ class Call {
         renderParticipants();
         break;
       }
+      case "you":
+        this.role = message.role;
+        this.permissions = new Set(message.permissions || []);
+        renderParticipants();
+        renderControls();
+        break;
+      case "role": {
+        const p = this.participants.get(message.id);
+        if (p) p.role = message.role;
+        renderParticipants();
+        break;
+      }
+      case "lock":
+        this.lock = message;
+        break;
+      case "removed":
+      case "meeting-ended":
+        this.end();
+        sessionStorage.removeItem("plenum.token");
+        showJoinMessage(t(message.type === "removed" ? "removed" : "meetingEnded"));
+        break;
       case "error":
         if (message.message === "session expired") return this.rejoin();
         if (!this.memberId) {
@@ -352,7 +406,7 @@ class Call {
           const known = { "no such room": "noSuchRoom", "the room is full or locked": "roomFull" };
           showJoinMessage(known[message.message] ? t(known[message.message]) : t("failed", { reason: message.message }));
         } else {
-          console.warn("server:", message.message);
+          announce(t("refused", { reason: message.message }));
         }
         break;
     }
@@ -362,7 +416,7 @@ class Call {
     this.muted = muted;
     if (this.stream) for (const track of this.stream.getAudioTracks()) track.enabled = !muted;
     if (tellServer) this.send({ type: "mute", muted });
-    renderMute();
+    renderControls();
   }
 
   end() {
@@ -396,45 +450,109 @@ function icon(name) {
   return svg;
 }
 
+/// Rows are kept by participant and rebuilt only when what they show changes: talking only toggles a
+/// class, so a row's buttons never vanish under the pointer or the keyboard focus.
+const rows = new Map();
+
 function renderParticipants() {
   if (!call) return;
   const list = $("participants");
   const people = [...call.participants.values()].sort((a, b) =>
     a.id === call.memberId ? -1 : b.id === call.memberId ? 1 : a.name.localeCompare(b.name));
+  const permissions = [...call.permissions].sort().join();
   const items = people.map((p) => {
-    const li = document.createElement("li");
-    li.className = "participant";
-    li.dataset.id = p.id;
-    li.dataset.kind = p.kind || "other";
-    if (p.talking && !p.muted) li.classList.add("talking");
-    li.append(icon(p.kind === "phone" ? "phone" : "browser"));
-    const name = document.createElement("span");
-    name.className = "name";
-    name.textContent = p.name; // text, never HTML
-    li.append(name);
-    const details = [];
-    if (p.id === call.memberId) details.push(t("you"));
-    if (p.kind === "phone") details.push(p.number && !p.name.includes(p.number) ? `${t("phone")} ${p.number}` : t("phone"));
-    if (p.id === call.memberId && !call.stream) details.push(t("listening"));
-    if (details.length) {
-      const small = document.createElement("span");
-      small.className = "details";
-      small.textContent = details.join(" · ");
-      li.append(small);
+    const signature = JSON.stringify([p.name, p.muted, p.role, p.kind, p.number, p.id === call.memberId, !!call.stream,
+      permissions, language]);
+    let li = rows.get(p.id);
+    if (!li || li.dataset.signature !== signature) {
+      li = buildRow(p);
+      li.dataset.signature = signature;
+      rows.set(p.id, li);
     }
-    const state = document.createElement("span");
-    state.className = "state";
-    if (p.muted) {
-      state.append(icon("mic-off"));
-      state.append(srOnly(t("muted")));
-    } else if (p.talking) {
-      state.append(srOnly(t("talking")));
-    }
-    li.append(state);
+    const talking = !!p.talking && !p.muted;
+    li.classList.toggle("talking", talking);
+    li.querySelector(".talking-text").textContent = talking ? t("talking") : "";
     return li;
   });
-  list.replaceChildren(...items);
+  for (const id of rows.keys()) if (!call.participants.has(id)) rows.delete(id);
+  const current = [...list.children];
+  if (current.length !== items.length || current.some((node, i) => node !== items[i])) list.replaceChildren(...items);
   $("count").textContent = `(${people.length})`;
+}
+
+function buildRow(p) {
+  const li = document.createElement("li");
+  li.className = "participant";
+  li.dataset.id = p.id;
+  li.dataset.kind = p.kind || "other";
+  li.append(icon(p.kind === "phone" ? "phone" : "browser"));
+  const name = document.createElement("span");
+  name.className = "name";
+  name.textContent = p.name; // text, never HTML
+  li.append(name);
+  const details = [];
+  if (p.id === call.memberId) details.push(t("you"));
+  if (p.kind === "phone") details.push(p.number && !p.name.includes(p.number) ? `${t("phone")} ${p.number}` : t("phone"));
+  if (p.id === call.memberId && !call.stream) details.push(t("listening"));
+  if (p.role === "moderator") details.push(t("moderator"));
+  if (details.length) {
+    const small = document.createElement("span");
+    small.className = "details";
+    small.textContent = details.join(" · ");
+    li.append(small);
+  }
+  const state = document.createElement("span");
+  state.className = "state";
+  if (p.muted) {
+    state.append(icon("mic-off"));
+    state.append(srOnly(t("muted")));
+  }
+  const talking = srOnly("");
+  talking.classList.add("talking-text");
+  state.append(talking);
+  li.append(state);
+  const actions = moderatorActions(p);
+  if (actions.childElementCount) li.append(actions);
+  return li;
+}
+
+/// The buttons a participant's row offers to someone allowed to use them (the server checks again).
+function moderatorActions(p) {
+  const box = document.createElement("span");
+  box.className = "actions-inline";
+  if (p.id === call.memberId) return box;
+  const may = (permission) => call.permissions.has(permission);
+  const add = (label, iconName, onClick, extraClass = "") => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = `small ${extraClass}`;
+    button.setAttribute("aria-label", label);
+    button.title = label;
+    button.append(icon(iconName));
+    button.addEventListener("click", onClick);
+    box.append(button);
+  };
+  const name = p.name;
+  if (may("muteOthers") && !p.muted) {
+    add(t("muteParticipant", { name }), "mic-off", () => call.send({ type: "mute", id: p.id, muted: true }), "mute-other");
+  }
+  if (may("rename")) {
+    add(t("renameParticipant", { name }), "edit", () => {
+      const fresh = prompt(t("newName", { name }), name);
+      if (fresh && fresh.trim()) call.send({ type: "rename", id: p.id, name: fresh.trim() });
+    }, "rename");
+  }
+  if (may("promote") && p.kind === "browser") {
+    const up = p.role !== "moderator";
+    add(t(up ? "makeModerator" : "makeViewer", { name }), up ? "star" : "star-off",
+        () => call.send({ type: up ? "promote" : "demote", id: p.id }), "role");
+  }
+  if (may("remove")) {
+    add(t("removeParticipant", { name }), "remove", () => {
+      if (confirm(t("confirmRemove", { name }))) call.send({ type: "remove", id: p.id });
+    }, "remove danger");
+  }
+  return box;
 }
 
 function srOnly(text) {
@@ -444,8 +562,10 @@ function srOnly(text) {
   return span;
 }
 
-function renderMute() {
+function renderControls() {
   if (!call) return;
+  $("mute-all").hidden = !call.permissions.has("muteOthers");
+  $("end-meeting").hidden = !call.permissions.has("endMeeting");
   const button = $("mute");
   button.disabled = !call.stream;
   button.setAttribute("aria-pressed", String(call.muted));
@@ -458,6 +578,10 @@ function announce(text) {
 }
 
 $("mute").addEventListener("click", () => call && call.stream && call.setMuted(!call.muted));
+$("mute-all").addEventListener("click", () => call && call.send({ type: "mute-all", muted: true }));
+$("end-meeting").addEventListener("click", () => {
+  if (call && confirm(t("confirmEnd"))) call.send({ type: "end-meeting" });
+});
 $("leave").addEventListener("click", () => {
   if (!call) return;
   call.end();
@@ -477,6 +601,16 @@ window.addEventListener("beforeunload", () => call && call.end());
 const params = new URLSearchParams(location.search);
 $("room").value = params.get("room") || "";
 $("name").value = params.get("name") || localStorage.getItem("plenum.name") || "";
+if (urlGrant) {
+  $("room").value = urlGrant.room;
+  $("room-fields").hidden = true;
+  if (urlGrant.name) {
+    $("name").value = urlGrant.name;
+    $("name-field").hidden = true;
+    $("joining-as").hidden = false;
+  }
+}
 applyLanguage();
+if (urlGrant && urlGrant.name) $("joining-as").textContent = t("joiningAs", { name: urlGrant.name });
 ($("name").value ? $("room").value ? $("join-mic") : $("room") : $("name")).focus();
 if (!window.isSecureContext) showJoinMessage(t("insecure"));

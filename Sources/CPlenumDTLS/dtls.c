@@ -321,3 +321,10 @@ int plenum_hmac_sha256(const uint8_t *key, size_t key_length, const uint8_t *dat
 int plenum_constant_time_equal(const uint8_t *a, const uint8_t *b, size_t length) {
     return CRYPTO_memcmp(a, b, length) == 0;
 }
+
+int plenum_digest(const char *name, const uint8_t *data, size_t length, uint8_t *out) {
+    const EVP_MD *md = EVP_get_digestbyname(name);
+    unsigned int written = 0;
+    if (!md || EVP_MD_get_size(md) > 64) return -1;
+    return EVP_Digest(data, length, out, &written, md, NULL) ? (int)written : -1;
+}

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Logging
 import PlenumAudio
@@ -13,12 +14,16 @@ public final class Conference {
     let logger: Logger
     public let events: AsyncStream<ConferenceEvent>
     let eventStream: AsyncStream<ConferenceEvent>.Continuation
+    /// Whether a member may unmute itself (the control plane's roles and lock settings); nil allows all.
+    public var mayUnmute: ((Member) -> Bool)?
     /// Loop-local observers (call logic on the same media loop), called synchronously for each event.
     public var observers: [(ConferenceEvent) -> Void] = []
 
     public internal(set) var members: [Member] = []
     var membersByID: [MemberID: Int] = [:]
-    private var nextMemberID: MemberID = 1
+    /// Member ids are unique in the whole process, not per room: an id from another room (or meeting)
+    /// never names somebody here, so messages about it are refused instead of hitting a namesake.
+    private static let memberIDs = Atomic<Int>(1)
     /// One shared encoder per distinct output configuration (see `EncoderGroup`).
     var groups: [CodecConfiguration: EncoderGroup] = [:]
     /// Idle private encoders by configuration, reused when a listener starts talking.
@@ -93,10 +98,10 @@ public final class Conference {
             groups[output] = group
         }
         groups[output]?.memberCount += 1
-        let member = Member(id: nextMemberID, name: name, input: input, output: output, flags: flags,
+        let id = Self.memberIDs.wrappingAdd(1, ordering: .relaxed).oldValue
+        let member = Member(id: id, name: name, input: input, output: output, flags: flags,
                             profile: profile, sink: sink)
         member.kind = kind
-        nextMemberID += 1
         membersByID[member.id] = members.count
         members.append(member)
         emit(.memberJoined(member.id))
@@ -199,11 +204,22 @@ public final class Conference {
         }
     }
 
+    /// Asks the member's leg to hang up (a moderator removed it, or the meeting ended).
+    public func requestHangup(_ id: MemberID) {
+        guard member(id) != nil else { return }
+        emit(.hangupRequested(id))
+    }
+
     /// A DTMF digit from a member's leg (RFC 4733 or SIP INFO), mapped by the profile's caller controls.
     public func dtmf(_ digit: Character, from id: MemberID) {
         guard let member = member(id), let action = profile.callerControls.action(for: digit) else { return }
         switch action {
-        case .toggleMute: setMuted(id, !member.flags.muted, announce: true)
+        case .toggleMute:
+            if member.flags.muted, let mayUnmute, !mayUnmute(member) {
+                play("conf-locked", to: id)  // the moderator's lock: phones obey it like browsers
+            } else {
+                setMuted(id, !member.flags.muted, announce: true)
+            }
         case .toggleDeaf: setDeaf(id, !member.flags.deaf, announce: true)
         case .toggleHand:
             setHandRaised(id, !member.flags.handRaised)

@@ -89,9 +89,24 @@ public final class SIPCallManager: MediaLoopHook {
 
     public var activeCalls: Int { sessions.count }
 
+    /// Rooms that meetings opened (their voice bridges): they survive a reload of the configured rooms.
+    private var meetingRooms: [String: RoomDirectory.Room] = [:]
+
+    public func addMeetingRoom(_ room: RoomDirectory.Room) {
+        meetingRooms[room.number] = room
+        rooms.rooms[room.number] = room
+    }
+
+    public func removeMeetingRoom(_ number: String) {
+        meetingRooms[number] = nil
+        rooms.rooms[number] = nil
+    }
+
     /// New rules and rooms for the calls that come next; calls in progress keep what they started with.
     public func reload(dialplan: Dialplan, rooms: RoomDirectory) {
         self.dialplan = dialplan
+        var rooms = rooms
+        for (number, room) in meetingRooms { rooms.rooms[number] = room }
         self.rooms = rooms
         logger.notice("dialplan reloaded", metadata: [
             "contexts": "\(dialplan.contexts.count)", "rooms": "\(rooms.rooms.count)", "calls": "\(sessions.count)",

@@ -10,11 +10,21 @@ public struct AccessGrant: Codable, Sendable, Equatable {
     public var expires: Int
     /// Random, so two grants for the same room never look alike.
     public var nonce: String
+    /// From a meeting's join URL: the meeting, the user's ID, role name and display name.
+    public var meeting: String?
+    public var user: String?
+    public var role: String?
+    public var name: String?
 
-    public init(room: String, expires: Int, nonce: String = AccessTokens.randomText(12)) {
+    public init(room: String, expires: Int, nonce: String = AccessTokens.randomText(12), meeting: String? = nil,
+                user: String? = nil, role: String? = nil, name: String? = nil) {
         self.room = room
         self.expires = expires
         self.nonce = nonce
+        self.meeting = meeting
+        self.user = user
+        self.role = role
+        self.name = name
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import PlenumBridge
+import PlenumMeetings
 
 /// The signalling protocol's messages (docs/signalling.md): JSON text frames over a WebSocket.
 public enum Signal {
@@ -14,6 +15,12 @@ public enum Signal {
         public var muted: Bool?
         /// `resume`: the session handle from the answer.
         public var session: String?
+        /// The participant a moderation message is about (a member id of the sender's own room).
+        public var id: Int?
+        public var raised: Bool?
+        public var microphone: Bool?
+        public var publicChat: Bool?
+        public var privateChat: Bool?
     }
 
     public struct Participant: Codable, Sendable, Equatable {
@@ -25,6 +32,8 @@ public enum Signal {
         public var kind: String
         /// A phone caller's masked number ("••• 1234").
         public var number: String?
+        /// In a meeting: the role's name ("viewer", "moderator" or a configured one).
+        public var role = "viewer"
 
         init(_ member: Member) {
             id = member.id
@@ -43,7 +52,7 @@ public enum Signal {
         }
 
         var json: [String: Any] {
-            var object: [String: Any] = ["id": id, "name": name, "muted": muted, "talking": talking, "kind": kind]
+            var object: [String: Any] = ["id": id, "name": name, "muted": muted, "talking": talking, "kind": kind, "role": role]
             if let number { object["number"] = number }
             return object
         }
@@ -56,11 +65,27 @@ public enum Signal {
 
     public static func error(_ message: String) -> String { encode(["type": "error", "message": message]) }
 
-    public static func answer(sdp: String, memberID: Int, session: String, restart: Bool, participants: [Participant]) -> String {
+    public static func answer(sdp: String, memberID: Int, session: String, restart: Bool, role: Role, roomName: String,
+                              participants: [Participant]) -> String {
         encode([
-            "type": "answer", "sdp": sdp, "memberId": memberID, "session": session, "restart": restart,
+            "type": "answer", "sdp": sdp, "memberId": memberID, "session": session, "restart": restart, "roomName": roomName,
+            "role": role.name, "permissions": role.permissions.map(\.rawValue).sorted(),
             "participants": participants.map(\.json),
         ])
+    }
+
+    /// The receiver's own role changed (promoted or demoted).
+    public static func you(role: Role) -> String {
+        encode(["type": "you", "role": role.name, "permissions": role.permissions.map(\.rawValue).sorted()])
+    }
+
+    public static func roleChanged(id: Int, role: String) -> String { encode(["type": "role", "id": id, "role": role]) }
+    public static func removed() -> String { encode(["type": "removed", "message": "you were removed from this meeting"]) }
+    public static func meetingEnded(_ message: String) -> String { encode(["type": "meeting-ended", "message": message]) }
+
+    public static func lock(_ lock: LockSettings) -> String {
+        encode(["type": "lock", "microphone": lock.disableMicrophone, "publicChat": lock.disablePublicChat,
+                "privateChat": lock.disablePrivateChat])
     }
 
     public static func token(_ token: String, room: String, roomName: String) -> String {

@@ -29,13 +29,16 @@ public struct SignallingServer: Sendable {
         /// HTTPS; nil only on a loopback address (a reverse proxy in front, or local use).
         public var https: HTTPSIdentity?
         public var tokens: AccessTokens
+        /// The BigBlueButton-compatible API; off without a secret.
+        public var api: APISettings?
 
-        public init(host: String, port: Int, webRoot: String, https: HTTPSIdentity?, tokens: AccessTokens) {
+        public init(host: String, port: Int, webRoot: String, https: HTTPSIdentity?, tokens: AccessTokens, api: APISettings?) {
             self.host = host
             self.port = port
             self.webRoot = webRoot
             self.https = https
             self.tokens = tokens
+            self.api = api
         }
     }
 
@@ -68,6 +71,7 @@ public struct SignallingServer: Sendable {
         router.add(middleware: SecurityHeaders())
         router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger))
         router.get("/health") { _, _ in "ok\n" }
+        if let api = configuration.api { BigBlueButtonRoutes.add(to: router, api: api, tokens: tokens, loop: loop) }
         router.post("/api/token") { request, _ -> Response in
             struct TokenRequest: Decodable { var room: String; var pin: String? }
             guard let body = try? await request.body.collect(upTo: 4096),
@@ -176,11 +180,11 @@ struct SignallingSession {
             let name = request.name ?? "Guest"
             let feed = self.feed
             let connection = self.connection
-            let room = grant.room
             let result = await loop.run { context -> Result<(id: UInt64, memberID: Int), WebRTCManager.JoinError> in
                 guard let manager = context.hook(WebRTCManager.self) else { return .failure(.noSuchRoom) }
-                return manager.join(room: room, name: name, offerSDP: sdp, feed: feed, connection: connection)
+                return manager.join(grant: grant, name: name, offerSDP: sdp, feed: feed, connection: connection)
             }
+            let room = grant.room
             switch result {
             case .success(let joined):
                 sessionID = joined.id
@@ -216,9 +220,13 @@ struct SignallingSession {
                 context.hook(WebRTCManager.self)?.restart(id, offerSDP: sdp) ?? .failure(.noSuchSession)
             }
             if case .failure(let error) = result { return refuse(error.description) }
-        case "mute":
-            guard let id = sessionID, let muted = request.muted else { return refuse("mute needs a joined session and muted") }
-            loop.execute { context in context.hook(WebRTCManager.self)?.setMuted(id, muted) }
+        case "mute", "mute-all", "remove", "rename", "promote", "demote", "end-meeting", "hand", "lock":
+            guard let id = sessionID else { return refuse("\(request.type) needs a joined session") }
+            guard let action = Self.action(request) else { return refuse("\(request.type): missing fields") }
+            let result = await loop.run { context -> Result<Void, WebRTCManager.JoinError> in
+                context.hook(WebRTCManager.self)?.perform(id, action) ?? .failure(.noSuchSession)
+            }
+            if case .failure(let error) = result { return refuse(error.description) }
         case "leave":
             left = true
             return .close
@@ -226,6 +234,23 @@ struct SignallingSession {
             return refuse("unknown message type")
         }
         return .open
+    }
+
+    /// The moderation message's action, when its fields are there.
+    static func action(_ request: Signal.ClientMessage) -> WebRTCManager.Action? {
+        switch request.type {
+        case "mute": return request.muted.map { .mute(target: request.id, muted: $0) }
+        case "mute-all": return .muteAll(muted: request.muted ?? true)
+        case "remove": return request.id.map { .remove(target: $0) }
+        case "rename":
+            guard let id = request.id, let name = request.name else { return nil }
+            return .rename(target: id, name: name)
+        case "promote", "demote": return request.id.map { .setRole(target: $0, moderator: request.type == "promote") }
+        case "end-meeting": return .endMeeting
+        case "hand": return request.raised.map { .hand(target: request.id, raised: $0) }
+        case "lock": return .lock(microphone: request.microphone, publicChat: request.publicChat, privateChat: request.privateChat)
+        default: return nil
+        }
     }
 
     private func refuse(_ message: String) -> Outcome {

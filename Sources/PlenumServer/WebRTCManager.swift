@@ -3,6 +3,7 @@ import Logging
 import PlenumBridge
 import PlenumICE
 import PlenumMedia
+import PlenumMeetings
 import PlenumSDP
 import PlenumSIP
 import PlenumWebRTC
@@ -31,13 +32,22 @@ public final class WebRTCManager: MediaLoopHook {
         let member: Member
         let resumeSecret: String
         var feed: AsyncStream<String>.Continuation?
+        /// From a meeting's join URL (nil in a configured room, where everybody is a viewer).
+        let meetingID: String?
+        let userID: String
+        var role: Role
+        let listenOnly: Bool
         /// The WebSocket that currently speaks for the browser (a stale one, still closing after a
         /// resume, must not detach or end it).
         var connection: UInt64
         var detachedAt: UInt64?
         init(id: UInt64, session: WebRTCSession, room: String, member: Member, feed: AsyncStream<String>.Continuation,
-             connection: UInt64) {
+             connection: UInt64, meetingID: String?, userID: String, role: Role, listenOnly: Bool) {
             self.id = id
+            self.meetingID = meetingID
+            self.userID = userID
+            self.role = role
+            self.listenOnly = listenOnly
             self.connection = connection
             self.session = session
             self.room = room
@@ -73,9 +83,10 @@ public final class WebRTCManager: MediaLoopHook {
     }
 
     public enum JoinError: Error, CustomStringConvertible {
-        case noSuchRoom, roomFull, badOffer(String), noSuchSession
+        case noSuchRoom, roomFull, badOffer(String), noSuchSession, refused(String)
         public var description: String {
             switch self {
+            case .refused(let why): why
             case .noSuchRoom: "no such room"
             case .roomFull: "the room is full or locked"
             case .badOffer(let why): why
@@ -91,23 +102,37 @@ public final class WebRTCManager: MediaLoopHook {
         return .success(entry.name ?? room)
     }
 
-    /// A browser's offer for `room` (already granted by its token): its session, its member, and our
-    /// answer, which is queued into `feed` here, on the loop, so it precedes any event about the room
-    /// (another browser joining right after must not overtake it).
-    public func join(room: String, name: String, offerSDP: String, feed: AsyncStream<String>.Continuation, connection: UInt64)
-        -> Result<(id: UInt64, memberID: MemberID), JoinError>
+    /// A browser's offer for the room its token grants: its session, its member, and our answer, which
+    /// is queued into `feed` here, on the loop, so it precedes any event about the room (another browser
+    /// joining right after must not overtake it).
+    public func join(grant: AccessGrant, name: String, offerSDP: String, feed: AsyncStream<String>.Continuation,
+                     connection: UInt64) -> Result<(id: UInt64, memberID: MemberID), JoinError>
     {
+        let room = grant.room
         guard let sip = context.hook(SIPCallManager.self), let entry = sip.rooms.room(room) else { return .failure(.noSuchRoom) }
+        var role = Role.viewer
+        var meeting: Meeting?
+        let userID = grant.user ?? "browser-\(nextID)"
+        if let meetingID = grant.meeting {
+            guard let meetings = context.hook(MeetingManager.self) else { return .failure(.noSuchRoom) }
+            switch meetings.mayEnter(meetingID: meetingID, userID: userID) {
+            case .failure(let refusal): return .failure(.refused(refusal.description))
+            case .success(let m): meeting = m
+            }
+            role = grant.role.flatMap { meetings.roles.role(named: $0) } ?? .viewer
+        }
         let conference = sip.conference(for: room)
         if entry.locked == true || conference.members.count >= (entry.maxParticipants ?? .max) { return .failure(.roomFull) }
         let session: WebRTCSession
+        let offer: AudioOffer
         do {
-            let offer = try AudioOffer(parsing: offerSDP)
+            offer = try AudioOffer(parsing: offerSDP)
             session = try WebRTCSession(offer: offer, context: port.context, socket: port.sockets[0], now: clock)
         } catch {
             return .failure(.badOffer("\(error)"))
         }
-        let displayName = String(name.trimmingCharacters(in: .whitespacesAndNewlines).prefix(64))
+        let requested = grant.name ?? name
+        let displayName = String(requested.trimmingCharacters(in: .whitespacesAndNewlines).prefix(64))
         guard let member = try? conference.join(
             name: displayName.isEmpty ? "Guest" : displayName, input: .opus, kind: .browser, sink: session.leg)
         else { return .failure(.badOffer("codec")) }
@@ -115,9 +140,16 @@ public final class WebRTCManager: MediaLoopHook {
         port.add(session)
         let id = nextID
         nextID += 1
-        let browser = Browser(id: id, session: session, room: room, member: member, feed: feed, connection: connection)
+        let listenOnly = offer.direction == .recvonly
+        let browser = Browser(id: id, session: session, room: room, member: member, feed: feed, connection: connection,
+                              meetingID: meeting?.settings.meetingID, userID: userID, role: role, listenOnly: listenOnly)
         sessions[id] = browser
         watch(conference)
+        if let meeting {
+            context.hook(MeetingManager.self)?.entered(
+                meetingID: meeting.settings.meetingID, userID: userID, name: member.name, role: role, memberID: member.id,
+                listenOnly: listenOnly)
+        }
         sendAnswer(browser)
         return .success((id, member.id))
     }
@@ -126,6 +158,7 @@ public final class WebRTCManager: MediaLoopHook {
         let sdp = browser.session.answer(addresses: port.addresses, fingerprint: port.context.fingerprint, sessionID: browser.id)
         browser.feed?.yield(Signal.answer(
             sdp: sdp, memberID: browser.member.id, session: "\(browser.id).\(browser.resumeSecret)", restart: restart,
+            role: browser.role, roomName: context.hook(SIPCallManager.self)?.rooms.room(browser.room)?.name ?? browser.room,
             participants: participants(of: browser.room)))
     }
 
@@ -170,9 +203,115 @@ public final class WebRTCManager: MediaLoopHook {
         }
     }
 
-    public func setMuted(_ id: UInt64, _ muted: Bool) {
-        guard let browser = sessions[id], let conference = context.conferences[browser.room] else { return }
-        conference.setMuted(browser.member.id, muted)
+    // MARK: Moderation (issue 6): every action is checked against the sender's role in its own room
+
+    public enum Action: Sendable {
+        case mute(target: Int?, muted: Bool)
+        case muteAll(muted: Bool)
+        case remove(target: Int)
+        case rename(target: Int, name: String)
+        case setRole(target: Int, moderator: Bool)
+        case endMeeting
+        case hand(target: Int?, raised: Bool)
+        case lock(microphone: Bool?, publicChat: Bool?, privateChat: Bool?)
+    }
+
+    /// Carries out `action` for browser `id` if its role allows it; the refusal's text otherwise.
+    public func perform(_ id: UInt64, _ action: Action) -> Result<Void, JoinError> {
+        guard let browser = sessions[id], let conference = context.conferences[browser.room] else { return .failure(.noSuchSession) }
+        let meetings = context.hook(MeetingManager.self)
+        let meeting = browser.meetingID.flatMap { meetings?.registry.meeting($0) }
+        let role = browser.role
+        func refuse(_ why: String) -> Result<Void, JoinError> {
+            logger.notice("action refused", metadata: ["room": "\(browser.room)", "member": "\(browser.member.id)", "why": "\(why)"])
+            return .failure(.refused(why))
+        }
+        /// A member of this room only: ids from other rooms and meetings are refused.
+        func target(_ memberID: Int) -> Member? { conference.member(memberID) }
+        switch action {
+        case .mute(let targetID, let muted):
+            let memberID = targetID ?? browser.member.id
+            guard target(memberID) != nil else { return refuse("no such participant") }
+            if memberID == browser.member.id {
+                if !muted {
+                    guard role.may(.unmuteSelf) else { return refuse("not allowed to unmute") }
+                    if let meeting, meeting.lock.disableMicrophone, !role.isModerator { return refuse("microphones are locked") }
+                }
+            } else {
+                guard role.may(.muteOthers) else { return refuse("not allowed to mute others") }
+                guard muted else { return refuse("only participants unmute themselves") }
+            }
+            conference.setMuted(memberID, muted)
+        case .muteAll(let muted):
+            guard role.may(.muteOthers) else { return refuse("not allowed to mute others") }
+            guard muted else { return refuse("only participants unmute themselves") }
+            for member in conference.members where member.id != browser.member.id {
+                let isModerator = meeting.flatMap { meetings?.attendee(memberID: member.id, in: $0) }?.role.isModerator ?? false
+                if !isModerator { conference.setMuted(member.id, true) }
+            }
+        case .remove(let targetID):
+            guard role.may(.remove) else { return refuse("not allowed to remove participants") }
+            guard target(targetID) != nil, targetID != browser.member.id else { return refuse("no such participant") }
+            if let other = sessions.values.first(where: { $0.room == browser.room && $0.member.id == targetID }) {
+                if let meeting { meeting.banned.insert(other.userID) }
+                other.feed?.yield(Signal.removed())
+                leave(other.id, reason: "removed")
+            } else {
+                conference.requestHangup(targetID)
+            }
+        case .rename(let targetID, let name):
+            guard role.may(.rename) else { return refuse("not allowed to rename participants") }
+            let clean = String(name.trimmingCharacters(in: .whitespacesAndNewlines).prefix(64))
+            guard !clean.isEmpty else { return refuse("a name is needed") }
+            guard target(targetID) != nil else { return refuse("no such participant") }
+            conference.rename(targetID, to: clean)
+        case .setRole(let targetID, let moderator):
+            guard role.may(.promote) else { return refuse("not allowed to change roles") }
+            guard let meeting, let meetings, target(targetID) != nil else { return refuse("no such participant") }
+            let newRole: Role = moderator ? .moderator : .viewer
+            meetings.setRole(newRole, memberID: targetID, in: meeting)
+            if let other = sessions.values.first(where: { $0.room == browser.room && $0.member.id == targetID }) {
+                other.role = newRole
+                other.feed?.yield(Signal.you(role: newRole))
+            }
+            broadcast(Signal.roleChanged(id: targetID, role: newRole.name), room: browser.room)
+        case .endMeeting:
+            guard role.may(.endMeeting) else { return refuse("not allowed to end the meeting") }
+            guard let meeting, let meetings else { return refuse("this room is not a meeting") }
+            meetings.end(meeting.settings.meetingID, reason: "moderator")
+        case .hand(let targetID, let raised):
+            let memberID = targetID ?? browser.member.id
+            guard target(memberID) != nil else { return refuse("no such participant") }
+            if memberID != browser.member.id {
+                guard !raised, role.may(.muteOthers) else { return refuse("not allowed to lower others' hands") }
+            }
+            conference.setHandRaised(memberID, raised)
+        case .lock(let microphone, let publicChat, let privateChat):
+            guard role.may(.lockSettings) else { return refuse("not allowed to change lock settings") }
+            guard let meeting, let meetings else { return refuse("this room is not a meeting") }
+            if let microphone { meeting.lock.disableMicrophone = microphone }
+            if let publicChat { meeting.lock.disablePublicChat = publicChat }
+            if let privateChat { meeting.lock.disablePrivateChat = privateChat }
+            if meeting.lock.disableMicrophone {
+                for member in conference.members where !(meetings.attendee(memberID: member.id, in: meeting)?.role.isModerator ?? false) {
+                    conference.setMuted(member.id, true)
+                }
+            }
+            broadcast(Signal.lock(meeting.lock), room: browser.room)
+        }
+        return .success(())
+    }
+
+    private func broadcast(_ message: String, room: String) {
+        for browser in sessions.values where browser.room == room { browser.feed?.yield(message) }
+    }
+
+    /// The meeting in `room` ended: every browser is told and leaves.
+    public func endRoom(_ room: String, message: String) {
+        for browser in sessions.values where browser.room == room {
+            browser.feed?.yield(Signal.meetingEnded(message))
+            leave(browser.id, reason: "meeting ended")
+        }
     }
 
     /// `leave` from the browser's WebSocket `connection` (a stale socket cannot end the participant).
@@ -195,9 +334,15 @@ public final class WebRTCManager: MediaLoopHook {
         browser.feed?.finish()
     }
 
-    /// The room's participants, for a newly joined browser.
+    /// The room's participants, for a newly joined browser (with their roles in a meeting).
     public func participants(of room: String) -> [Signal.Participant] {
-        context.conferences[room]?.members.map(Signal.Participant.init) ?? []
+        let meetings = context.hook(MeetingManager.self)
+        let meeting = meetings?.meeting(voiceBridge: room)
+        return context.conferences[room]?.members.map { member in
+            var participant = Signal.Participant(member)
+            if let meeting, let attendee = meetings?.attendee(memberID: member.id, in: meeting) { participant.role = attendee.role.name }
+            return participant
+        } ?? []
     }
 
     /// Forwards a room's events to every browser in it (once per conference).

@@ -15,7 +15,7 @@ import Glibc
 struct PlenumBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plenum-bench", abstract: "Benchmarks of the Plenum audio bridge.",
-        subcommands: [MixerBenchmark.self, QualityRun.self, SIPLoad.self, WebRTCLoad.self, SRTPBenchmark.self], defaultSubcommand: MixerBenchmark.self)
+        subcommands: [MixerBenchmark.self, QualityRun.self, SRTPBenchmark.self], defaultSubcommand: MixerBenchmark.self)
 }
 
 struct MixerBenchmark: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PlenumBridge
+import PlenumMeetings
 import PlenumSIP
 import PlenumServer
 import PlenumWebRTC
@@ -36,6 +37,15 @@ struct ServerConfiguration: Decodable {
     }
     /// The web client's folder.
     var webRoot: String?
+    /// The BigBlueButton-compatible API (off without a secret).
+    var api: APIFile?
+    struct APIFile: Decodable {
+        var secret: String
+        /// sha1, sha256, sha384, sha512 (all by default).
+        var checksumAlgorithms: [ChecksumAlgorithm]?
+    }
+    /// Custom roles: name → permissions (viewer and moderator are built in).
+    var roles: [String: [Permission]]?
     /// The one UDP port every browser's media uses (ICE, DTLS, SRTP).
     var webrtcPort: UInt16?
     /// The addresses browsers reach that port on, IPv4 and IPv6 (one host candidate each); default
@@ -112,12 +122,14 @@ struct Serve: AsyncParsableCommand {
         // Browsers: one UDP port for all their media, and WebSocket signalling.
         let identity = try DTLSContext(directory: URL(fileURLWithPath: configuration.dataDirectory ?? "data"))
         let mediaAddressesForBrowsers = configuration.webrtcAddresses ?? [sip.mediaAddress]
+        let roleBook = RoleBook(custom: configuration.roles ?? [:])
         let webrtcPort = configuration.webrtcPort ?? 40_000
         let portReady = AgentSlot.Flag()
         loop.execute { context in
             do {
                 let port = try WebRTCPort(addresses: mediaAddressesForBrowsers, port: webrtcPort, context: identity)
                 context.add(WebRTCManager(port: port, context: context))
+                context.add(MeetingManager(roles: roleBook, reservedNumbers: Set(rooms.rooms.keys), context: context))
                 portReady.set(true)
             } catch {
                 portReady.set(false)
@@ -139,7 +151,8 @@ struct Serve: AsyncParsableCommand {
         let signalling = SignallingServer(
             configuration: .init(
                 host: httpHost, port: httpPort ?? configuration.httpPort ?? 8080, webRoot: configuration.webRoot ?? "web",
-                https: https, tokens: try AccessTokens(directory: dataDirectory)),
+                https: https, tokens: try AccessTokens(directory: dataDirectory),
+                api: try apiSettings(configuration.api, dataDirectory: dataDirectory, logger: logger)),
             loop: loop)
         let httpTask = Task { try await signalling.run() }
         logger.notice("open \(signalling.url) in a browser", metadata: [
@@ -199,6 +212,24 @@ struct Serve: AsyncParsableCommand {
         loop.stop()
         logger.notice("stopped")
     }
+}
+
+/// The API's settings: from the configuration, or a secret made on first start and kept in the data
+/// directory (like `bbb-conf --secret`: the operator copies it into Moodle, Greenlight, …).
+func apiSettings(_ file: ServerConfiguration.APIFile?, dataDirectory: URL, logger: Logger) throws -> APISettings {
+    let algorithms = Set(file?.checksumAlgorithms ?? ChecksumAlgorithm.allCases)
+    if let file { return APISettings(secret: file.secret, checksumAlgorithms: algorithms) }
+    let url = dataDirectory.appendingPathComponent("api-secret")
+    if let kept = try? String(contentsOf: url, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), kept.count >= 32 {
+        return APISettings(secret: kept, checksumAlgorithms: algorithms)
+    }
+    var rng = SystemRandomNumberGenerator()
+    let secret = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+    try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+    try Data((secret + "\n").utf8).write(to: url, options: .atomic)
+    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+    logger.notice("BigBlueButton API secret created", metadata: ["file": "\(url.path)"])
+    return APISettings(secret: secret, checksumAlgorithms: algorithms)
 }
 
 final class AgentSlot: Sendable {

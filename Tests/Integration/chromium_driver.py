@@ -12,6 +12,7 @@ import sys
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 
 
 def main():
@@ -35,6 +36,8 @@ def main():
                 driver.set_window_size(command["width"], command["height"])
             elif op == "js":
                 result = driver.execute_script(command["script"])
+                if isinstance(result, WebElement):
+                    result = True  # an element was found; elements themselves stay in the browser
             elif op == "click":
                 driver.find_element(By.CSS_SELECTOR, command["css"]).click()
             elif op == "type":

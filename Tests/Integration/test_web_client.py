@@ -120,3 +120,46 @@ def test_audio_returns_after_a_network_change(server, chromium):
     windows = tone_windows(heard, rate, 700)
     assert max(windows[:8]) > -6, f"the phone heard the browser before the change: {windows}"
     assert max(windows[-6:-1]) > -6, f"and hears it again after the ICE restart ({back_after:.1f} s): {windows}"
+
+
+def test_a_moderator_mutes_and_renames_a_phone_caller_from_the_page(server, chromium):
+    """A meeting from the API (with the secret the server made on first start), its moderator in
+    Chromium through the join URL, a phone on the voice bridge: the moderator's buttons act on it."""
+    import hashlib
+    import urllib.request
+
+    secret = (server.dir / "data" / "api-secret").read_text().strip()
+
+    def api(call: str, query: str) -> str:
+        checksum = hashlib.sha256((call + query + secret).encode()).hexdigest()
+        url = f"{server.base_url}/bigbluebutton/api/{call}?{query}&checksum={checksum}"
+        with urllib.request.urlopen(url, context=server.ssl_context(), timeout=5) as response:
+            return response.read().decode()
+
+    assert "<returncode>SUCCESS</returncode>" in api("create", "name=Chemistry&meetingID=chem&voiceBridge=73000&moderatorPW=mp")
+    query = "fullName=Marie+Curie&meetingID=chem&role=MODERATOR&redirect=false"
+    join_url = api("join", query).split("<url>")[1].split("</url>")[0].replace("&amp;", "&")
+    phone = Phone(1000)
+    phone.dial(f"sip:73000@{SERVER_IP}:{server.sip_port}", 25)
+    chromium.call("open", url=server.base_url + "/?" + join_url.split("?", 1)[1])
+    chromium.wait_for("document.readyState === 'complete'", 10)
+    assert chromium.js("return document.getElementById('room-fields').hidden"), "the join URL names the room"
+    assert "Marie Curie" in chromium.js("return document.getElementById('joining-as').innerText")
+    assert "token=" not in chromium.js("return location.href"), "the token leaves the address bar"
+    chromium.call("click", css="#join-mic")
+    chromium.wait_for("document.getElementById('status').dataset.state === 'statusConnected'", 15, "connected")
+    chromium.wait_for("document.querySelector('#participants li[data-kind=phone] button.mute-other')", 10, "the mute button")
+    assert not chromium.js("return document.getElementById('end-meeting').hidden"), "a moderator may end the meeting"
+    chromium.call("click", css="#participants li[data-kind=phone] button.mute-other")
+    chromium.wait_for("document.querySelector('#participants li[data-kind=phone] .state .icon')", 5, "the phone shown muted")
+    chromium.js("window.prompt = () => 'Grandpa'; return 1")
+    chromium.call("click", css="#participants li[data-kind=phone] button.rename")
+    chromium.wait_for("document.querySelector('#participants li[data-kind=phone] .name').innerText === 'Grandpa'", 5, "renamed")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    chromium.call("screenshot", path=str(SCREENSHOTS / "moderator.png"))
+    chromium.js("window.confirm = () => true; return 1")
+    chromium.call("click", css="#end-meeting")
+    chromium.wait_for("!document.getElementById('join-view').hidden", 5, "the meeting ended")
+    assert chromium.js("return document.getElementById('join-message').innerText") == "The meeting has ended."
+    assert phone.wait_for_log("session closed", 5), "the phone was hung up"
+    phone.stop()

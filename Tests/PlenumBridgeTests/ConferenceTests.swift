@@ -182,7 +182,10 @@ func run(_ conference: Conference, _ phones: [TestPhone], ticks: Int) {
             seen.append(event)
             if event == .memberLeft(a.member.id) { break }
         }
-        #expect(seen == [.memberJoined(1), .talkingStarted(1), .muted(1, true), .memberLeft(1)])
+        let id = a.member.id
+        #expect(seen == [.memberJoined(id), .talkingStarted(id), .muted(id, true), .memberLeft(id)])
+        let b = try makeConference().join(name: "b", input: .opus, sink: TestPhone(.opus, tone: 700))
+        #expect(b.id != id, "member ids are unique across rooms")
     }
 
     @Test func garbageIsCountedAndDisturbsNobody() throws {

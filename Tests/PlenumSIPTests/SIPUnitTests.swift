@@ -75,7 +75,9 @@ import Testing
         #expect(direct.variables["callerLast4"] == "4567")
         let dialIn = try #require(dialplan.match(context: "public", destination: "1000", caller: "x", source: "y"))
         #expect(dialIn.rule.actions.map(\.action) == [.answer, .play, .collect, .join])
-        #expect(dialplan.match(context: "public", destination: "30011", caller: "", source: "") == nil, "whole-number match")
+        let voiceBridge = try #require(dialplan.match(context: "public", destination: "71234", caller: "", source: ""))
+        #expect(Dialplan.expand(voiceBridge.rule.actions[0].room ?? "", voiceBridge.variables) == "71234", "a meeting's voice bridge")
+        #expect(dialplan.match(context: "public", destination: "300111", caller: "", source: "") == nil, "whole-number match")
         #expect(dialplan.match(context: "nope", destination: "3001", caller: "", source: "") == nil)
     }
 

@@ -43,6 +43,9 @@ int plenum_dtls_srtp_keys(plenum_dtls *dtls, uint16_t *profile, uint8_t *local, 
 int plenum_https_self_signed(const char *hosts_csv, char **certificate_pem, char **key_pem);
 /// SHA-256 of `data` into 32 bytes; 0 on success.
 int plenum_sha256(const uint8_t *data, size_t length, uint8_t *digest);
+/// The digest named `name` ("SHA1", "SHA256", "SHA384", "SHA512") of `data` into `out` (64 bytes of
+/// room); returns its length, or -1.
+int plenum_digest(const char *name, const uint8_t *data, size_t length, uint8_t *out);
 /// HMAC-SHA-256 (RFC 2104) into 32 bytes; 0 on success.
 int plenum_hmac_sha256(const uint8_t *key, size_t key_length, const uint8_t *data, size_t length, uint8_t *mac);
 /// 1 when equal, in time independent of the contents (for MACs).

@@ -1,0 +1,220 @@
+import Foundation
+
+/// An API error as BigBlueButton reports it: FAILED with a message key and a message.
+public struct APIError: Error, Equatable, Sendable {
+    public var key: String
+    public var message: String
+    public init(_ key: String, _ message: String) {
+        self.key = key
+        self.message = message
+    }
+}
+
+/// Who may enter before a moderator admits them (BigBlueButton's guestPolicy).
+public enum GuestPolicy: String, Sendable, CaseIterable {
+    case alwaysAccept = "ALWAYS_ACCEPT", alwaysDeny = "ALWAYS_DENY", askModerator = "ASK_MODERATOR"
+}
+
+/// Restrictions for viewers (moderators are exempt).
+public struct LockSettings: Sendable, Equatable {
+    public var disableMicrophone = false
+    public var disablePublicChat = false
+    public var disablePrivateChat = false
+    public init() {}
+}
+
+/// A meeting's parameters from `create`.
+public struct MeetingSettings: Sendable, Equatable {
+    public var meetingID: String
+    public var name: String
+    public var attendeePassword: String
+    public var moderatorPassword: String
+    public var welcome: String
+    public var dialNumber: String
+    /// The 5-digit number phones dial (the dial-in PIN); unique among running meetings.
+    public var voiceBridge: String
+    public var maxParticipants: Int
+    /// Minutes; 0 is unlimited.
+    public var duration: Int
+    public var guestPolicy: GuestPolicy
+    public var lock: LockSettings
+    public var muteOnStart: Bool
+    public var logoutURL: String
+    public var metadata: [String: String]
+    public var metadataOrder: [String]
+}
+
+/// One participant the meeting knows: a browser that joined through a join URL, or a phone caller.
+public struct Attendee: Sendable, Equatable {
+    public enum Kind: String, Sendable { case browser, phone }
+    public var userID: String
+    public var fullName: String
+    public var role: Role
+    public var kind: Kind
+    public var listenOnly: Bool
+    /// The conference member carrying its audio, once connected.
+    public var memberID: Int?
+    public var joinedAt: Date
+
+    public init(userID: String, fullName: String, role: Role, kind: Kind, listenOnly: Bool, memberID: Int?, joinedAt: Date) {
+        self.userID = userID
+        self.fullName = fullName
+        self.role = role
+        self.kind = kind
+        self.listenOnly = listenOnly
+        self.memberID = memberID
+        self.joinedAt = joinedAt
+    }
+}
+
+/// A meeting's life: created, running while somebody is in it, ended by the API, a moderator, its
+/// duration, or emptiness. Control-plane state, sans-I/O; the server keeps it on the media loop beside
+/// the meeting's conference.
+public final class Meeting {
+    public let settings: MeetingSettings
+    public let internalID: String
+    /// Milliseconds since 1970, as BigBlueButton reports createTime.
+    public let createTime: Int64
+    public private(set) var startTime: Int64 = 0
+    public private(set) var endTime: Int64 = 0
+    public private(set) var hasUserJoined = false
+    public private(set) var forciblyEnded = false
+    public private(set) var ended = false
+    public var attendees: [Attendee] = []
+    /// userIDs removed by a moderator: they may not come back.
+    public var banned: Set<String> = []
+    public var lock: LockSettings
+
+    public init(settings: MeetingSettings, now: Date) {
+        self.settings = settings
+        createTime = Int64(now.timeIntervalSince1970 * 1000)
+        internalID = "\(Self.hex(settings.meetingID))-\(createTime)"
+        lock = settings.lock
+    }
+
+    public var running: Bool { !ended && !attendees.isEmpty }
+    public var moderatorCount: Int { attendees.filter(\.role.isModerator).count }
+
+    public func add(_ attendee: Attendee) {
+        if !hasUserJoined { startTime = Int64(attendee.joinedAt.timeIntervalSince1970 * 1000) }
+        hasUserJoined = true
+        attendees.removeAll { $0.userID == attendee.userID && $0.kind == attendee.kind }
+        attendees.append(attendee)
+    }
+
+    public func remove(userID: String) { attendees.removeAll { $0.userID == userID } }
+
+    public func end(forcibly: Bool, now: Date) {
+        guard !ended else { return }
+        ended = true
+        forciblyEnded = forcibly
+        endTime = Int64(now.timeIntervalSince1970 * 1000)
+    }
+
+    /// The password decides the role when `join` has no role parameter (BigBlueButton's old scheme).
+    public func role(forPassword password: String) -> Role? {
+        if password == settings.moderatorPassword { return .moderator }
+        if password == settings.attendeePassword { return .viewer }
+        return nil
+    }
+
+    static func hex(_ text: String) -> String {
+        ChecksumAlgorithm.sha1.hexDigest(text)
+    }
+}
+
+/// The running meetings of one server, and their voice bridges.
+public final class MeetingRegistry {
+    public private(set) var meetings: [String: Meeting] = [:]
+    /// Numbers that are not free for voice bridges (configured rooms, dial-in numbers).
+    public var reservedNumbers: Set<String>
+
+    public init(reservedNumbers: Set<String> = []) { self.reservedNumbers = reservedNumbers }
+
+    public func meeting(_ id: String) -> Meeting? { meetings[id] }
+
+    public func meeting(voiceBridge: String) -> Meeting? {
+        meetings.values.first { $0.settings.voiceBridge == voiceBridge && !$0.ended }
+    }
+
+    public var voiceBridgesInUse: Set<String> { Set(meetings.values.filter { !$0.ended }.map(\.settings.voiceBridge)) }
+
+    /// A free 5-digit number (BigBlueButton's range 10000–99999), avoiding reserved ones.
+    public func freeVoiceBridge() -> String? {
+        let used = voiceBridgesInUse.union(reservedNumbers)
+        for _ in 0..<1000 {
+            let candidate = String(Int.random(in: 10_000...99_999))
+            if !used.contains(candidate) { return candidate }
+        }
+        return nil
+    }
+
+    public enum Creation { case created(Meeting), existing(Meeting) }
+
+    /// `create` is idempotent: an existing meeting with the same ID is returned as it is.
+    public func create(_ settings: MeetingSettings, now: Date) -> Result<Creation, APIError> {
+        if let existing = meetings[settings.meetingID], !existing.ended { return .success(.existing(existing)) }
+        if voiceBridgesInUse.contains(settings.voiceBridge) || reservedNumbers.contains(settings.voiceBridge) {
+            return .failure(BigBlueButtonAPI.Errors.nonUniqueVoiceBridge)
+        }
+        let meeting = Meeting(settings: settings, now: now)
+        meetings[settings.meetingID] = meeting
+        return .success(.created(meeting))
+    }
+
+    /// Forgets an ended meeting (its chat and attendees go with it: nothing is kept).
+    public func forget(_ id: String) { meetings[id] = nil }
+}
+
+/// A meeting as the API reports it, copied off the loop.
+public struct MeetingSnapshot: Sendable {
+    public struct AttendeeInfo: Sendable {
+        public var userID: String
+        public var fullName: String
+        public var role: String
+        public var customRole: String
+        public var kind: Attendee.Kind
+        public var listenOnly: Bool
+        public var hasJoinedVoice: Bool
+        public var muted: Bool
+
+        public init(userID: String, fullName: String, role: String, customRole: String, kind: Attendee.Kind, listenOnly: Bool,
+                    hasJoinedVoice: Bool, muted: Bool) {
+            self.userID = userID
+            self.fullName = fullName
+            self.role = role
+            self.customRole = customRole
+            self.kind = kind
+            self.listenOnly = listenOnly
+            self.hasJoinedVoice = hasJoinedVoice
+            self.muted = muted
+        }
+    }
+    public var settings: MeetingSettings
+    public var internalID: String
+    public var createTime: Int64
+    public var startTime: Int64
+    public var endTime: Int64
+    public var running: Bool
+    public var hasUserJoined: Bool
+    public var forciblyEnded: Bool
+    public var attendees: [AttendeeInfo]
+
+    public init(settings: MeetingSettings, internalID: String, createTime: Int64, startTime: Int64, endTime: Int64,
+                running: Bool, hasUserJoined: Bool, forciblyEnded: Bool, attendees: [AttendeeInfo]) {
+        self.settings = settings
+        self.internalID = internalID
+        self.createTime = createTime
+        self.startTime = startTime
+        self.endTime = endTime
+        self.running = running
+        self.hasUserJoined = hasUserJoined
+        self.forciblyEnded = forciblyEnded
+        self.attendees = attendees
+    }
+
+    public var participantCount: Int { attendees.count }
+    public var listenerCount: Int { attendees.filter(\.listenOnly).count }
+    public var voiceParticipantCount: Int { attendees.filter(\.hasJoinedVoice).count }
+    public var moderatorCount: Int { attendees.filter { $0.role == "MODERATOR" }.count }
+}

@@ -1,0 +1,275 @@
+"""Meetings and the BigBlueButton-compatible API (issue 6) with a real API client from PyPI
+(bigbluebutton_api_python, which signs with SHA-1; SHA-256/384/512 checksums are computed here), an
+aiortc browser that joins through a join URL, and a baresip phone that dials the voice bridge."""
+import asyncio
+import hashlib
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from peers import SERVER_IP, Phone, Server
+
+aiortc = pytest.importorskip("aiortc")
+websockets = pytest.importorskip("websockets")
+bbb = pytest.importorskip("bigbluebutton_api_python")
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
+from bigbluebutton_api_python import BigBlueButton  # noqa: E402
+from bigbluebutton_api_python.exception import BBBException  # noqa: E402
+
+SECRET = "plenum-test-secret-0123456789abcdef"
+
+
+@pytest.fixture
+def server():
+    s = Server(api_secret=SECRET)
+    # The client library opens its own HTTPS connections: trust exactly this server's certificate.
+    os.environ["SSL_CERT_FILE"] = str(s.ssl_context_file())
+    yield s
+    os.environ.pop("SSL_CERT_FILE", None)
+    assert s.alive(), "the server must survive every test"
+    assert s.stop()
+
+
+def api_url(server) -> str:
+    return f"{server.base_url}/bigbluebutton/api/"
+
+
+def call(server, name: str, query: str, algorithm: str = "sha256", secret: str = SECRET) -> ET.Element:
+    """An API call with a checksum computed here: the call name + the query as sent + the secret."""
+    checksum = hashlib.new(algorithm, (name + query + secret).encode()).hexdigest()
+    url = f"{api_url(server)}{name}?{query}{'&' if query else ''}checksum={checksum}"
+    with urllib.request.urlopen(url, context=server.ssl_context(), timeout=5) as response:
+        return ET.fromstring(response.read())
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def join_error(server, query: str) -> str:
+    """The error key a join's redirect carries (`errors=[{"key": …, "message": …}]`)."""
+    checksum = hashlib.sha256(("join" + query + SECRET).encode()).hexdigest()
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=server.ssl_context()))
+    try:
+        opener.open(f"{api_url(server)}join?{query}&checksum={checksum}", timeout=5)
+    except urllib.error.HTTPError as redirect:
+        assert redirect.code == 302
+        errors = urllib.parse.parse_qs(urllib.parse.urlparse(redirect.headers["Location"]).query)["errors"][0]
+        return json.loads(errors)[0]["key"]
+    raise AssertionError("no redirect")
+
+
+def token_from_join_url(server, url: str) -> str:
+    """Follows the join URL like a browser: a redirect to the web client with a session token."""
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=server.ssl_context()))
+    try:
+        opener.open(url, timeout=5)
+    except urllib.error.HTTPError as redirect:
+        assert redirect.code == 302, redirect.read()
+        location = redirect.headers["Location"]
+        return urllib.parse.parse_qs(urllib.parse.urlparse(location).query)["token"][0]
+    raise AssertionError("the join URL did not redirect")
+
+
+class Browser:
+    """An aiortc participant that joined with a token; keeps its WebSocket for moderation messages."""
+
+    def __init__(self, server, token: str):
+        self.server, self.token = server, token
+        self.messages: list[dict] = []
+
+    async def __aenter__(self):
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc.addTransceiver("audio", direction="sendrecv")
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        self.ws = await websockets.connect(self.server.ws_url, ssl=self.server.ssl_context())
+        await self.ws.send(json.dumps({"type": "join", "token": self.token, "name": "ignored", "sdp": self.pc.localDescription.sdp}))
+        self.answer = json.loads(await self.ws.recv())
+        assert self.answer["type"] == "answer", self.answer
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=self.answer["sdp"], type="answer"))
+        return self
+
+    async def __aexit__(self, *exc):
+        try:
+            await self.ws.send(json.dumps({"type": "leave"}))
+        except Exception:
+            pass
+        await self.ws.close()
+        await self.pc.close()
+
+    async def send(self, message: dict):
+        await self.ws.send(json.dumps(message))
+
+    async def phone(self, timeout: float = 10) -> dict:
+        """The phone caller in the room: already listed in the answer, or joining later."""
+        for participant in self.answer["participants"]:
+            if participant["kind"] == "phone":
+                return participant
+        end = time.time() + timeout
+        while time.time() < end:
+            joined = await self.next("participant-joined", end - time.time())
+            if joined["kind"] == "phone":
+                return joined
+        raise AssertionError("no phone caller")
+
+    async def next(self, kind: str, timeout: float = 5) -> dict:
+        """The next message of type `kind` (others are kept in `messages`)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            try:
+                message = json.loads(await asyncio.wait_for(self.ws.recv(), timeout=max(0.05, end - time.time())))
+            except asyncio.TimeoutError:
+                break
+            self.messages.append(message)
+            if message["type"] == kind:
+                return message
+        raise AssertionError(f"no {kind} message; got {self.messages[-5:]}")
+
+
+def test_a_real_client_creates_joins_sees_browser_and_phone_and_ends(server):
+    client = BigBlueButton(api_url(server), SECRET)
+    assert client.get_api_version().get_field("version") == "2.0"
+    created = client.create_meeting("physics-101", params={
+        "name": "Physics 101", "attendeePW": "ap", "moderatorPW": "mp", "voiceBridge": "71234", "welcome": "Hello <b>all</b>"})
+    assert created.get_voice_bridge() == "71234" and created.get_moderator_pw() == "mp"
+    again = client.create_meeting("physics-101", params={"name": "Physics 101", "attendeePW": "ap", "moderatorPW": "mp"})
+    assert again.get_field("messageKey") == "duplicateWarning", "create is idempotent"
+    assert again.get_voice_bridge() == "71234"
+
+    token = token_from_join_url(server, client.get_join_meeting_url("Ada Lovelace", "physics-101", "mp"))
+    phone = Phone(1000)
+    phone.dial(f"sip:71234@{SERVER_IP}:{server.sip_port}", 30)
+
+    async def scenario():
+        async with Browser(server, token) as ada:
+            assert ada.answer["role"] == "moderator" and "endMeeting" in ada.answer["permissions"]
+            await ada.phone()
+            info = client.get_meeting_info("physics-101")
+            meeting = info.get_meetinginfo()
+            attendees = {a.get_fullname(): a for a in info.get_attendees()}
+            assert meeting.get_participantcount() == 2 and meeting.get_voiceparticipantcount() == 2, attendees
+            assert attendees["Ada Lovelace"].get_role() == "MODERATOR"
+            phone_attendee = next(a for name, a in attendees.items() if name != "Ada Lovelace")
+            assert phone_attendee.get_role() == "DIAL-IN-USER" and phone_attendee.has_joined_voice()
+            assert client.is_meeting_running("physics-101").is_meeting_running()
+            # Ending through the API: every leg goes, every browser is told.
+            client.end_meeting("physics-101", "mp")
+            ended = await ada.next("meeting-ended", 5)
+            assert ended["type"] == "meeting-ended"
+
+    asyncio.run(scenario())
+    assert phone.wait_for_log("session closed", 5), "the phone was hung up: " + phone.log_text()[-800:]
+    phone.stop()
+    with pytest.raises(BBBException) as error:
+        client.get_meeting_info("physics-101")
+    assert str(error.value.key) == "notFound", "the meeting is gone"
+    assert call(server, "isMeetingRunning", "meetingID=physics-101").findtext("running") == "false"
+
+
+def test_checksums_and_errors_as_bigbluebutton_reports_them(server):
+    for algorithm in ["sha1", "sha256", "sha384", "sha512"]:
+        response = call(server, "create", f"name=Room+{algorithm}&meetingID=m-{algorithm}", algorithm)
+        assert response.findtext("returncode") == "SUCCESS", ET.tostring(response)
+        assert len(response.findtext("voiceBridge")) == 5
+    response = call(server, "getMeetings", "")
+    assert len(response.findall("meetings/meeting")) == 4
+
+    def failed(response: ET.Element) -> str:
+        assert response.findtext("returncode") == "FAILED", ET.tostring(response)
+        return response.findtext("messageKey")
+
+    assert failed(call(server, "create", "name=Room&meetingID=xy", secret="wrong")) == "checksumError"
+    with urllib.request.urlopen(f"{api_url(server)}create?name=Room&meetingID=xy", context=server.ssl_context()) as r:
+        assert failed(ET.fromstring(r.read())) == "checksumError", "no checksum at all"
+    assert failed(call(server, "create", "name=NoID")) == "validationError"
+    assert failed(call(server, "create", "name=Room&meetingID=")) == "sizeError"
+    assert failed(call(server, "create", "name=Room&meetingID=a,b")) == "validationError"
+    assert failed(call(server, "create", "meetingID=no-name")) == "nullError"
+    assert failed(call(server, "create", "name=Room+sha1&meetingID=m-sha1&attendeePW=other&moderatorPW=pw")) == "idNotUnique"
+    clash = call(server, "create", f"name=Clash&meetingID=clash&voiceBridge={response.find('meetings/meeting/voiceBridge').text}")
+    assert clash.findtext("returncode") == "FAILED" and clash.findtext("errors/error/key") == "nonUniqueVoiceBridge"
+    assert failed(call(server, "getMeetingInfo", "meetingID=nope")) == "notFound"
+    assert failed(call(server, "end", "meetingID=nope")) == "invalidPassword", "as BigBlueButton reports it"
+    assert failed(call(server, "isMeetingRunning", "")) == "missingParamMeetingID"
+    assert call(server, "isMeetingRunning", "meetingID=nope").findtext("running") == "false"
+    # join's validation errors redirect to the logout URL with the error, as BigBlueButton does.
+    assert join_error(server, "fullName=A&meetingID=nope&role=VIEWER") == "meetingForciblyEnded"
+    assert join_error(server, "fullName=&meetingID=m-sha1&role=VIEWER") == "missingParamFullName"
+    assert failed(call(server, "join", "fullName=A&meetingID=m-sha1&password=wrong")) == "Params required"
+    assert failed(call(server, "join", "fullName=A&meetingID=m-sha1")) == "Params required"
+    # Repeated and case-variant parameters: BigBlueButton signs the whole query and takes the first value;
+    # a name in another case is another, unknown parameter.
+    assert call(server, "getMeetingInfo", "meetingID=m-sha1&meetingID=m-sha256").findtext("meetingID") == "m-sha1"
+    assert call(server, "getMeetingInfo", "meetingID=m-sha1&meetingid=m-sha256").findtext("meetingID") == "m-sha1"
+    assert failed(call(server, "getMeetingInfo", "meetingid=m-sha1")) == "notFound"
+    # Metadata and text come back escaped, never as markup.
+    created = call(server, "create", "meetingID=meta&name=%3Cscript%3E&meta_course=Bio+%26+Chem")
+    info = call(server, "getMeetingInfo", "meetingID=meta")
+    assert created.findtext("returncode") == "SUCCESS"
+    assert info.findtext("meetingName") == "<script>" and info.findtext("metadata/course") == "Bio & Chem"
+    redirect = call(server, "join", "fullName=A&meetingID=meta&role=VIEWER&redirect=false")
+    assert redirect.findtext("returncode") == "SUCCESS" and "/?token=" in redirect.findtext("url")
+
+
+def test_viewers_are_refused_and_moderators_are_obeyed(server):
+    client = BigBlueButton(api_url(server), SECRET)
+    client.create_meeting("class", params={"name": "Class", "attendeePW": "ap", "moderatorPW": "mp", "voiceBridge": "72000"})
+    client.create_meeting("other", params={"name": "Other", "attendeePW": "ap", "moderatorPW": "mp", "voiceBridge": "72001"})
+    teacher = token_from_join_url(server, client.get_join_meeting_url("Teacher", "class", "mp"))
+    pupil = token_from_join_url(server, client.get_join_meeting_url("Pupil", "class", "ap", {"userID": "pupil-1"}))
+    stranger = token_from_join_url(server, client.get_join_meeting_url("Stranger", "other", "ap"))
+    phone = Phone(1000)
+    phone.dial(f"sip:72000@{SERVER_IP}:{server.sip_port}", 25)
+
+    async def scenario():
+        async with Browser(server, teacher) as t, Browser(server, pupil) as p, Browser(server, stranger) as s:
+            assert p.answer["role"] == "viewer" and "muteOthers" not in p.answer["permissions"]
+            phone_id, teacher_id = (await t.phone())["id"], t.answer["memberId"]
+            # A viewer may not act on others.
+            for message, refusal in [({"type": "mute", "id": phone_id, "muted": True}, "not allowed to mute others"),
+                                     ({"type": "remove", "id": teacher_id}, "not allowed to remove participants"),
+                                     ({"type": "promote", "id": p.answer["memberId"]}, "not allowed to change roles"),
+                                     ({"type": "rename", "id": phone_id, "name": "x"}, "not allowed to rename participants"),
+                                     ({"type": "end-meeting"}, "not allowed to end the meeting"),
+                                     ({"type": "lock", "microphone": True}, "not allowed to change lock settings")]:
+                await p.send(message)
+                error = await p.next("error")
+                assert error["message"] == refusal, (message, error)
+            # Ids from another meeting are not found, even by a moderator of this one.
+            await t.send({"type": "mute", "id": s.answer["memberId"] + 1000, "muted": True})
+            assert (await t.next("error"))["message"] == "no such participant"
+            await s.send({"type": "mute", "id": phone_id, "muted": True})
+            assert (await s.next("error"))["message"] == "no such participant", "member ids are unique across rooms"
+            # The moderator mutes and renames the phone caller (the room hears of both) and locks microphones.
+            await t.send({"type": "mute", "id": phone_id, "muted": True})
+            muted = await p.next("muted")
+            assert muted["id"] == phone_id and muted["muted"] is True
+            await t.send({"type": "rename", "id": phone_id, "name": "Grandma (phone)"})
+            renamed = await p.next("renamed")
+            assert renamed == {"type": "renamed", "id": phone_id, "name": "Grandma (phone)"}
+            await t.send({"type": "lock", "microphone": True})
+            await p.next("lock")
+            await p.send({"type": "mute", "muted": False})
+            assert (await p.next("error"))["message"] == "microphones are locked"
+            # Promote, then remove; the removed pupil cannot come back.
+            await t.send({"type": "promote", "id": p.answer["memberId"]})
+            assert (await p.next("you"))["role"] == "moderator"
+            await t.send({"type": "remove", "id": p.answer["memberId"]})
+            assert (await p.next("removed"))["type"] == "removed"
+            names = [a.get_fullname() for a in client.get_meeting_info("class").get_attendees()]
+            assert "Grandma (phone)" in names and "Pupil" not in names, names
+            again = Browser(server, pupil)
+            with pytest.raises(AssertionError, match="you were removed from this meeting"):
+                await again.__aenter__()
+            await again.ws.close()
+            await again.pc.close()
+
+    asyncio.run(scenario())
+    phone.stop()
