@@ -16,8 +16,12 @@ function applyLanguage() {
   for (const element of document.querySelectorAll("[data-i18n-aria-label]")) {
     element.setAttribute("aria-label", t(element.dataset.i18nAriaLabel));
   }
+  for (const element of document.querySelectorAll("[data-i18n-placeholder]")) {
+    element.setAttribute("placeholder", t(element.dataset.i18nPlaceholder));
+  }
   if (call) {
     renderParticipants();
+    renderChat();
     renderControls();
     setStatus(call.statusKey);
   }
@@ -189,6 +193,9 @@ class Call {
   constructor({ name, room, roomName, token, stream }) {
     Object.assign(this, { name, room, roomName, token, stream });
     this.participants = new Map();
+    this.chat = [];
+    this.unread = 0;
+    this.lock = {};
     this.memberId = null;
     this.role = "viewer";
     this.permissions = new Set();
@@ -344,13 +351,17 @@ class Call {
           console.warn("answer", error);
         }
         if (this.muted) this.send({ type: "mute", muted: true });
+        if (message.lock) this.lock = message.lock;
+        this.chat = message.chat || [];
         renderParticipants();
+        renderChat();
         renderControls();
         break;
       case "participant-joined":
         this.participants.set(message.id, message);
         announce(t("joined", { name: message.name }));
         renderParticipants();
+        renderChat();
         break;
       case "participant-left": {
         const gone = this.participants.get(message.id);
@@ -392,6 +403,16 @@ class Call {
       }
       case "lock":
         this.lock = message;
+        renderChat();
+        break;
+      case "chat":
+        this.chat.push(message);
+        if (!chatInView()) this.unread += 1;
+        renderChat();
+        break;
+      case "chat-deleted":
+        this.chat = this.chat.filter((m) => m.id !== message.id);
+        renderChat();
         break;
       case "removed":
       case "meeting-ended":
@@ -554,6 +575,91 @@ function moderatorActions(p) {
   }
   return box;
 }
+
+// ---- Chat ---------------------------------------------------------------------------------------
+
+/// Whether the newest message can be seen: the chat list scrolled to its end and the page visible.
+function chatInView() {
+  const list = $("messages");
+  return document.visibilityState === "visible" && list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+}
+
+function renderChat() {
+  if (!call) return;
+  const list = $("messages");
+  const wasAtEnd = chatInView();
+  const firstUnread = call.chat.length - call.unread;
+  const items = call.chat.map((m, index) => {
+    const li = document.createElement("li");
+    li.className = "chat-message";
+    li.dataset.id = m.id;
+    if (index === firstUnread && call.unread > 0) li.classList.add("first-unread");
+    if (m.to !== undefined) li.classList.add("private");
+    const head = document.createElement("span");
+    head.className = "from";
+    const who = document.createElement("strong");
+    who.textContent = m.fromName; // text, never HTML
+    head.append(who);
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    const time = new Date(m.time).toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit" });
+    const recipient = m.to !== undefined ? call.participants.get(m.to) : null;
+    meta.textContent = m.to === undefined ? time
+      : `${time} · ${m.from === call.memberId ? t("privateTo", { name: recipient ? recipient.name : "?" }) : t("privateFrom")}`;
+    head.append(meta);
+    li.append(head);
+    const text = document.createElement("p");
+    text.className = "text";
+    text.textContent = m.text;
+    li.append(text);
+    if (call.permissions.has("moderateChat")) {
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "small delete-message";
+      remove.setAttribute("aria-label", t("deleteMessage"));
+      remove.title = t("deleteMessage");
+      remove.append(icon("remove"));
+      remove.addEventListener("click", () => call.send({ type: "chat-delete", messageId: m.id }));
+      li.append(remove);
+    }
+    return li;
+  });
+  list.replaceChildren(...items);
+  if (wasAtEnd) list.scrollTop = list.scrollHeight;
+  $("unread").hidden = call.unread === 0;
+  $("unread").textContent = t("unread", { count: call.unread });
+  // Recipients: the other browsers (phones cannot read).
+  const select = $("chat-to");
+  const chosen = select.value;
+  const options = [new Option(t("everybody"), "")];
+  for (const p of call.participants.values()) {
+    if (p.id !== call.memberId && p.kind === "browser") options.push(new Option(p.name, String(p.id)));
+  }
+  select.replaceChildren(...options);
+  select.value = options.some((o) => o.value === chosen) ? chosen : "";
+  const moderator = call.role === "moderator";
+  const publicLocked = call.lock.publicChat && !moderator;
+  $("chat-locked").hidden = !publicLocked;
+}
+
+function markChatRead() {
+  if (call && call.unread && chatInView()) {
+    call.unread = 0;
+    renderChat();
+  }
+}
+
+$("messages").addEventListener("scroll", markChatRead);
+$("chat-text").addEventListener("focus", markChatRead);
+document.addEventListener("visibilitychange", markChatRead);
+$("chat-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("chat-text").value.trim();
+  if (!call || !text) return;
+  const to = $("chat-to").value;
+  call.send(to ? { type: "chat", text, to: Number(to) } : { type: "chat", text });
+  $("chat-text").value = "";
+});
 
 function srOnly(text) {
   const span = document.createElement("span");

@@ -2,7 +2,7 @@
 /// sender's role in its own meeting (issue 6).
 public enum Permission: String, CaseIterable, Sendable, Codable, Hashable {
     case unmuteSelf, shareCamera, chat, chatPrivately
-    case muteOthers, remove, promote, rename, lockSettings, admitGuests, endMeeting
+    case muteOthers, remove, promote, rename, lockSettings, admitGuests, endMeeting, moderateChat
     case manageBreakouts, uploadPresentation
 }
 

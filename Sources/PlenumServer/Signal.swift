@@ -21,6 +21,11 @@ public enum Signal {
         public var microphone: Bool?
         public var publicChat: Bool?
         public var privateChat: Bool?
+        /// `chat`: the text, and the recipient's member id for a private message.
+        public var text: String?
+        public var to: Int?
+        /// `chat-delete`: the message.
+        public var messageId: Int?
     }
 
     public struct Participant: Codable, Sendable, Equatable {
@@ -66,9 +71,10 @@ public enum Signal {
     public static func error(_ message: String) -> String { encode(["type": "error", "message": message]) }
 
     public static func answer(sdp: String, memberID: Int, session: String, restart: Bool, role: Role, roomName: String,
-                              participants: [Participant]) -> String {
+                              participants: [Participant], chat: [ChatLog.Message], lock: LockSettings?) -> String {
         encode([
             "type": "answer", "sdp": sdp, "memberId": memberID, "session": session, "restart": restart, "roomName": roomName,
+            "chat": chat.map(chatObject), "lock": lock.map(lockObject) ?? [:],
             "role": role.name, "permissions": role.permissions.map(\.rawValue).sorted(),
             "participants": participants.map(\.json),
         ])
@@ -83,10 +89,30 @@ public enum Signal {
     public static func removed() -> String { encode(["type": "removed", "message": "you were removed from this meeting"]) }
     public static func meetingEnded(_ message: String) -> String { encode(["type": "meeting-ended", "message": message]) }
 
-    public static func lock(_ lock: LockSettings) -> String {
-        encode(["type": "lock", "microphone": lock.disableMicrophone, "publicChat": lock.disablePublicChat,
-                "privateChat": lock.disablePrivateChat])
+    static func lockObject(_ lock: LockSettings) -> [String: Any] {
+        ["microphone": lock.disableMicrophone, "publicChat": lock.disablePublicChat, "privateChat": lock.disablePrivateChat]
     }
+
+    public static func lock(_ lock: LockSettings) -> String {
+        var object = lockObject(lock)
+        object["type"] = "lock"
+        return encode(object)
+    }
+
+    static func chatObject(_ message: ChatLog.Message) -> [String: Any] {
+        var object: [String: Any] = ["id": message.id, "from": message.from, "fromName": message.fromName, "text": message.text,
+                                     "time": message.time]
+        if let to = message.to { object["to"] = to }
+        return object
+    }
+
+    public static func chat(_ message: ChatLog.Message) -> String {
+        var object = chatObject(message)
+        object["type"] = "chat"
+        return encode(object)
+    }
+
+    public static func chatDeleted(_ id: Int) -> String { encode(["type": "chat-deleted", "id": id]) }
 
     public static func token(_ token: String, room: String, roomName: String) -> String {
         encode(["token": token, "room": room, "roomName": roomName])

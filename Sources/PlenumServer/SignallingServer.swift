@@ -220,7 +220,7 @@ struct SignallingSession {
                 context.hook(WebRTCManager.self)?.restart(id, offerSDP: sdp) ?? .failure(.noSuchSession)
             }
             if case .failure(let error) = result { return refuse(error.description) }
-        case "mute", "mute-all", "remove", "rename", "promote", "demote", "end-meeting", "hand", "lock":
+        case "mute", "mute-all", "remove", "rename", "promote", "demote", "end-meeting", "hand", "lock", "chat", "chat-delete":
             guard let id = sessionID else { return refuse("\(request.type) needs a joined session") }
             guard let action = Self.action(request) else { return refuse("\(request.type): missing fields") }
             let result = await loop.run { context -> Result<Void, WebRTCManager.JoinError> in
@@ -249,6 +249,8 @@ struct SignallingSession {
         case "end-meeting": return .endMeeting
         case "hand": return request.raised.map { .hand(target: request.id, raised: $0) }
         case "lock": return .lock(microphone: request.microphone, publicChat: request.publicChat, privateChat: request.privateChat)
+        case "chat": return request.text.map { .chat(text: $0, to: request.to) }
+        case "chat-delete": return request.messageId.map { .deleteChat(messageID: $0) }
         default: return nil
         }
     }

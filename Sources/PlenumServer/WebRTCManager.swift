@@ -22,6 +22,9 @@ public final class WebRTCManager: MediaLoopHook {
     private var nextID: UInt64 = 1
     private var watchedConferences: Set<String> = []
     private var clock: UInt64 = 0
+    /// Each room's chat, kept while browsers are in it (and gone with the last one, or the meeting).
+    private var chats: [String: ChatLog] = [:]
+    private var chatRate = RateLimiter(burst: 5, perSecond: 1)
     /// Milliseconds a detached browser keeps its place.
     public static let resumeWindow: UInt64 = 30_000
 
@@ -159,7 +162,8 @@ public final class WebRTCManager: MediaLoopHook {
         browser.feed?.yield(Signal.answer(
             sdp: sdp, memberID: browser.member.id, session: "\(browser.id).\(browser.resumeSecret)", restart: restart,
             role: browser.role, roomName: context.hook(SIPCallManager.self)?.rooms.room(browser.room)?.name ?? browser.room,
-            participants: participants(of: browser.room)))
+            participants: participants(of: browser.room), chat: chats[browser.room]?.visible(to: browser.member.id) ?? [],
+            lock: browser.meetingID.flatMap { context.hook(MeetingManager.self)?.registry.meeting($0)?.lock }))
     }
 
     /// An ICE restart offer from the joined browser `id`: the answer goes into its feed.
@@ -214,6 +218,8 @@ public final class WebRTCManager: MediaLoopHook {
         case endMeeting
         case hand(target: Int?, raised: Bool)
         case lock(microphone: Bool?, publicChat: Bool?, privateChat: Bool?)
+        case chat(text: String, to: Int?)
+        case deleteChat(messageID: Int)
     }
 
     /// Carries out `action` for browser `id` if its role allows it; the refusal's text otherwise.
@@ -298,6 +304,35 @@ public final class WebRTCManager: MediaLoopHook {
                 }
             }
             broadcast(Signal.lock(meeting.lock), room: browser.room)
+        case .chat(let text, let to):
+            let locked = !role.isModerator
+            if let to {
+                guard role.may(.chatPrivately) else { return refuse("not allowed to chat privately") }
+                guard let recipient = sessions.values.first(where: { $0.room == browser.room && $0.member.id == to }), to != browser.member.id
+                else { return refuse("no such participant") }
+                if locked, meeting?.lock.disablePrivateChat == true, !recipient.role.isModerator {
+                    return refuse("private chat is locked")
+                }
+            } else {
+                guard role.may(.chat) else { return refuse("not allowed to chat") }
+                if locked, meeting?.lock.disablePublicChat == true { return refuse("public chat is locked") }
+            }
+            guard chatRate.allow(browser.member.id, now: Double(clock) / 1000) else { return refuse("too many messages; wait a moment") }
+            var log = chats[browser.room] ?? ChatLog()
+            let posted = log.post(from: browser.member.id, fromName: browser.member.name, to: to, text: text, now: Date())
+            chats[browser.room] = log
+            switch posted {
+            case .failure(let refusal): return refuse(refusal.description)
+            case .success(let message):
+                let signal = Signal.chat(message)
+                for other in sessions.values where other.room == browser.room {
+                    if to == nil || other.member.id == to || other.id == browser.id { other.feed?.yield(signal) }
+                }
+            }
+        case .deleteChat(let messageID):
+            guard role.may(.moderateChat) else { return refuse("not allowed to delete messages") }
+            guard chats[browser.room]?.delete(messageID) != nil else { return refuse("no such message") }
+            broadcast(Signal.chatDeleted(messageID), room: browser.room)
         }
         return .success(())
     }
@@ -312,6 +347,7 @@ public final class WebRTCManager: MediaLoopHook {
             browser.feed?.yield(Signal.meetingEnded(message))
             leave(browser.id, reason: "meeting ended")
         }
+        chats[room] = nil
     }
 
     /// `leave` from the browser's WebSocket `connection` (a stale socket cannot end the participant).
@@ -332,6 +368,9 @@ public final class WebRTCManager: MediaLoopHook {
         port.remove(browser.session)
         context.conferences[browser.room]?.leave(browser.member.id)
         browser.feed?.finish()
+        chatRate.forget(browser.member.id)
+        // A meeting's chat lives as long as the meeting; a configured room's, while browsers are in it.
+        if browser.meetingID == nil, !sessions.values.contains(where: { $0.room == browser.room }) { chats[browser.room] = nil }
     }
 
     /// The room's participants, for a newly joined browser (with their roles in a meeting).

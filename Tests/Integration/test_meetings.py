@@ -273,3 +273,73 @@ def test_viewers_are_refused_and_moderators_are_obeyed(server):
 
     asyncio.run(scenario())
     phone.stop()
+
+
+def test_chat_public_private_locked_limited_and_forgotten(server):
+    client = BigBlueButton(api_url(server), SECRET)
+    client.create_meeting("seminar", params={"name": "Seminar", "attendeePW": "ap", "moderatorPW": "mp"})
+    teacher = token_from_join_url(server, client.get_join_meeting_url("Teacher", "seminar", "mp"))
+    anna = token_from_join_url(server, client.get_join_meeting_url("Anna", "seminar", "ap", {"userID": "anna"}))
+    ben = token_from_join_url(server, client.get_join_meeting_url("Ben", "seminar", "ap", {"userID": "ben"}))
+
+    async def scenario():
+        async with Browser(server, teacher) as t, Browser(server, anna) as a, Browser(server, ben) as b:
+            injection = '<img src=x onerror="alert(1)"> & hello'
+            await a.send({"type": "chat", "text": injection})
+            for reader in (t, a, b):
+                message = await reader.next("chat")
+                assert message["text"] == injection and message["fromName"] == "Anna" and "to" not in message
+            # Private: the recipient and the sender see it, nobody else.
+            await a.send({"type": "chat", "text": "just for you", "to": t.answer["memberId"]})
+            assert (await t.next("chat"))["text"] == "just for you"
+            assert (await a.next("chat"))["to"] == t.answer["memberId"]
+            with pytest.raises(AssertionError):
+                await b.next("chat", timeout=1)
+            # Limits: size, rate, and ids from elsewhere.
+            await b.send({"type": "chat", "text": "x" * 3000})
+            assert "at most 2000" in (await b.next("error"))["message"]
+            await b.send({"type": "chat", "text": "hi", "to": 999_999})
+            assert (await b.next("error"))["message"] == "no such participant"
+            for i in range(8):
+                await b.send({"type": "chat", "text": f"spam {i}"})
+            errors = []
+            end = time.time() + 2
+            while time.time() < end:
+                try:
+                    m = json.loads(await asyncio.wait_for(b.ws.recv(), 0.3))
+                except asyncio.TimeoutError:
+                    continue
+                if m["type"] == "error":
+                    errors.append(m["message"])
+            assert any("too many messages" in e for e in errors), errors
+            # Lock: viewers may not chat publicly, nor privately except to moderators.
+            await t.send({"type": "lock", "publicChat": True, "privateChat": True})
+            await a.next("lock")
+            await a.send({"type": "chat", "text": "may I?"})
+            assert (await a.next("error"))["message"] == "public chat is locked"
+            await a.send({"type": "chat", "text": "psst", "to": b.answer["memberId"]})
+            assert (await a.next("error"))["message"] == "private chat is locked"
+            await a.send({"type": "chat", "text": "question", "to": t.answer["memberId"]})
+            while (await t.next("chat"))["text"] != "question":  # the spam before it is still queued
+                pass
+            # A moderator deletes a message for everybody; a viewer may not.
+            first = next(m for m in t.messages if m["type"] == "chat" and m["text"] == injection)
+            await a.send({"type": "chat-delete", "messageId": first["id"]})
+            assert (await a.next("error"))["message"] == "not allowed to delete messages"
+            await t.send({"type": "chat-delete", "messageId": first["id"]})
+            assert (await b.next("chat-deleted"))["id"] == first["id"], "deleted for everybody"
+        # A late joiner sees the history: public messages and its own private ones only.
+        async with Browser(server, teacher) as t2:
+            texts = [m["text"] for m in t2.answer["chat"]]
+            assert injection not in texts and "just for you" not in texts and "spam 0" in texts
+
+    asyncio.run(scenario())
+    client.end_meeting("seminar", "mp")
+    client.create_meeting("seminar", params={"name": "Seminar", "attendeePW": "ap", "moderatorPW": "mp"})
+    fresh = token_from_join_url(server, client.get_join_meeting_url("Teacher", "seminar", "mp"))
+
+    async def after():
+        async with Browser(server, fresh) as t:
+            assert t.answer["chat"] == [], "an ended meeting's chat is gone"
+
+    asyncio.run(after())

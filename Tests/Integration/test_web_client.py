@@ -155,6 +155,14 @@ def test_a_moderator_mutes_and_renames_a_phone_caller_from_the_page(server, chro
     chromium.js("window.prompt = () => 'Grandpa'; return 1")
     chromium.call("click", css="#participants li[data-kind=phone] button.rename")
     chromium.wait_for("document.querySelector('#participants li[data-kind=phone] .name').innerText === 'Grandpa'", 5, "renamed")
+    # Chat text is shown as text: markup in a message never becomes part of the page.
+    injection = '<img src=x onerror="window.pwned=1"><b>hi</b>'
+    chromium.call("type", css="#chat-text", text=injection)
+    chromium.call("click", css="#chat-form button[type=submit]")
+    chromium.wait_for("document.querySelector('#messages .chat-message .text')", 5, "the message")
+    assert chromium.js("return document.querySelector('#messages .chat-message .text').innerText") == injection
+    assert chromium.js("return document.querySelectorAll('#messages img, #messages b').length") == 0
+    assert chromium.js("return window.pwned === undefined")
     SCREENSHOTS.mkdir(exist_ok=True)
     chromium.call("screenshot", path=str(SCREENSHOTS / "moderator.png"))
     chromium.js("window.confirm = () => true; return 1")

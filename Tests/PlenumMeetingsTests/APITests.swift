@@ -93,3 +93,33 @@ import Testing
         #expect(parser.parse(), "well-formed")
     }
 }
+
+@Suite struct ChatTests {
+    @Test func messagesAreCleanedBoundedAndPrivateOnesStayPrivate() throws {
+        var log = ChatLog()
+        let now = Date()
+        #expect(throws: ChatLog.Refusal.empty) { try log.post(from: 1, fromName: "a", to: nil, text: " \u{7}\t ", now: now).get() }
+        #expect(throws: ChatLog.Refusal.tooLong) {
+            try log.post(from: 1, fromName: "a", to: nil, text: String(repeating: "x", count: 2001), now: now).get()
+        }
+        let hello = try log.post(from: 1, fromName: "a", to: nil, text: "  hi\u{0}\nthere  ", now: now).get()
+        #expect(hello.text == "hi\nthere", "control characters go, line breaks stay")
+        _ = try log.post(from: 1, fromName: "a", to: 2, text: "psst", now: now).get()
+        #expect(log.visible(to: 2).count == 2 && log.visible(to: 3).count == 1 && log.visible(to: 1).count == 2)
+        #expect(log.delete(hello.id) == hello && log.delete(hello.id) == nil)
+        for i in 0..<1100 { _ = log.post(from: 1, fromName: "a", to: nil, text: "\(i)", now: now) }
+        #expect(log.messages.count == ChatLog.capacity && log.messages.last?.text == "1099")
+    }
+
+    @Test func theRateLimiterAllowsABurstThenOnePerSecond() {
+        var limiter = RateLimiter(burst: 5, perSecond: 1)
+        var results: [Bool] = []
+        for _ in 0..<8 { results.append(limiter.allow(1, now: 0)) }
+        #expect(results == [true, true, true, true, true, false, false, false])
+        let other = limiter.allow(2, now: 0)
+        #expect(other, "per sender")
+        let early = limiter.allow(1, now: 0.5)
+        let later = limiter.allow(1, now: 1.6)
+        #expect(!early && later)
+    }
+}
