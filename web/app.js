@@ -21,6 +21,7 @@ function applyLanguage() {
   }
   if (call) {
     renderParticipants();
+    renderGuests();
     renderChat();
     renderControls();
     setStatus(call.statusKey);
@@ -194,6 +195,8 @@ class Call {
     Object.assign(this, { name, room, roomName, token, stream });
     this.participants = new Map();
     this.chat = [];
+    this.guests = [];
+    this.waiting = false;
     this.unread = 0;
     this.lock = {};
     this.memberId = null;
@@ -235,7 +238,7 @@ class Call {
   }
 
   onIceState(state) {
-    if (this.ended) return;
+    if (this.ended || this.waiting) return;
     if (state === "connected" || state === "completed") {
       clearTimeout(this.restartTimer);
       this.restartTimer = null;
@@ -334,6 +337,8 @@ class Call {
     switch (message.type) {
       case "answer":
         clearTimeout(this.answerTimer);
+        this.waiting = false;
+        $("waiting-notice").hidden = true;
         this.memberId = message.memberId;
         this.role = message.role || "viewer";
         if (message.roomName) {
@@ -389,6 +394,20 @@ class Call {
         renderParticipants();
         break;
       }
+      case "waiting":
+        this.waiting = true;
+        setStatus("statusWaiting");
+        $("waiting-notice").hidden = false;
+        break;
+      case "denied":
+        this.end();
+        sessionStorage.removeItem("plenum.token");
+        showJoinMessage(t("denied"));
+        break;
+      case "guests":
+        this.guests = message.guests || [];
+        renderGuests();
+        break;
       case "you":
         this.role = message.role;
         this.permissions = new Set(message.permissions || []);
@@ -450,6 +469,8 @@ class Call {
     }
     if (this.pc) this.pc.close();
     $("remote-audio").srcObject = null;
+    $("waiting-notice").hidden = true;
+    $("guests-box").hidden = true;
     $("room-view").hidden = true;
     $("join-view").hidden = false;
     $("room-title").textContent = "";
@@ -574,6 +595,40 @@ function moderatorActions(p) {
     }, "remove danger");
   }
   return box;
+}
+
+// ---- The waiting room (moderators) ----------------------------------------------------------
+
+function renderGuests() {
+  if (!call) return;
+  const box = $("guests-box");
+  box.hidden = call.guests.length === 0 || !call.permissions.has("admitGuests");
+  const items = call.guests.map((g) => {
+    const li = document.createElement("li");
+    li.className = "participant guest";
+    li.dataset.guest = g.id;
+    li.dataset.kind = g.kind;
+    li.append(icon(g.kind === "phone" ? "phone" : "browser"));
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = g.name;
+    li.append(name);
+    const actions = document.createElement("span");
+    actions.className = "actions-inline";
+    for (const [allow, label, iconName, extra] of [[true, "admit", "check", "admit"], [false, "deny", "remove", "deny danger"]]) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = `small ${extra}`;
+      button.setAttribute("aria-label", t(label, { name: g.name }));
+      button.title = t(label, { name: g.name });
+      button.append(icon(iconName));
+      button.addEventListener("click", () => call.send({ type: "admit", guest: g.id, allow }));
+      actions.append(button);
+    }
+    li.append(actions);
+    return li;
+  });
+  $("guests").replaceChildren(...items);
 }
 
 // ---- Chat ---------------------------------------------------------------------------------------

@@ -71,6 +71,12 @@ export const strings = {
     privateTo: "privately to {name}",
     privateFrom: "privately",
     deleteMessage: "Delete message",
+    statusWaiting: "Waiting for a moderator",
+    waitingNotice: "Please wait: a moderator will let you in shortly.",
+    waitingRoom: "Waiting room",
+    admit: "Let {name} in",
+    deny: "Turn {name} away",
+    denied: "A moderator did not let you in.",
   },
   de: {
     language: "Sprache",
@@ -143,6 +149,12 @@ export const strings = {
     privateTo: "privat an {name}",
     privateFrom: "privat",
     deleteMessage: "Nachricht löschen",
+    statusWaiting: "Warten auf die Moderation",
+    waitingNotice: "Bitte warten Sie: Die Moderation lässt Sie gleich herein.",
+    waitingRoom: "Warteraum",
+    admit: "{name} hereinlassen",
+    deny: "{name} abweisen",
+    denied: "Die Moderation hat Sie nicht hereingelassen.",
   },
 };
 

@@ -216,7 +216,7 @@ public final class Conference {
         switch action {
         case .toggleMute:
             if member.flags.muted, let mayUnmute, !mayUnmute(member) {
-                play("conf-locked", to: id)  // the moderator's lock: phones obey it like browsers
+                play("conf-mic-locked", to: id)  // the moderator's lock: phones obey it like browsers
             } else {
                 setMuted(id, !member.flags.muted, announce: true)
             }

@@ -83,6 +83,8 @@ public final class Meeting {
     public var attendees: [Attendee] = []
     /// userIDs removed by a moderator: they may not come back.
     public var banned: Set<String> = []
+    /// userIDs a moderator let in from the waiting room: a reconnect does not wait again.
+    public var admitted: Set<String> = []
     public var lock: LockSettings
 
     public init(settings: MeetingSettings, now: Date) {

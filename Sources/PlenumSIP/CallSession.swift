@@ -37,6 +37,8 @@ final class CallSession {
         case until(UInt64)
         case prompt
         case digits(Collecting)
+        /// In the waiting room: the waiting prompt again at this tick, until a moderator decides.
+        case admission(replayAt: UInt64)
         case hangingUp
     }
     private struct Collecting {
@@ -97,7 +99,29 @@ final class CallSession {
     func end() {
         guard !ended else { return }
         ended = true
+        if let room = waitingFor {
+            waitingFor = nil
+            manager.admissionCancelled?(room, id)
+        }
         leaveCurrentConference()
+    }
+
+    /// The room this call waits to be let into, if it waits.
+    private(set) var waitingFor: String?
+
+    /// A moderator's decision about a waiting caller.
+    func decide(admit: Bool) {
+        guard let room = waitingFor, case .admission = wait, !ended else { return }
+        waitingFor = nil
+        if let member { conference?.stopPrompts(for: member.id) }
+        if admit {
+            variables["admitted"] = room
+            wait = .none
+            step()
+        } else {
+            wait = .none
+            refuse(prompt: "conf-denied", status: 403)
+        }
     }
 
     func hangup() {
@@ -120,6 +144,15 @@ final class CallSession {
         case .prompt:
             guard let member, let conference, !conference.isPlayingPrompt(to: member.id) else { return }
             wait = .none
+        case .admission(let replayAt):
+            // Nothing of the meeting reaches the caller here: it is alone in its lobby with the prompt.
+            guard let member, let conference else { return }
+            if conference.isPlayingPrompt(to: member.id) { return }
+            if manager.tickCount >= replayAt {
+                conference.play("conf-waiting", to: member.id)
+                wait = .admission(replayAt: manager.tickCount + 8 * 50)
+            }
+            return
         case .digits(var collecting):
             wait = .none  // collect sets the next wait when it re-prompts or gives up
             guard let outcome = collect(&collecting) else {
@@ -194,6 +227,23 @@ final class CallSession {
                 next -= 1
                 actions.insert(ask, at: next)
                 return
+            }
+            if variables["admitted"] != room.number, let admission = manager.admission {
+                switch admission(room.number, id, displayName) {
+                case .admit:
+                    break
+                case .deny:
+                    refuse(prompt: "conf-denied", status: 403)
+                    return
+                case .wait:
+                    // The waiting room: this join runs again once a moderator lets the caller in.
+                    answer()
+                    next -= 1
+                    waitingFor = room.number
+                    manager.logger.info("call waits for a moderator", metadata: ["call": "\(id)", "room": "\(room.number)"])
+                    wait = .admission(replayAt: 0)
+                    return
+                }
             }
             join(room)
         }

@@ -89,6 +89,20 @@ public final class SIPCallManager: MediaLoopHook {
 
     public var activeCalls: Int { sessions.count }
 
+    /// Whether a caller may enter a room now (the meetings' guest policies): asked before each join.
+    public enum Admission: Sendable { case admit, wait, deny }
+    public var admission: ((_ room: String, _ call: UInt64, _ displayName: String) -> Admission)?
+    /// A waiting caller hung up before anybody decided.
+    public var admissionCancelled: ((_ room: String, _ call: UInt64) -> Void)?
+
+    /// A moderator let a waiting caller in, or not.
+    public func decide(call: UInt64, admit: Bool) {
+        sessions[call]?.decide(admit: admit)
+    }
+
+    /// Hangs up a call (a removed phone, the end of a meeting).
+    public func hangUp(call: UInt64) { sessions[call]?.hangup() }
+
     /// Rooms that meetings opened (their voice bridges): they survive a reload of the configured rooms.
     private var meetingRooms: [String: RoomDirectory.Room] = [:]
 

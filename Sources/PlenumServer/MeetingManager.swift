@@ -15,6 +15,19 @@ public final class MeetingManager: MediaLoopHook {
     let logger: Logger
     private var clock: UInt64 = 0
     private var emptySince: [String: UInt64] = [:]
+    /// The waiting room of each meeting (guest policy ASK_MODERATOR): browsers and phones alike.
+    private var waiting: [String: [WaitingGuest]] = [:]
+    private var nextGuestID = 1
+
+    /// Someone waiting to be let in; `decide` lets them in (true) or sends them away (false).
+    struct WaitingGuest {
+        let id: Int
+        let name: String
+        let kind: Attendee.Kind
+        let call: UInt64?
+        let connection: UInt64?
+        let decide: (Bool) -> Void
+    }
     /// A meeting nobody joined ends after this; one that emptied, after `emptyTimeout` (milliseconds).
     public var noShowTimeout: UInt64 = 5 * 60_000
     public var emptyTimeout: UInt64 = 60_000
@@ -63,6 +76,10 @@ public final class MeetingManager: MediaLoopHook {
         case .failure(let error): return .failure(error)
         case .success(.existing(let meeting)): return .success(.existing(snapshot(meeting)))
         case .success(.created(let meeting)):
+            if sip.admission == nil {
+                sip.admission = { [weak self] room, call, name in self?.admitPhone(room: room, call: call, name: name) ?? .admit }
+                sip.admissionCancelled = { [weak self] room, call in self?.cancelPhone(room: room, call: call) }
+            }
             sip.addMeetingRoom(RoomDirectory.Room(
                 number: settings.voiceBridge, name: settings.name,
                 maxParticipants: settings.maxParticipants > 0 ? settings.maxParticipants : nil))
@@ -100,6 +117,7 @@ public final class MeetingManager: MediaLoopHook {
         if let conference = context.conferences[number] {
             for member in conference.members { conference.requestHangup(member.id) }
         }
+        for guest in waiting.removeValue(forKey: meetingID) ?? [] { guest.decide(false) }
         context.hook(SIPCallManager.self)?.removeMeetingRoom(number)
         registry.forget(meetingID)
         emptySince[meetingID] = nil
@@ -175,6 +193,70 @@ public final class MeetingManager: MediaLoopHook {
     public func setRole(_ role: Role, memberID: Int, in meeting: Meeting) {
         guard let index = meeting.attendees.firstIndex(where: { $0.memberID == memberID }) else { return }
         meeting.attendees[index].role = role
+    }
+
+    // MARK: The waiting room
+
+    /// The guest policy for a phone caller (phones have no role: they all follow it).
+    func admitPhone(room: String, call: UInt64, name: String) -> SIPCallManager.Admission {
+        guard let meeting = registry.meeting(voiceBridge: room), !meeting.ended else { return .admit }
+        switch meeting.settings.guestPolicy {
+        case .alwaysAccept: return .admit
+        case .alwaysDeny: return .deny
+        case .askModerator:
+            enqueue(meeting.settings.meetingID, name: name, kind: .phone, call: call, connection: nil) { [weak self] allow in
+                self?.context.hook(SIPCallManager.self)?.decide(call: call, admit: allow)
+            }
+            return .wait
+        }
+    }
+
+    func cancelPhone(room: String, call: UInt64) {
+        guard let meeting = registry.meeting(voiceBridge: room) else { return }
+        let id = meeting.settings.meetingID
+        waiting[id]?.removeAll { $0.call == call }
+        announceGuests(id)
+    }
+
+    /// Whether a browser must wait (ASK_MODERATOR, not a moderator, not let in before).
+    public func mustWait(_ meeting: Meeting, userID: String, role: Role) -> Bool {
+        meeting.settings.guestPolicy == .askModerator && !role.isModerator && !meeting.admitted.contains(userID)
+    }
+
+    func enqueue(_ meetingID: String, name: String, kind: Attendee.Kind, call: UInt64?, connection: UInt64?,
+                 decide: @escaping (Bool) -> Void) {
+        let guest = WaitingGuest(id: nextGuestID, name: name, kind: kind, call: call, connection: connection, decide: decide)
+        nextGuestID += 1
+        waiting[meetingID, default: []].append(guest)
+        logger.info("guest waits", metadata: ["meeting": "\(meetingID)", "guest": "\(guest.id)", "kind": "\(kind)"])
+        announceGuests(meetingID)
+    }
+
+    /// A waiting browser closed its socket.
+    public func cancelGuest(connection: UInt64) {
+        for (meetingID, guests) in waiting where guests.contains(where: { $0.connection == connection }) {
+            waiting[meetingID]?.removeAll { $0.connection == connection }
+            announceGuests(meetingID)
+        }
+    }
+
+    /// A moderator's decision.
+    public func decide(meetingID: String, guestID: Int, admit: Bool) -> Bool {
+        guard let index = waiting[meetingID]?.firstIndex(where: { $0.id == guestID }), let guest = waiting[meetingID]?.remove(at: index)
+        else { return false }
+        logger.info("guest decided", metadata: ["meeting": "\(meetingID)", "guest": "\(guestID)", "admitted": "\(admit)"])
+        announceGuests(meetingID)
+        guest.decide(admit)
+        return true
+    }
+
+    public func guests(of meetingID: String) -> [(id: Int, name: String, kind: String)] {
+        (waiting[meetingID] ?? []).map { ($0.id, $0.name, $0.kind.rawValue) }
+    }
+
+    private func announceGuests(_ meetingID: String) {
+        guard let meeting = registry.meeting(meetingID) else { return }
+        context.hook(WebRTCManager.self)?.sendGuests(guests(of: meetingID), room: meeting.settings.voiceBridge)
     }
 
     // MARK: Snapshots for the API (rendered off the loop)

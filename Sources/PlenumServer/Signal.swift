@@ -26,6 +26,9 @@ public enum Signal {
         public var to: Int?
         /// `chat-delete`: the message.
         public var messageId: Int?
+        /// `admit`: the waiting guest and the decision.
+        public var guest: Int?
+        public var allow: Bool?
     }
 
     public struct Participant: Codable, Sendable, Equatable {
@@ -113,6 +116,15 @@ public enum Signal {
     }
 
     public static func chatDeleted(_ id: Int) -> String { encode(["type": "chat-deleted", "id": id]) }
+
+    /// The receiver waits for a moderator (guest policy ASK_MODERATOR).
+    public static func waiting() -> String { encode(["type": "waiting"]) }
+    public static func denied() -> String { encode(["type": "denied", "message": "a moderator did not let you in"]) }
+
+    /// The meeting's waiting room, for those who may admit guests.
+    public static func guests(_ guests: [(id: Int, name: String, kind: String)]) -> String {
+        encode(["type": "guests", "guests": guests.map { ["id": $0.id, "name": $0.name, "kind": $0.kind] }])
+    }
 
     public static func token(_ token: String, room: String, roomName: String) -> String {
         encode(["token": token, "room": room, "roomName": roomName])

@@ -149,6 +149,8 @@ struct SignallingSession {
     var left = false
     /// This socket, to tell it from a newer one that resumed the same session.
     let connection = UInt64.random(in: 1...UInt64.max)
+    /// In the waiting room: the session exists once a moderator lets the browser in.
+    var waiting = false
 
     enum Outcome { case open, close }
 
@@ -166,6 +168,15 @@ struct SignallingSession {
         }
         // Issue 5: a message about a room the session is not in is refused.
         if let named = request.room, let room, named != room { return refuse("not in room \(named)") }
+        if waiting, sessionID == nil {
+            let connection = self.connection
+            if let admitted = await loop.run({ context in context.hook(WebRTCManager.self)?.session(forConnection: connection) }) {
+                sessionID = admitted.id
+                waiting = false
+            } else if request.type != "leave" {
+                return refuse("waiting for a moderator")
+            }
+        }
         switch request.type {
         case "join":
             guard sessionID == nil else { return refuse("already joined") }
@@ -180,16 +191,19 @@ struct SignallingSession {
             let name = request.name ?? "Guest"
             let feed = self.feed
             let connection = self.connection
-            let result = await loop.run { context -> Result<(id: UInt64, memberID: Int), WebRTCManager.JoinError> in
+            let result = await loop.run { context -> Result<WebRTCManager.Joined, WebRTCManager.JoinError> in
                 guard let manager = context.hook(WebRTCManager.self) else { return .failure(.noSuchRoom) }
                 return manager.join(grant: grant, name: name, offerSDP: sdp, feed: feed, connection: connection)
             }
             let room = grant.room
             switch result {
-            case .success(let joined):
-                sessionID = joined.id
+            case .success(.joined(let id, let memberID)):
+                sessionID = id
                 self.room = room
-                logger.info("browser joined", metadata: ["room": "\(room)", "member": "\(joined.memberID)"])
+                logger.info("browser joined", metadata: ["room": "\(room)", "member": "\(memberID)"])
+            case .success(.waiting):
+                waiting = true
+                self.room = room
             case .failure(let error):
                 return refuse(error.description)
             }
@@ -220,7 +234,8 @@ struct SignallingSession {
                 context.hook(WebRTCManager.self)?.restart(id, offerSDP: sdp) ?? .failure(.noSuchSession)
             }
             if case .failure(let error) = result { return refuse(error.description) }
-        case "mute", "mute-all", "remove", "rename", "promote", "demote", "end-meeting", "hand", "lock", "chat", "chat-delete":
+        case "mute", "mute-all", "remove", "rename", "promote", "demote", "end-meeting", "hand", "lock", "chat", "chat-delete",
+             "admit":
             guard let id = sessionID else { return refuse("\(request.type) needs a joined session") }
             guard let action = Self.action(request) else { return refuse("\(request.type): missing fields") }
             let result = await loop.run { context -> Result<Void, WebRTCManager.JoinError> in
@@ -251,6 +266,9 @@ struct SignallingSession {
         case "lock": return .lock(microphone: request.microphone, publicChat: request.publicChat, privateChat: request.privateChat)
         case "chat": return request.text.map { .chat(text: $0, to: request.to) }
         case "chat-delete": return request.messageId.map { .deleteChat(messageID: $0) }
+        case "admit":
+            guard let guest = request.guest, let allow = request.allow else { return nil }
+            return .admit(guest: guest, allow: allow)
         default: return nil
         }
     }
@@ -263,9 +281,20 @@ struct SignallingSession {
     /// The socket is gone: `leave` ends the participant; anything else (a network change) only detaches it
     /// for a while, so a new socket can `resume`.
     func closed() {
-        guard let id = sessionID else { return }
         let left = self.left
         let connection = self.connection
+        guard let id = sessionID else {
+            // A guest that gave up waiting, or one let in just now (its socket closes like any other).
+            loop.execute { context in
+                context.hook(MeetingManager.self)?.cancelGuest(connection: connection)
+                if let admitted = context.hook(WebRTCManager.self)?.session(forConnection: connection) {
+                    if left { context.hook(WebRTCManager.self)?.leave(admitted.id) } else {
+                        context.hook(WebRTCManager.self)?.detach(admitted.id, connection: connection)
+                    }
+                }
+            }
+            return
+        }
         loop.execute { context in
             guard let manager = context.hook(WebRTCManager.self) else { return }
             if left { manager.leave(id, connection: connection) } else { manager.detach(id, connection: connection) }

@@ -108,8 +108,20 @@ public final class WebRTCManager: MediaLoopHook {
     /// A browser's offer for the room its token grants: its session, its member, and our answer, which
     /// is queued into `feed` here, on the loop, so it precedes any event about the room (another browser
     /// joining right after must not overtake it).
+    public enum Joined: Sendable {
+        case joined(id: UInt64, memberID: MemberID)
+        /// In the meeting's waiting room: the answer comes when a moderator lets the browser in.
+        case waiting
+    }
+
     public func join(grant: AccessGrant, name: String, offerSDP: String, feed: AsyncStream<String>.Continuation,
-                     connection: UInt64) -> Result<(id: UInt64, memberID: MemberID), JoinError>
+                     connection: UInt64) -> Result<Joined, JoinError>
+    {
+        join(grant: grant, name: name, offerSDP: offerSDP, feed: feed, connection: connection, admitted: false)
+    }
+
+    private func join(grant: AccessGrant, name: String, offerSDP: String, feed: AsyncStream<String>.Continuation,
+                      connection: UInt64, admitted: Bool) -> Result<Joined, JoinError>
     {
         let room = grant.room
         guard let sip = context.hook(SIPCallManager.self), let entry = sip.rooms.room(room) else { return .failure(.noSuchRoom) }
@@ -123,6 +135,28 @@ public final class WebRTCManager: MediaLoopHook {
             case .success(let m): meeting = m
             }
             role = grant.role.flatMap { meetings.roles.role(named: $0) } ?? .viewer
+            if let m = meeting, m.settings.guestPolicy == .alwaysDeny, !role.isModerator {
+                return .failure(.refused("guests are not admitted to this meeting"))
+            }
+            if let m = meeting, !admitted, meetings.mustWait(m, userID: userID, role: role) {
+                let displayName = String((grant.name ?? name).prefix(64))
+                meetings.enqueue(m.settings.meetingID, name: displayName, kind: .browser, call: nil, connection: connection) {
+                    [weak self, weak m] allow in
+                    guard let self else { return }
+                    guard allow, let m else {
+                        feed.yield(Signal.denied())
+                        return
+                    }
+                    m.admitted.insert(userID)
+                    if case .failure(let error) = self.join(
+                        grant: grant, name: name, offerSDP: offerSDP, feed: feed, connection: connection, admitted: true)
+                    {
+                        feed.yield(Signal.error(error.description))
+                    }
+                }
+                feed.yield(Signal.waiting())
+                return .success(.waiting)
+            }
         }
         let conference = sip.conference(for: room)
         if entry.locked == true || conference.members.count >= (entry.maxParticipants ?? .max) { return .failure(.roomFull) }
@@ -154,7 +188,21 @@ public final class WebRTCManager: MediaLoopHook {
                 listenOnly: listenOnly)
         }
         sendAnswer(browser)
-        return .success((id, member.id))
+        if role.may(.admitGuests), let meeting, let meetings = context.hook(MeetingManager.self) {
+            feed.yield(Signal.guests(meetings.guests(of: meeting.settings.meetingID)))
+        }
+        return .success(.joined(id: id, memberID: member.id))
+    }
+
+    /// The session a socket speaks for (a guest's socket learns it once a moderator let it in).
+    public func session(forConnection connection: UInt64) -> (id: UInt64, room: String)? {
+        sessions.values.first { $0.connection == connection }.map { ($0.id, $0.room) }
+    }
+
+    /// The waiting room changed: every browser in the room that may admit guests is told.
+    public func sendGuests(_ guests: [(id: Int, name: String, kind: String)], room: String) {
+        let message = Signal.guests(guests)
+        for browser in sessions.values where browser.room == room && browser.role.may(.admitGuests) { browser.feed?.yield(message) }
     }
 
     private func sendAnswer(_ browser: Browser, restart: Bool = false) {
@@ -220,6 +268,7 @@ public final class WebRTCManager: MediaLoopHook {
         case lock(microphone: Bool?, publicChat: Bool?, privateChat: Bool?)
         case chat(text: String, to: Int?)
         case deleteChat(messageID: Int)
+        case admit(guest: Int, allow: Bool)
     }
 
     /// Carries out `action` for browser `id` if its role allows it; the refusal's text otherwise.
@@ -329,6 +378,10 @@ public final class WebRTCManager: MediaLoopHook {
                     if to == nil || other.member.id == to || other.id == browser.id { other.feed?.yield(signal) }
                 }
             }
+        case .admit(let guest, let allow):
+            guard role.may(.admitGuests) else { return refuse("not allowed to admit guests") }
+            guard let meeting, let meetings, meetings.decide(meetingID: meeting.settings.meetingID, guestID: guest, admit: allow)
+            else { return refuse("no such guest") }
         case .deleteChat(let messageID):
             guard role.may(.moderateChat) else { return refuse("not allowed to delete messages") }
             guard chats[browser.room]?.delete(messageID) != nil else { return refuse("no such message") }

@@ -81,8 +81,22 @@ class Server:
         self.process = subprocess.Popen(
             [str(plenum_binary()), "serve", "--config", str(self.dir / "plenum.json"), "--log-level", "debug"],
             stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
-        time.sleep(0.5)
-        assert self.process.poll() is None, self.log_text()
+        self.wait_until_ready()
+
+    def wait_until_ready(self, timeout: float = 15):
+        """Until HTTPS answers /health (the certificate is made and TLS is up), not a fixed sleep."""
+        end = time.time() + timeout
+        while time.time() < end:
+            assert self.process.poll() is None, self.log_text()
+            try:
+                if self.https_certificate.exists():
+                    with urllib.request.urlopen(f"{self.base_url}/health", context=self.ssl_context(), timeout=1) as r:
+                        if r.status == 200:
+                            return
+            except (OSError, ssl.SSLError):
+                pass
+            time.sleep(0.1)
+        raise AssertionError("the server did not come up: " + self.log_text()[-2000:])
 
     def log_text(self) -> str:
         self.log.flush()

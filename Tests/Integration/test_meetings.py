@@ -79,22 +79,32 @@ def token_from_join_url(server, url: str) -> str:
 
 
 class Browser:
-    """An aiortc participant that joined with a token; keeps its WebSocket for moderation messages."""
+    """An aiortc participant that joined with a token; keeps its WebSocket for moderation messages.
+    With `tone_hz` its microphone plays a sine; with `expect="waiting"` it stops in the waiting room."""
 
-    def __init__(self, server, token: str):
-        self.server, self.token = server, token
+    def __init__(self, server, token: str, tone_hz: float | None = None, expect: str = "answer"):
+        self.server, self.token, self.tone_hz, self.expect = server, token, tone_hz, expect
         self.messages: list[dict] = []
 
     async def __aenter__(self):
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.pc.addTransceiver("audio", direction="sendrecv")
+        if self.tone_hz:
+            from test_webrtc import ToneTrack
+            self.pc.addTrack(ToneTrack(self.tone_hz))
+        else:
+            self.pc.addTransceiver("audio", direction="sendrecv")
         await self.pc.setLocalDescription(await self.pc.createOffer())
         self.ws = await websockets.connect(self.server.ws_url, ssl=self.server.ssl_context())
         await self.ws.send(json.dumps({"type": "join", "token": self.token, "name": "ignored", "sdp": self.pc.localDescription.sdp}))
-        self.answer = json.loads(await self.ws.recv())
-        assert self.answer["type"] == "answer", self.answer
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=self.answer["sdp"], type="answer"))
+        first = json.loads(await self.ws.recv())
+        assert first["type"] == self.expect, first
+        if first["type"] == "answer":
+            await self.accept(first)
         return self
+
+    async def accept(self, answer: dict):
+        self.answer = answer
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
 
     async def __aexit__(self, *exc):
         try:
@@ -273,6 +283,66 @@ def test_viewers_are_refused_and_moderators_are_obeyed(server):
 
     asyncio.run(scenario())
     phone.stop()
+
+
+def test_the_waiting_room_holds_phones_and_browsers_until_a_moderator_decides(server):
+    """ASK_MODERATOR: a phone caller hears only the waiting prompt, nothing of the meeting, until the
+    moderator lets it in; a browser guest gets no media until admitted, or is turned away."""
+    client = BigBlueButton(api_url(server), SECRET)
+    client.create_meeting("exam", params={"name": "Exam", "attendeePW": "ap", "moderatorPW": "mp", "voiceBridge": "74000",
+                                          "guestPolicy": "ASK_MODERATOR"})
+    moderator = token_from_join_url(server, client.get_join_meeting_url("Proctor", "exam", "mp"))
+    guest = token_from_join_url(server, client.get_join_meeting_url("Late Student", "exam", "ap", {"userID": "late"}))
+    intruder = token_from_join_url(server, client.get_join_meeting_url("Intruder", "exam", "ap", {"userID": "intruder"}))
+    phone = Phone(1000)
+    timeline = {}
+
+    async def scenario():
+        async with Browser(server, moderator, tone_hz=2500) as proctor:
+            phone.dial(f"sip:74000@{SERVER_IP}:{server.sip_port}", 24)
+            timeline["dialled"] = time.time()
+            guests = await proctor.next("guests", 10)
+            while not guests["guests"]:
+                guests = await proctor.next("guests", 10)
+            waiting_phone = guests["guests"][0]
+            assert waiting_phone["kind"] == "phone"
+            info = client.get_meeting_info("exam")
+            assert [a.get_fullname() for a in info.get_attendees()] == ["Proctor"], "a waiting caller is not in the meeting"
+            await asyncio.sleep(8)  # the caller waits and hears the prompt only
+            timeline["admitted"] = time.time()
+            await proctor.send({"type": "admit", "guest": waiting_phone["id"], "allow": True})
+            await proctor.phone()
+            # Browser guests: one turned away, one let in.
+            async with Browser(server, intruder, expect="waiting") as nope, Browser(server, guest, expect="waiting") as late:
+                seen = {}
+                while len(seen) < 2:
+                    for g in (await proctor.next("guests"))["guests"]:
+                        seen[g["name"]] = g["id"]
+                await nope.send({"type": "chat", "text": "let me in"})
+                assert (await nope.next("error"))["message"] == "waiting for a moderator"
+                await proctor.send({"type": "admit", "guest": seen["Intruder"], "allow": False})
+                assert (await nope.next("denied"))["type"] == "denied"
+                await proctor.send({"type": "admit", "guest": seen["Late Student"], "allow": True})
+                await late.accept(await late.next("answer"))
+                assert late.answer["role"] == "viewer"
+                await late.send({"type": "chat", "text": "thanks"})
+                assert (await proctor.next("chat"))["text"] == "thanks"
+                viewer = token_from_join_url(server, client.get_join_meeting_url("Viewer", "exam", "ap"))
+                async with Browser(server, viewer, expect="waiting") as v:
+                    await v.send({"type": "admit", "guest": 1, "allow": True})
+                    assert (await v.next("error"))["message"] == "waiting for a moderator"
+                await asyncio.sleep(6)
+
+    asyncio.run(scenario())
+    phone.wait(30)
+    heard, rate = phone.heard()
+    start = len(heard) / rate - (time.time() - timeline["dialled"])  # the recording began when the call was answered
+    waited = int(timeline["admitted"] - timeline["dialled"])
+    before = heard[int(max(0, 1 - start) * rate):int((waited - 1) * rate)]
+    after = heard[int((waited + 3) * rate):int((waited + 8) * rate)]
+    from peers import tone_share_db
+    assert len(before) > 3 * rate and tone_share_db(before, rate, 2500) < -25, f"nothing of the meeting while waiting: {tone_share_db(before, rate, 2500):.1f} dB"
+    assert tone_share_db(after, rate, 2500) > -6, f"the meeting once admitted: {tone_share_db(after, rate, 2500):.1f} dB"
 
 
 def test_chat_public_private_locked_limited_and_forgotten(server):

@@ -171,3 +171,58 @@ def test_a_moderator_mutes_and_renames_a_phone_caller_from_the_page(server, chro
     assert chromium.js("return document.getElementById('join-message').innerText") == "The meeting has ended."
     assert phone.wait_for_log("session closed", 5), "the phone was hung up"
     phone.stop()
+
+
+def test_a_moderator_admits_a_guest_from_the_page(server, chromium):
+    """ASK_MODERATOR: a guest (aiortc's offer over a plain WebSocket) waits; the moderator in Chromium
+    sees it in the waiting room and lets it in; the guest then gets its answer."""
+    import asyncio
+    import hashlib
+    import json
+    import urllib.parse
+    import urllib.request
+
+    from aiortc import RTCConfiguration, RTCPeerConnection
+    from websockets.sync.client import connect
+
+    secret = (server.dir / "data" / "api-secret").read_text().strip()
+
+    def api(call: str, query: str) -> str:
+        checksum = hashlib.sha256((call + query + secret).encode()).hexdigest()
+        url = f"{server.base_url}/bigbluebutton/api/{call}?{query}&checksum={checksum}"
+        with urllib.request.urlopen(url, context=server.ssl_context(), timeout=5) as response:
+            return response.read().decode()
+
+    def token(query: str) -> str:
+        url = api("join", query + "&redirect=false").split("<url>")[1].split("</url>")[0].replace("&amp;", "&")
+        return urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["token"][0]
+
+    api("create", "name=Office+hours&meetingID=office&guestPolicy=ASK_MODERATOR")
+    chromium.call("open", url=f"{server.base_url}/?token={token('fullName=Host&meetingID=office&role=MODERATOR')}")
+    chromium.wait_for("document.readyState === 'complete'", 10)
+    chromium.call("click", css="#join-mic")
+    chromium.wait_for("document.getElementById('status').dataset.state === 'statusConnected'", 15, "connected")
+
+    async def offer() -> str:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTransceiver("audio", direction="sendrecv")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+
+    with connect(server.ws_url, ssl=server.ssl_context()) as guest:
+        guest.send(json.dumps({"type": "join", "token": token("fullName=Visitor&meetingID=office&role=VIEWER"),
+                               "sdp": asyncio.run(offer())}))
+        assert json.loads(guest.recv(timeout=5))["type"] == "waiting"
+        chromium.wait_for("document.querySelector('#guests li button.admit')", 5, "the guest in the waiting room")
+        assert "Visitor" in chromium.js("return document.getElementById('guests-box').innerText")
+        SCREENSHOTS.mkdir(exist_ok=True)
+        chromium.call("screenshot", path=str(SCREENSHOTS / "waiting-room.png"))
+        chromium.call("click", css="#guests li button.admit")
+        answer = json.loads(guest.recv(timeout=5))
+        assert answer["type"] == "answer" and answer["role"] == "viewer", answer
+        chromium.wait_for("document.getElementById('guests-box').hidden", 5, "the waiting room empties")
+        chromium.wait_for("Array.from(document.querySelectorAll('#participants li .name')).some(e => e.innerText === 'Visitor')",
+                          5, "the guest among the participants")
+        guest.send(json.dumps({"type": "leave"}))
