@@ -390,7 +390,8 @@ class Call {
           }
         }
         if (message.type === "renamed") p.name = message.name;
-        if (message.type === "hand") p.handRaised = message.raised;
+        if (message.type === "hand" && message.id === this.memberId) setTimeout(renderControls);
+        if (message.type === "hand") p.hand = message.raised;
         renderParticipants();
         break;
       }
@@ -503,7 +504,7 @@ function renderParticipants() {
     a.id === call.memberId ? -1 : b.id === call.memberId ? 1 : a.name.localeCompare(b.name));
   const permissions = [...call.permissions].sort().join();
   const items = people.map((p) => {
-    const signature = JSON.stringify([p.name, p.muted, p.role, p.kind, p.number, p.id === call.memberId, !!call.stream,
+    const signature = JSON.stringify([p.name, p.muted, p.role, p.kind, p.number, p.hand, p.id === call.memberId, !!call.stream,
       permissions, language]);
     let li = rows.get(p.id);
     if (!li || li.dataset.signature !== signature) {
@@ -545,6 +546,12 @@ function buildRow(p) {
   }
   const state = document.createElement("span");
   state.className = "state";
+  if (p.hand) {
+    const hand = icon("hand");
+    hand.classList.add("hand");
+    state.append(hand);
+    state.append(srOnly(t("handRaised")));
+  }
   if (p.muted) {
     state.append(icon("mic-off"));
     state.append(srOnly(t("muted")));
@@ -726,6 +733,10 @@ function srOnly(text) {
 function renderControls() {
   if (!call) return;
   $("mute-all").hidden = !call.permissions.has("muteOthers");
+  const me = call.participants.get(call.memberId);
+  const raised = !!(me && me.hand);
+  $("hand").setAttribute("aria-pressed", String(raised));
+  $("hand-label").textContent = raised ? t("lowerHand") : t("raiseHand");
   $("end-meeting").hidden = !call.permissions.has("endMeeting");
   const button = $("mute");
   button.disabled = !call.stream;
@@ -739,6 +750,11 @@ function announce(text) {
 }
 
 $("mute").addEventListener("click", () => call && call.stream && call.setMuted(!call.muted));
+$("hand").addEventListener("click", () => {
+  if (!call) return;
+  const me = call.participants.get(call.memberId);
+  call.send({ type: "hand", raised: !(me && me.hand) });
+});
 $("mute-all").addEventListener("click", () => call && call.send({ type: "mute-all", muted: true }));
 $("end-meeting").addEventListener("click", () => {
   if (call && confirm(t("confirmEnd"))) call.send({ type: "end-meeting" });

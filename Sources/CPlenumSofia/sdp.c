@@ -40,8 +40,6 @@ int plenum_sdp_parse_audio(const char *text, size_t length, plenum_sdp_audio *au
     case sdp_inactive: audio->direction = PLENUM_SDP_INACTIVE; break;
     default: audio->direction = PLENUM_SDP_SENDRECV; break;
     }
-    // c=0.0.0.0 is the old way of putting a call on hold (RFC 3264 §8.4).
-    if (strcmp(audio->address, "0.0.0.0") == 0) audio->direction = PLENUM_SDP_INACTIVE;
     for (sdp_rtpmap_t *map = media->m_rtpmaps; map && audio->format_count < PLENUM_SDP_MAX_FORMATS; map = map->rm_next) {
         plenum_sdp_format *format = &audio->formats[audio->format_count++];
         format->payload_type = (int)map->rm_pt;

@@ -73,6 +73,9 @@ public struct AudioOffer: Sendable, Equatable {
         mid = Self.text(&audio.mid)
         rtcpMux = audio.rtcp_mux != 0
         audioLevelExtension = (1...14).contains(audio.audio_level_extension) ? UInt8(audio.audio_level_extension) : nil
+        // c=0.0.0.0 is the old way of putting a call on hold (RFC 3264 §8.4), but with ICE it is only
+        // the default address of an offer whose candidates come separately (RFC 8839 §4.2.5).
+        if address == "0.0.0.0", iceUsernameFragment.isEmpty { direction = .inactive }
     }
 
     private static func text<T>(_ tuple: inout T) -> String {

@@ -42,12 +42,14 @@ public enum Signal {
         public var number: String?
         /// In a meeting: the role's name ("viewer", "moderator" or a configured one).
         public var role = "viewer"
+        public var hand = false
 
         init(_ member: Member) {
             id = member.id
             name = member.name
             muted = member.flags.muted
             talking = member.isTalking
+            hand = member.flags.handRaised
             (kind, number) = Self.kind(of: member)
         }
 
@@ -60,7 +62,7 @@ public enum Signal {
         }
 
         var json: [String: Any] {
-            var object: [String: Any] = ["id": id, "name": name, "muted": muted, "talking": talking, "kind": kind, "role": role]
+            var object: [String: Any] = ["id": id, "name": name, "muted": muted, "talking": talking, "kind": kind, "role": role, "hand": hand]
             if let number { object["number"] = number }
             return object
         }

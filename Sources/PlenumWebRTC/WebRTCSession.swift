@@ -61,6 +61,17 @@ public final class WebRTCSession {
 
     private(set) var offer: AudioOffer
 
+    /// The answer's direction mirrors the offer's (RFC 3264 §6.1): a listen-only browser (recvonly)
+    /// gets sendonly.
+    var answerDirection: String {
+        switch offer.direction {
+        case .recvonly: "sendonly"
+        case .sendonly: "recvonly"
+        case .inactive: "inactive"
+        default: "sendrecv"
+        }
+    }
+
     /// An ICE restart (RFC 8445 §9, RFC 8829 §5.2.1): the browser's network changed or its checks
     /// failed, so it sends an offer with new ICE credentials. Media pauses until the new pair is
     /// nominated; the DTLS association and SRTP keys stay (same certificate), so no new join.
@@ -86,7 +97,7 @@ public final class WebRTCSession {
             "a=ice-lite", "a=msid-semantic: WMS plenum",
             "m=audio \(first.port) UDP/TLS/RTP/SAVPF \(formats)", "c=IN \(first.sdpAddressType) \(first.host)",
             "a=ice-ufrag:\(ice.local.usernameFragment)", "a=ice-pwd:\(ice.local.password)",
-            "a=fingerprint:sha-256 \(fingerprint)", "a=setup:passive", "a=mid:\(mid)", "a=sendrecv", "a=rtcp-mux",
+            "a=fingerprint:sha-256 \(fingerprint)", "a=setup:passive", "a=mid:\(mid)", "a=\(answerDirection)", "a=rtcp-mux",
             "a=rtpmap:\(pt) opus/48000/2", "a=fmtp:\(pt) minptime=10;useinbandfec=1",
         ]
         if let te = leg.codecs.telephoneEvent { lines += ["a=rtpmap:\(te) telephone-event/48000", "a=fmtp:\(te) 0-15"] }

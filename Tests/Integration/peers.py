@@ -270,7 +270,8 @@ class Chromium:
     Its fake microphone plays a sine of `tone_hz`. The server's HTTPS certificate is trusted by pinning
     its public key (--ignore-certificate-errors-spki-list), so TLS is really checked."""
 
-    def __init__(self, server: Server, tone_hz: int = 700, width: int = 1280, height: int = 900):
+    def __init__(self, server: Server, tone_hz: int = 700, width: int = 1280, height: int = 900,
+                 deny_microphone: bool = False):
         self.dir = Path(tempfile.mkdtemp(prefix="plenum-chromium-"))
         self.namespace = f"plenum-browser-{os.getpid()}"
         self.address = "10.78.0.2"
@@ -291,7 +292,8 @@ class Chromium:
             " | openssl dgst -sha256 -binary | base64", shell=True, check=True, capture_output=True, text=True).stdout.strip()
         arguments = [
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            "--deny-permission-prompts" if deny_microphone else "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-audio-capture={tone}", "--autoplay-policy=no-user-gesture-required",
             "--disable-features=WebRtcHideLocalIpsWithMdns", f"--ignore-certificate-errors-spki-list={pin}",
             f"--user-data-dir={self.dir / 'profile'}", f"--window-size={width},{height}", "--no-first-run",

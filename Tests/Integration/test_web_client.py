@@ -54,6 +54,9 @@ def test_a_browser_joins_and_a_phone_hears_it(server, chromium):
     # M mutes (the keyboard shortcut), and the server tells the room.
     chromium.call("key", css="body", key="m")
     chromium.wait_for("document.getElementById('mute').getAttribute('aria-pressed') === 'true'", 5, "muted")
+    chromium.call("click", css="#hand")
+    chromium.wait_for("document.querySelector('#participants li .state .icon.hand')", 5, "the raised hand in the list")
+    assert chromium.js("return document.getElementById('hand').getAttribute('aria-pressed')") == "true"
     phone.wait(25)
     heard, rate = phone.heard()
     windows = tone_windows(heard, rate, 700)
@@ -226,3 +229,22 @@ def test_a_moderator_admits_a_guest_from_the_page(server, chromium):
         chromium.wait_for("Array.from(document.querySelectorAll('#participants li .name')).some(e => e.innerText === 'Visitor')",
                           5, "the guest among the participants")
         guest.send(json.dumps({"type": "leave"}))
+
+
+def test_a_denied_microphone_is_explained_and_listening_still_works(server):
+    """The person says no to the microphone: the page says what to do, and "Listen only" still joins."""
+    chromium = Chromium(server, deny_microphone=True)
+    try:
+        chromium.call("open", url=f"{server.base_url}/?room=3001")
+        chromium.wait_for("document.readyState === 'complete'", 10)
+        chromium.call("type", css="#name", text="Careful")
+        chromium.call("click", css="#join-mic")
+        message = chromium.wait_for("document.getElementById('join-message').innerText", 10, "an explanation")
+        assert "did not allow the microphone" in message, message
+        assert chromium.js("return document.getElementById('room-view').hidden"), "not joined without a decision"
+        chromium.call("click", css="#join-listen")
+        chromium.wait_for("document.getElementById('status').dataset.state === 'statusConnected'", 15, "connected")
+        assert chromium.js("return document.getElementById('mute').disabled"), "nothing to mute when listening"
+        assert "listening only" in chromium.js("return document.querySelector('#participants li .details').innerText")
+    finally:
+        chromium.close()

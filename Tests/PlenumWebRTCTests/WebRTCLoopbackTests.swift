@@ -275,6 +275,21 @@ extension AudioOffer {
     }
 }
 
+@Suite struct AnswerDirectionTests {
+    /// Browsers offer c=0.0.0.0 (ICE carries the addresses): that is no hold; a listen-only offer gets sendonly.
+    @Test func theAnswerMirrorsTheOffersDirection() throws {
+        let browser = try LoopbackBrowser()
+        let context = try DTLSContext()
+        let port = try WebRTCPort(address: "127.0.0.1", port: 0, context: context)
+        for (offered, answered) in [("sendrecv", "sendrecv"), ("recvonly", "sendonly"), ("sendonly", "recvonly"), ("inactive", "inactive")] {
+            let offer = try AudioOffer(parsing: browser.offer.replacingOccurrences(of: "a=sendrecv", with: "a=\(offered)"))
+            let session = try WebRTCSession(offer: offer, context: context, socket: port.sockets[0])
+            let answer = session.answer(addresses: port.addresses, fingerprint: context.fingerprint, sessionID: 1)
+            #expect(answer.contains("a=\(answered)\r\n"), "\(offered) → \(answered)")
+        }
+    }
+}
+
 @Suite struct SocketAddressTests {
     @Test func parsesBothFamiliesAndPrintsThemAsSDPWrites() throws {
         let v4 = try #require(SocketAddress(host: "10.77.0.1", port: 40_000))
