@@ -358,6 +358,7 @@ class Call {
         if (this.muted) this.send({ type: "mute", muted: true });
         if (message.lock) this.lock = message.lock;
         this.chat = message.chat || [];
+        this.welcome = message.welcome ? welcomeText(message.welcome) : "";
         renderParticipants();
         renderChat();
         renderControls();
@@ -646,12 +647,27 @@ function chatInView() {
   return document.visibilityState === "visible" && list.scrollHeight - list.scrollTop - list.clientHeight < 40;
 }
 
+/// The meeting's welcome comes from the API caller and may carry markup: only its text is shown.
+function welcomeText(html) {
+  return (new DOMParser().parseFromString(html, "text/html").body.textContent || "").trim();
+}
+
 function renderChat() {
   if (!call) return;
   const list = $("messages");
   const wasAtEnd = chatInView();
   const firstUnread = call.chat.length - call.unread;
-  const items = call.chat.map((m, index) => {
+  const welcome = [];
+  if (call.welcome) {
+    const li = document.createElement("li");
+    li.className = "chat-message welcome";
+    const text = document.createElement("p");
+    text.className = "text";
+    text.textContent = call.welcome;
+    li.append(text);
+    welcome.push(li);
+  }
+  const items = welcome.concat(call.chat.map((m, index) => {
     const li = document.createElement("li");
     li.className = "chat-message";
     li.dataset.id = m.id;
@@ -685,7 +701,7 @@ function renderChat() {
       li.append(remove);
     }
     return li;
-  });
+  }));
   list.replaceChildren(...items);
   if (wasAtEnd) list.scrollTop = list.scrollHeight;
   $("unread").hidden = call.unread === 0;

@@ -95,6 +95,14 @@ public final class Meeting {
     }
 
     public var running: Bool { !ended && !attendees.isEmpty }
+
+    /// The welcome message with BigBlueButton's placeholders filled in (%%CONFNAME%%, %%DIALNUM%%,
+    /// %%CONFNUM%%). It may hold markup from the API caller: clients show it as text.
+    public var welcomeText: String {
+        settings.welcome.replacingOccurrences(of: "%%CONFNAME%%", with: settings.name)
+            .replacingOccurrences(of: "%%DIALNUM%%", with: settings.dialNumber)
+            .replacingOccurrences(of: "%%CONFNUM%%", with: settings.voiceBridge)
+    }
     public var moderatorCount: Int { attendees.filter(\.role.isModerator).count }
 
     public func add(_ attendee: Attendee) {

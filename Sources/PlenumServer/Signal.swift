@@ -76,9 +76,10 @@ public enum Signal {
     public static func error(_ message: String) -> String { encode(["type": "error", "message": message]) }
 
     public static func answer(sdp: String, memberID: Int, session: String, restart: Bool, role: Role, roomName: String,
-                              participants: [Participant], chat: [ChatLog.Message], lock: LockSettings?) -> String {
+                              welcome: String, participants: [Participant], chat: [ChatLog.Message], lock: LockSettings?) -> String {
         encode([
             "type": "answer", "sdp": sdp, "memberId": memberID, "session": session, "restart": restart, "roomName": roomName,
+            "welcome": welcome,
             "chat": chat.map(chatObject), "lock": lock.map(lockObject) ?? [:],
             "role": role.name, "permissions": role.permissions.map(\.rawValue).sorted(),
             "participants": participants.map(\.json),

@@ -210,6 +210,7 @@ public final class WebRTCManager: MediaLoopHook {
         browser.feed?.yield(Signal.answer(
             sdp: sdp, memberID: browser.member.id, session: "\(browser.id).\(browser.resumeSecret)", restart: restart,
             role: browser.role, roomName: context.hook(SIPCallManager.self)?.rooms.room(browser.room)?.name ?? browser.room,
+            welcome: browser.meetingID.flatMap { context.hook(MeetingManager.self)?.registry.meeting($0)?.welcomeText } ?? "",
             participants: participants(of: browser.room), chat: chats[browser.room]?.visible(to: browser.member.id) ?? [],
             lock: browser.meetingID.flatMap { context.hook(MeetingManager.self)?.registry.meeting($0)?.lock }))
     }

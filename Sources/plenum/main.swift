@@ -46,6 +46,14 @@ struct ServerConfiguration: Decodable {
     }
     /// Custom roles: name → permissions (viewer and moderator are built in).
     var roles: [String: [Permission]]?
+    /// When meetings end by themselves.
+    var meetings: MeetingTimeouts?
+    struct MeetingTimeouts: Decodable {
+        /// After the last participant left (BigBlueButton's meetingExpireWhenLastUserLeftInMinutes).
+        var endWhenEmptySeconds: Int?
+        /// When nobody joined after create (meetingExpireIfNoUserJoinedInMinutes).
+        var endWhenNobodyJoinedSeconds: Int?
+    }
     /// The one UDP port every browser's media uses (ICE, DTLS, SRTP).
     var webrtcPort: UInt16?
     /// The addresses browsers reach that port on, IPv4 and IPv6 (one host candidate each); default
@@ -123,13 +131,17 @@ struct Serve: AsyncParsableCommand {
         let identity = try DTLSContext(directory: URL(fileURLWithPath: configuration.dataDirectory ?? "data"))
         let mediaAddressesForBrowsers = configuration.webrtcAddresses ?? [sip.mediaAddress]
         let roleBook = RoleBook(custom: configuration.roles ?? [:])
+        let meetingTimeouts = configuration.meetings
         let webrtcPort = configuration.webrtcPort ?? 40_000
         let portReady = AgentSlot.Flag()
         loop.execute { context in
             do {
                 let port = try WebRTCPort(addresses: mediaAddressesForBrowsers, port: webrtcPort, context: identity)
                 context.add(WebRTCManager(port: port, context: context))
-                context.add(MeetingManager(roles: roleBook, reservedNumbers: Set(rooms.rooms.keys), context: context))
+                let meetings = MeetingManager(roles: roleBook, reservedNumbers: Set(rooms.rooms.keys), context: context)
+                if let seconds = meetingTimeouts?.endWhenEmptySeconds { meetings.emptyTimeout = UInt64(max(1, seconds)) * 1000 }
+                if let seconds = meetingTimeouts?.endWhenNobodyJoinedSeconds { meetings.noShowTimeout = UInt64(max(1, seconds)) * 1000 }
+                context.add(meetings)
                 portReady.set(true)
             } catch {
                 portReady.set(false)

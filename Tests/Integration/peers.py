@@ -35,7 +35,7 @@ class Server:
     """`plenum serve` with a test configuration: rooms 3001 (open) and 3002 (PIN 2468)."""
 
     def __init__(self, sip_port: int = 5070, rooms=None, tls: bool = False, users: dict | None = None,
-                 webrtc_addresses: list | None = None, api_secret: str | None = None):
+                 webrtc_addresses: list | None = None, api_secret: str | None = None, extra: dict | None = None):
         self.dir = Path(tempfile.mkdtemp(prefix="plenum-server-"))
         self.sip_port = sip_port
         # The shipped dialplan plus the tests' extra rules (ringing, refusing).
@@ -58,6 +58,7 @@ class Server:
         self.http_port = 8088
         if api_secret:
             config["api"] = {"secret": api_secret}
+        config.update(extra or {})
         if users:
             (self.dir / "passwords").write_text("".join(f"{u}:{p}\n" for u, p in users.items()))
             config["sip"]["authentication"] = {"realm": "plenum", "passwordFile": str(self.dir / "passwords"),

@@ -413,3 +413,26 @@ def test_chat_public_private_locked_limited_and_forgotten(server):
             assert t.answer["chat"] == [], "an ended meeting's chat is gone"
 
     asyncio.run(after())
+
+
+def test_meetings_end_when_empty_or_when_nobody_came():
+    server = Server(api_secret=SECRET, extra={"meetings": {"endWhenEmptySeconds": 2, "endWhenNobodyJoinedSeconds": 3}})
+    try:
+        assert call(server, "create", "name=Left&meetingID=left").findtext("returncode") == "SUCCESS"
+        assert call(server, "create", "name=Nobody&meetingID=nobody").findtext("returncode") == "SUCCESS"
+        redirect = call(server, "join", "fullName=A&meetingID=left&role=VIEWER&redirect=false")
+        token = urllib.parse.parse_qs(urllib.parse.urlparse(redirect.findtext("url")).query)["token"][0]
+
+        async def visit():
+            async with Browser(server, token) as b:
+                assert call(server, "isMeetingRunning", "meetingID=left").findtext("running") == "true"
+
+        asyncio.run(visit())
+        assert call(server, "getMeetingInfo", "meetingID=left").findtext("returncode") == "SUCCESS", "not at once"
+        time.sleep(4.5)
+        for meeting in ("left", "nobody"):
+            info = call(server, "getMeetingInfo", f"meetingID={meeting}")
+            assert info.findtext("messageKey") == "notFound", f"{meeting} ended by itself"
+        assert "reason=empty" in server.log_text() and "reason=nobody joined" in server.log_text()
+    finally:
+        assert server.stop()

@@ -139,7 +139,9 @@ def test_a_moderator_mutes_and_renames_a_phone_caller_from_the_page(server, chro
         with urllib.request.urlopen(url, context=server.ssl_context(), timeout=5) as response:
             return response.read().decode()
 
-    assert "<returncode>SUCCESS</returncode>" in api("create", "name=Chemistry&meetingID=chem&voiceBridge=73000&moderatorPW=mp")
+    welcome = "Welcome+to+%3Cb%3E%25%25CONFNAME%25%25%3C%2Fb%3E%3Cscript%3Ewindow.pwned%3D1%3C%2Fscript%3E"
+    assert "<returncode>SUCCESS</returncode>" in api(
+        "create", f"name=Chemistry&meetingID=chem&voiceBridge=73000&moderatorPW=mp&welcome={welcome}")
     query = "fullName=Marie+Curie&meetingID=chem&role=MODERATOR&redirect=false"
     join_url = api("join", query).split("<url>")[1].split("</url>")[0].replace("&amp;", "&")
     phone = Phone(1000)
@@ -152,6 +154,8 @@ def test_a_moderator_mutes_and_renames_a_phone_caller_from_the_page(server, chro
     chromium.call("click", css="#join-mic")
     chromium.wait_for("document.getElementById('status').dataset.state === 'statusConnected'", 15, "connected")
     chromium.wait_for("document.querySelector('#participants li[data-kind=phone] button.mute-other')", 10, "the mute button")
+    assert chromium.js("return document.querySelector('#messages .welcome').innerText").startswith("Welcome to Chemistry")
+    assert chromium.js("return document.querySelectorAll('#messages b, #messages script').length") == 0, "the welcome as text"
     assert not chromium.js("return document.getElementById('end-meeting').hidden"), "a moderator may end the meeting"
     chromium.call("click", css="#participants li[data-kind=phone] button.mute-other")
     chromium.wait_for("document.querySelector('#participants li[data-kind=phone] .state .icon')", 5, "the phone shown muted")
@@ -162,8 +166,8 @@ def test_a_moderator_mutes_and_renames_a_phone_caller_from_the_page(server, chro
     injection = '<img src=x onerror="window.pwned=1"><b>hi</b>'
     chromium.call("type", css="#chat-text", text=injection)
     chromium.call("click", css="#chat-form button[type=submit]")
-    chromium.wait_for("document.querySelector('#messages .chat-message .text')", 5, "the message")
-    assert chromium.js("return document.querySelector('#messages .chat-message .text').innerText") == injection
+    chromium.wait_for("document.querySelector('#messages .chat-message:not(.welcome) .text')", 5, "the message")
+    assert chromium.js("return document.querySelector('#messages .chat-message:not(.welcome) .text').innerText") == injection
     assert chromium.js("return document.querySelectorAll('#messages img, #messages b').length") == 0
     assert chromium.js("return window.pwned === undefined")
     SCREENSHOTS.mkdir(exist_ok=True)
