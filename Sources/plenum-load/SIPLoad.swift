@@ -52,29 +52,14 @@ struct SIPLoad: ParsableCommand {
     }
 
     func runOnce(calls count: Int) throws -> Result {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("plenum-load-\(getpid())-\(count)")
-        try? FileManager.default.removeItem(at: folder)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let sipPort = 5090
-        let config = """
+        let server = try ServerUnderTest(binary: self.server, name: "sip-load-\(count)", logLevel: "info") { _ in
+            """
             {"sip": {"listen": "sip:\(serverAddress):\(sipPort)", "mediaAddress": "\(serverAddress)", "rtpPortMin": 22000, "rtpPortMax": 23998, "callsPerSourcePer10Seconds": 100000},
              "rooms": [{"number": "3001"}], "conferenceProfiles": {"default": {"announceAlone": false, "enterExitTones": false}}}
             """
-        try config.write(to: folder.appendingPathComponent("plenum.json"), atomically: true, encoding: .utf8)
-        let logURL = folder.appendingPathComponent("server.log")
-        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: server)
-        process.arguments = ["serve", "--config", folder.appendingPathComponent("plenum.json").path, "--log-level", "info"]
-        let log = try FileHandle(forWritingTo: logURL)
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        defer {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
         }
-        usleep(500_000)
+        defer { server.stop() }
 
         let agent = try LoadUserAgent(local: phoneAddress, server: serverAddress, serverPort: UInt16(sipPort))
         var phones: [LoadPhone] = []
@@ -85,42 +70,25 @@ struct SIPLoad: ParsableCommand {
             phones.append(phone)
         }
         // Let every call settle into the room, then measure.
-        let warmUp = 2 * 50
-        let measured = seconds * 50
-        var start = monotonicNanoseconds()
-        var cpuBefore = processCPUTicks(process.processIdentifier)
-        var wallBefore = start
-        for tick in 0..<(warmUp + measured) {
-            if tick == warmUp {
-                cpuBefore = processCPUTicks(process.processIdentifier)
-                wallBefore = monotonicNanoseconds()
-                for phone in phones { phone.resetStatistics() }
-            }
-            let deadline = start + UInt64(tick) * 20_000_000
-            sleepUntil(deadline)
+        let cpuPercent = server.measure(seconds: seconds, startMeasuring: {
+            for phone in phones { phone.resetStatistics() }
+        }, step: { _ in
             for phone in phones {
                 phone.send()
                 phone.drain()
             }
-        }
-        let cpuAfter = processCPUTicks(process.processIdentifier)
-        let wallAfter = monotonicNanoseconds()
+        })
         usleep(40_000)  // the last packets in flight
         for phone in phones { phone.stopMeasuring() }
-        start = 0
         for phone in phones { try agent.hangUp(phone) }
         usleep(500_000)
-        process.terminate()
-        process.waitUntilExit()
-        try log.close()
+        server.stop()
 
-        let cpuSeconds = Double(cpuAfter - cpuBefore) / Double(sysconf(Int32(_SC_CLK_TCK)))
-        let wallSeconds = Double(wallAfter - wallBefore) / 1e9
         let expected = phones.reduce(0) { $0 + $1.expectedPackets }
         let received = phones.reduce(0) { $0 + $1.receivedPackets }
         let jitter = phones.map(\.jitterMs).reduce(0, +) / Double(max(1, phones.count))
         // The server logs each call's jitter-buffer figures when it ends.
-        let text = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+        let text = server.logText
         var talkerDelays: [Double] = []
         var underruns = 0
         for line in text.split(separator: "\n") where line.contains("call statistics") {
@@ -134,7 +102,7 @@ struct SIPLoad: ParsableCommand {
             }
         }
         return Result(
-            cpuPercent: 100 * cpuSeconds / wallSeconds,
+            cpuPercent: cpuPercent,
             lossPercent: expected == 0 ? 0 : 100 * Double(max(0, expected - received)) / Double(expected),
             jitterMs: jitter,
             jitterBufferMs: talkerDelays.isEmpty ? .nan : talkerDelays.reduce(0, +) / Double(talkerDelays.count),
@@ -349,25 +317,4 @@ final class LoadUserAgent {
         }
         return nil
     }
-}
-
-func monotonicNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
-func sleepUntil(_ deadline: UInt64) {
-    var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-    while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
-}
-
-/// utime + stime of a process, in clock ticks (/proc/PID/stat fields 14 and 15).
-func processCPUTicks(_ pid: Int32) -> UInt64 {
-    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-        let close = text.lastIndex(of: ")")
-    else { return 0 }
-    let fields = text[text.index(after: close)...].split(separator: " ")
-    guard fields.count > 13, let user = UInt64(fields[11]), let system = UInt64(fields[12]) else { return 0 }
-    return user + system
 }

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import HummingbirdWSClient
 import Logging
 import PlenumAudio
@@ -58,41 +61,29 @@ struct WebRTCLoad: ParsableCommand {
     }
 
     func runOnce(_ count: Int) throws -> Result {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("plenum-webrtc-load-\(getpid())-\(count)")
-        try? FileManager.default.removeItem(at: folder)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // Signalling on loopback (plain HTTP is allowed there: no certificate to trust), media on the
+        // server's address, as behind a reverse proxy.
         let httpPort = 8095
         let mediaPort: UInt16 = 41_000
-        let config = """
+        let server = try ServerUnderTest(binary: self.server, name: "webrtc-load-\(count)", logLevel: "notice") { folder in
+            """
             {"sip": {"listen": "sip:\(serverAddress):5095", "mediaAddress": "\(serverAddress)"},
-             "httpPort": \(httpPort), "webrtcPort": \(mediaPort), "dataDirectory": "\(folder.path)/data",
+             "httpAddress": "127.0.0.1", "httpPort": \(httpPort), "webrtcPort": \(mediaPort), "dataDirectory": "\(folder.path)/data",
              "rooms": [{"number": "3001"}], "conferenceProfiles": {"default": {"announceAlone": false, "enterExitTones": false}}}
             """
-        try config.write(to: folder.appendingPathComponent("plenum.json"), atomically: true, encoding: .utf8)
-        let logURL = folder.appendingPathComponent("server.log")
-        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: server)
-        process.arguments = ["serve", "--config", folder.appendingPathComponent("plenum.json").path, "--log-level", "notice"]
-        let log = try FileHandle(forWritingTo: logURL)
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        defer {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
         }
-        usleep(700_000)
+        defer { server.stop() }
+        let token = try Self.requestToken(url: "http://127.0.0.1:\(httpPort)/api/token", room: "3001")
 
         let identity = try DTLSContext()
         let traffic = PhoneTraffic(codec: CodecConfiguration(kind: .opus))
         var clients: [LoadBrowser] = []
-        let url = "ws://\(serverAddress):\(httpPort)/ws"
+        let url = "ws://127.0.0.1:\(httpPort)/ws"
         for i in 0..<count {
             let client = try LoadBrowser(index: i, address: browserAddress, identity: identity, talking: i < talkers,
                                          traffic: traffic)
             client.signallingStarted = monotonicNanoseconds()
-            try client.join(url: url, room: "3001")
+            try client.join(url: url, token: token)
             clients.append(client)
             // Keep the handshakes going while the others join (the server answers checks at its ticks).
             if i % 10 == 9 { for c in clients { c.step(now: monotonicNanoseconds()) } }
@@ -105,41 +96,46 @@ struct WebRTCLoad: ParsableCommand {
         }
         let failed = clients.filter { !$0.connected }.count
 
-        let warmUp = 2 * 50
-        let measured = seconds * 50
-        let start = monotonicNanoseconds()
-        var cpuBefore = processCPUTicks(process.processIdentifier)
-        var wallBefore = start
-        for tick in 0..<(warmUp + measured) {
-            if tick == warmUp {
-                cpuBefore = processCPUTicks(process.processIdentifier)
-                wallBefore = monotonicNanoseconds()
-                for c in clients { c.startMeasuring() }
-            }
-            sleepUntil(start + UInt64(tick) * 20_000_000)
-            let now = monotonicNanoseconds()
+        let cpuPercent = server.measure(seconds: seconds, startMeasuring: {
+            for c in clients { c.startMeasuring() }
+        }, step: { now in
             for c in clients { c.step(now: now) }
-        }
-        let cpuAfter = processCPUTicks(process.processIdentifier)
-        let wallAfter = monotonicNanoseconds()
+        })
         usleep(40_000)
         for c in clients { c.stopMeasuring() }
-        process.terminate()
-        process.waitUntilExit()
-        try log.close()
+        server.stop()
         for c in clients { c.signalling?.cancel() }
 
-        let cpuSeconds = Double(cpuAfter - cpuBefore) / Double(sysconf(Int32(_SC_CLK_TCK)))
-        let wallSeconds = Double(wallAfter - wallBefore) / 1e9
         let connected = clients.filter(\.connected)
         let expected = connected.reduce(0) { $0 + $1.expectedPackets }
         let received = connected.reduce(0) { $0 + $1.receivedPackets }
         let setups = connected.map { Double($0.connectedAt - $0.signallingStarted) / 1e6 }.sorted()
         return Result(
-            cpuPercent: 100 * cpuSeconds / wallSeconds,
+            cpuPercent: cpuPercent,
             lossPercent: expected == 0 ? 100 : 100 * Double(max(0, expected - received)) / Double(expected),
             setupMedianMs: setups.isEmpty ? .nan : setups[setups.count / 2], setupMaxMs: setups.last ?? .nan,
             failed: failed)
+    }
+}
+
+extension WebRTCLoad {
+    /// The join page's request: a room number for an access token (POST /api/token).
+    static func requestToken(url: String, room: String) throws -> String {
+        guard let endpoint = URL(string: url) else { throw LoadBrowser.Failure(description: "bad URL \(url)") }
+        var request = URLRequest(url: endpoint)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data("{\"room\": \"\(room)\"}".utf8)
+        let reply = SignallingReply()
+        URLSession.shared.dataTask(with: request) { data, _, _ in
+            reply.text.withLock { $0 = data.map { String(decoding: $0, as: UTF8.self) } }
+            reply.arrived.signal()
+        }.resume()
+        guard reply.arrived.wait(timeout: .now() + 5) == .success, let text = reply.text.withLock({ $0 }),
+            let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+            let token = object["token"] as? String
+        else { throw LoadBrowser.Failure(description: "no token for room \(room)") }
+        return token
     }
 }
 
@@ -204,10 +200,10 @@ final class LoadBrowser {
     }
 
     /// Joins over the WebSocket (kept open by its task until cancelled) and reads the answer.
-    func join(url: String, room: String) throws {
+    func join(url: String, token: String) throws {
         let reply = SignallingReply()
         let request = String(decoding: try JSONSerialization.data(withJSONObject: [
-            "type": "join", "room": room, "name": "load \(index)", "sdp": offer,
+            "type": "join", "token": token, "name": "load \(index)", "sdp": offer,
         ]), as: UTF8.self)
         signalling = Task {
             // The answer lists every participant: in a big room it outgrows the client's 16 KiB default.

@@ -18,6 +18,18 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PARTICIPANTS = "Array.from(document.querySelectorAll('#participants li')).map(li => ({kind: li.dataset.kind, text: li.innerText}))"
 
 
+def api(server, call: str, query: str) -> str:
+    """A BigBlueButton API call signed with the secret the server made on first start (SHA-256)."""
+    import hashlib
+    import urllib.request
+
+    secret = (server.dir / "data" / "api-secret").read_text().strip()
+    checksum = hashlib.sha256((call + query + secret).encode()).hexdigest()
+    url = f"{server.base_url}/bigbluebutton/api/{call}?{query}&checksum={checksum}"
+    with urllib.request.urlopen(url, context=server.ssl_context(), timeout=5) as response:
+        return response.read().decode()
+
+
 def tone_windows(samples: np.ndarray, rate: int, frequency: float) -> list[float]:
     """The tone's share, in dB, of each whole second of a recording."""
     return [tone_share_db(samples[i * rate:(i + 1) * rate], rate, frequency) for i in range(len(samples) // rate)]
@@ -128,22 +140,11 @@ def test_audio_returns_after_a_network_change(server, chromium):
 def test_a_moderator_mutes_and_renames_a_phone_caller_from_the_page(server, chromium):
     """A meeting from the API (with the secret the server made on first start), its moderator in
     Chromium through the join URL, a phone on the voice bridge: the moderator's buttons act on it."""
-    import hashlib
-    import urllib.request
-
-    secret = (server.dir / "data" / "api-secret").read_text().strip()
-
-    def api(call: str, query: str) -> str:
-        checksum = hashlib.sha256((call + query + secret).encode()).hexdigest()
-        url = f"{server.base_url}/bigbluebutton/api/{call}?{query}&checksum={checksum}"
-        with urllib.request.urlopen(url, context=server.ssl_context(), timeout=5) as response:
-            return response.read().decode()
-
     welcome = "Welcome+to+%3Cb%3E%25%25CONFNAME%25%25%3C%2Fb%3E%3Cscript%3Ewindow.pwned%3D1%3C%2Fscript%3E"
     assert "<returncode>SUCCESS</returncode>" in api(
-        "create", f"name=Chemistry&meetingID=chem&voiceBridge=73000&moderatorPW=mp&welcome={welcome}")
+        server, "create", f"name=Chemistry&meetingID=chem&voiceBridge=73000&moderatorPW=mp&welcome={welcome}")
     query = "fullName=Marie+Curie&meetingID=chem&role=MODERATOR&redirect=false"
-    join_url = api("join", query).split("<url>")[1].split("</url>")[0].replace("&amp;", "&")
+    join_url = api(server, "join", query).split("<url>")[1].split("</url>")[0].replace("&amp;", "&")
     phone = Phone(1000)
     phone.dial(f"sip:73000@{SERVER_IP}:{server.sip_port}", 25)
     chromium.call("open", url=server.base_url + "/?" + join_url.split("?", 1)[1])
@@ -184,27 +185,17 @@ def test_a_moderator_admits_a_guest_from_the_page(server, chromium):
     """ASK_MODERATOR: a guest (aiortc's offer over a plain WebSocket) waits; the moderator in Chromium
     sees it in the waiting room and lets it in; the guest then gets its answer."""
     import asyncio
-    import hashlib
     import json
     import urllib.parse
-    import urllib.request
 
     from aiortc import RTCConfiguration, RTCPeerConnection
     from websockets.sync.client import connect
 
-    secret = (server.dir / "data" / "api-secret").read_text().strip()
-
-    def api(call: str, query: str) -> str:
-        checksum = hashlib.sha256((call + query + secret).encode()).hexdigest()
-        url = f"{server.base_url}/bigbluebutton/api/{call}?{query}&checksum={checksum}"
-        with urllib.request.urlopen(url, context=server.ssl_context(), timeout=5) as response:
-            return response.read().decode()
-
     def token(query: str) -> str:
-        url = api("join", query + "&redirect=false").split("<url>")[1].split("</url>")[0].replace("&amp;", "&")
+        url = api(server, "join", query + "&redirect=false").split("<url>")[1].split("</url>")[0].replace("&amp;", "&")
         return urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["token"][0]
 
-    api("create", "name=Office+hours&meetingID=office&guestPolicy=ASK_MODERATOR")
+    api(server, "create", "name=Office+hours&meetingID=office&guestPolicy=ASK_MODERATOR")
     chromium.call("open", url=f"{server.base_url}/?token={token('fullName=Host&meetingID=office&role=MODERATOR')}")
     chromium.wait_for("document.readyState === 'complete'", 10)
     chromium.call("click", css="#join-mic")
