@@ -90,6 +90,16 @@ public final class Conference {
                      flags: MemberFlags = MemberFlags(), kind: Member.Kind = .other, sink: MemberOutput) throws -> Member {
         let output = output ?? input
         guard input.isValid else { throw JoinError.unsupportedCodec(input.kind) }
+        try ensureGroup(for: output)
+        let id = Self.memberIDs.wrappingAdd(1, ordering: .relaxed).oldValue
+        let member = Member(id: id, name: name, input: input, output: output, flags: flags,
+                            profile: profile, sink: sink)
+        member.kind = kind
+        adopt(member)
+        return member
+    }
+
+    private func ensureGroup(for output: CodecConfiguration) throws {
         guard output.isValid else { throw JoinError.unsupportedCodec(output.kind) }
         if groups[output] == nil {
             guard let group = EncoderGroup(output, complexity: Int32(profile.opusComplexity)) else {
@@ -97,11 +107,11 @@ public final class Conference {
             }
             groups[output] = group
         }
-        groups[output]?.memberCount += 1
-        let id = Self.memberIDs.wrappingAdd(1, ordering: .relaxed).oldValue
-        let member = Member(id: id, name: name, input: input, output: output, flags: flags,
-                            profile: profile, sink: sink)
-        member.kind = kind
+    }
+
+    /// Takes in a member (new, or moved from another room); its group must exist.
+    private func adopt(_ member: Member) {
+        groups[member.outputCodec]?.memberCount += 1
         membersByID[member.id] = members.count
         members.append(member)
         emit(.memberJoined(member.id))
@@ -110,15 +120,19 @@ public final class Conference {
         } else if profile.enterExitTones, let tone = sounds?.tone("enter") {
             roomPrompts.append(SoundPlayer(sound: tone))
         }
-        return member
     }
 
-    public func leave(_ id: MemberID) {
-        guard let index = membersByID[id] else { return }
+    public func leave(_ id: MemberID) { _ = detach(id) }
+
+    private func detach(_ id: MemberID) -> Member? {
+        guard let index = membersByID[id] else { return nil }
         let member = members[index]
         members.remove(at: index)
         membersByID = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1.id, $0) })
-        if let encoder = member.privateEncoder { encoderPool[member.outputCodec, default: []].append(encoder) }
+        if let encoder = member.privateEncoder {
+            encoderPool[member.outputCodec, default: []].append(encoder)
+            member.privateEncoder = nil
+        }
         if let group = groups[member.outputCodec] {
             group.memberCount -= 1
             if group.memberCount == 0 { groups[member.outputCodec] = nil }
@@ -127,6 +141,17 @@ public final class Conference {
         if profile.enterExitTones, !members.isEmpty, let tone = sounds?.tone("exit") {
             roomPrompts.append(SoundPlayer(sound: tone))
         }
+        return member
+    }
+
+    /// Moves a member to another conference on the same media loop (a breakout room and back): the
+    /// same member, id, jitter buffer and leg, so the caller's stream stays continuous (its leg keeps
+    /// its RTP sequence, timestamps, SSRC and SRTP); only the room it hears and is heard in changes.
+    public func transfer(_ id: MemberID, to destination: Conference) throws {
+        guard destination !== self, let member = member(id) else { return }
+        try destination.ensureGroup(for: member.outputCodec)
+        guard let moved = detach(id) else { return }
+        destination.adopt(moved)
     }
 
     public func member(_ id: MemberID) -> Member? { membersByID[id].map { members[$0] } }

@@ -250,3 +250,51 @@ func run(_ conference: Conference, _ phones: [TestPhone], ticks: Int) {
         conference.dtmf("7", from: a.member.id)  // unmapped: nothing happens
     }
 }
+
+@Suite struct TransferTests {
+    func room(_ name: String) -> Conference {
+        var profile = ConferenceProfile()
+        profile.announceAlone = false
+        profile.enterExitTones = false
+        return Conference(name: name, profile: profile)
+    }
+
+    func tick(_ rooms: [Conference], _ phones: [TestPhone], _ ticks: Int) {
+        for _ in 0..<ticks {
+            for phone in phones { phone.send() }
+            for room in rooms { room.tick() }
+        }
+    }
+
+    /// A breakout: b moves from the main room to another and back; each hears its own room only.
+    @Test func aMovedMemberHearsAndIsHeardInItsNewRoomOnly() throws {
+        let main = room("main"), breakout = room("breakout")
+        let a = TestPhone(.pcmu, tone: 700), b = TestPhone(.opus, tone: 1200), c = TestPhone(.g722, tone: 1700)
+        a.member = try main.join(name: "a", input: .pcmu, sink: a)
+        b.member = try main.join(name: "b", input: .opus, sink: b)
+        c.member = try breakout.join(name: "c", input: .g722, sink: c)
+        let id = b.member.id
+        var seen: [String] = []
+        main.observers.append { if case .memberLeft(let m) = $0, m == id { seen.append("left main") } }
+        breakout.observers.append { if case .memberJoined(let m) = $0, m == id { seen.append("joined breakout") } }
+        tick([main, breakout], [a, b, c], 50)
+        try main.transfer(id, to: breakout)
+        #expect(main.member(id) == nil && breakout.member(id) === b.member, "the same member, the same id")
+        #expect(seen == ["left main", "joined breakout"])
+        for phone in [a, b, c] { phone.heard.removeAll() }
+        tick([main, breakout], [a, b, c], 100)
+        // What each phone heard, decoded at 48 kHz whatever its codec.
+        func power(_ phone: TestPhone, _ hz: Double, rate: Int) -> Double {
+            Tone.relativePower(of: hz, in: phone.heard.suffix(rate)[...], sampleRate: rate)
+        }
+        #expect(power(a, 1200, rate: 48_000) < -30, "the main room no longer hears b")
+        #expect(power(b, 1700, rate: 48_000) > -6 && power(b, 700, rate: 48_000) < -30, "b hears the breakout only")
+        #expect(power(c, 1200, rate: 48_000) > -6, "the breakout hears b")
+        try breakout.transfer(id, to: main)
+        for phone in [a, b, c] { phone.heard.removeAll() }
+        tick([main, breakout], [a, b, c], 100)
+        #expect(power(a, 1200, rate: 48_000) > -6 && power(b, 700, rate: 48_000) > -6, "back in the main room")
+        #expect(power(c, 1200, rate: 48_000) < -30)
+        #expect(breakout.members.map(\.id) == [c.member.id] && main.members.count == 2)
+    }
+}
