@@ -271,7 +271,17 @@ public enum BigBlueButtonAPI {
                 w.element(XMLWriter.elementName(key), m.settings.metadata[key] ?? "")
             }
         }
-        w.element("isBreakout", false)
+        w.element("isBreakout", m.settings.parentMeetingID != nil)
+        if let parent = m.settings.parentMeetingID {
+            w.element("parentMeetingID", parent)
+            w.element("sequence", m.settings.sequence)
+            w.element("freeJoin", false)
+        }
+        if !m.breakoutRooms.isEmpty {
+            w.group("breakoutRooms") { w in
+                for room in m.breakoutRooms { w.element("breakout", room) }
+            }
+        }
     }
 
     static func httpDate(_ milliseconds: Int64) -> String {

@@ -42,6 +42,27 @@ public struct MeetingSettings: Sendable, Equatable {
     public var logoutURL: String
     public var metadata: [String: String]
     public var metadataOrder: [String]
+    /// A breakout room's parent meeting and its place (1–16) among the parent's rooms.
+    public var parentMeetingID: String? = nil
+    public var sequence = 0
+
+    /// A breakout room of `parent`: number `sequence` (1–16), the parent's voice bridge with the room's
+    /// two-digit index appended (so no room's number is a prefix of another's), the parent's locks.
+    public static func breakout(of parent: MeetingSettings, sequence: Int, name: String) -> MeetingSettings {
+        var settings = parent
+        settings.meetingID = "\(parent.meetingID)-breakout-\(sequence)"
+        settings.name = name
+        settings.voiceBridge = parent.voiceBridge + (sequence < 10 ? "0\(sequence)" : "\(sequence)")
+        settings.guestPolicy = .alwaysAccept
+        settings.duration = 0
+        settings.muteOnStart = false
+        settings.welcome = ""
+        settings.metadata = [:]
+        settings.metadataOrder = []
+        settings.parentMeetingID = parent.meetingID
+        settings.sequence = sequence
+        return settings
+    }
 }
 
 /// One participant the meeting knows: a browser that joined through a join URL, or a phone caller.
@@ -209,6 +230,8 @@ public struct MeetingSnapshot: Sendable {
     public var hasUserJoined: Bool
     public var forciblyEnded: Bool
     public var attendees: [AttendeeInfo]
+    /// A parent's breakout rooms (their meetingIDs), in order.
+    public var breakoutRooms: [String] = []
 
     public init(settings: MeetingSettings, internalID: String, createTime: Int64, startTime: Int64, endTime: Int64,
                 running: Bool, hasUserJoined: Bool, forciblyEnded: Bool, attendees: [AttendeeInfo]) {

@@ -106,6 +106,12 @@ final class CallSession {
         leaveCurrentConference()
     }
 
+    /// The bridge moved this call's member to another room (breakout rooms and back).
+    func moved(to conference: Conference, room: String) {
+        self.conference = conference
+        variables["room"] = room
+    }
+
     /// The room this call waits to be let into, if it waits.
     private(set) var waitingFor: String?
 

@@ -100,6 +100,15 @@ public final class SIPCallManager: MediaLoopHook {
         sessions[call]?.decide(admit: admit)
     }
 
+    /// A member was moved to another room's conference (breakout rooms): its call follows.
+    public func moved(memberID: Int, to room: String) {
+        guard let session = sessions.values.first(where: { $0.member?.id == memberID }), let conference = context.conferences[room]
+        else { return }
+        session.moved(to: conference, room: room)
+    }
+
+    public func isPhone(memberID: Int) -> Bool { sessions.values.contains { $0.member?.id == memberID } }
+
     /// Hangs up a call (a removed phone, the end of a meeting).
     public func hangUp(call: UInt64) { sessions[call]?.hangup() }
 

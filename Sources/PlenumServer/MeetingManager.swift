@@ -44,6 +44,13 @@ public final class MeetingManager: MediaLoopHook {
 
     public func afterTick() {
         clock &+= 20
+        for (parentID, session) in breakouts {
+            if !session.warned, clock + 60_000 >= session.endsAt, session.endsAt > session.startedAt + 90_000 {
+                session.warned = true  // a minute before the end (rooms shorter than 90 s get no warning)
+                for room in session.rooms { context.conferences[room.voiceBridge]?.play("conf-breakout-ending-soon") }
+            }
+            if clock >= session.endsAt { endBreakouts(parentID) }
+        }
         guard clock % 1000 == 0 else { return }
         let now = Date()
         for meeting in registry.meetings.values where !meeting.ended {
@@ -54,6 +61,8 @@ public final class MeetingManager: MediaLoopHook {
                 end(id, reason: "duration over")
                 continue
             }
+            if meeting.settings.parentMeetingID != nil { continue }  // breakouts end with their session
+            if breakouts[id] != nil { emptySince[id] = nil; continue }  // everybody may be in the rooms
             if meeting.attendees.isEmpty {
                 let since = emptySince[id] ?? clock
                 emptySince[id] = since
@@ -80,21 +89,29 @@ public final class MeetingManager: MediaLoopHook {
                 sip.admission = { [weak self] room, call, name in self?.admitPhone(room: room, call: call, name: name) ?? .admit }
                 sip.admissionCancelled = { [weak self] room, call in self?.cancelPhone(room: room, call: call) }
             }
-            sip.addMeetingRoom(RoomDirectory.Room(
-                number: settings.voiceBridge, name: settings.name,
-                maxParticipants: settings.maxParticipants > 0 ? settings.maxParticipants : nil))
-            let conference = sip.conference(for: settings.voiceBridge)
-            conference.mayUnmute = { [weak self, weak meeting] member in
-                guard let self, let meeting else { return true }
-                return self.mayUnmute(memberID: member.id, in: meeting)
-            }
+            open(meeting, sip: sip)
             let id = settings.meetingID
-            conference.observers.append { [weak self, weak conference] event in
-                guard let self, let conference else { return }
-                self.observe(event, meetingID: id, conference: conference)
-            }
             logger.info("meeting created", metadata: ["meeting": "\(id)", "voiceBridge": "\(settings.voiceBridge)"])
             return .success(.created(snapshot(meeting)))
+        }
+    }
+
+    /// The meeting's conference under its voice bridge, for phones (a SIP room) and browsers, with the
+    /// meeting's unmute rule and its attendee bookkeeping.
+    private func open(_ meeting: Meeting, sip: SIPCallManager) {
+        let settings = meeting.settings
+        sip.addMeetingRoom(RoomDirectory.Room(
+            number: settings.voiceBridge, name: settings.name,
+            maxParticipants: settings.maxParticipants > 0 ? settings.maxParticipants : nil))
+        let conference = sip.conference(for: settings.voiceBridge)
+        conference.mayUnmute = { [weak self, weak meeting] member in
+            guard let self, let meeting else { return true }
+            return self.mayUnmute(memberID: member.id, in: meeting)
+        }
+        let id = settings.meetingID
+        conference.observers.append { [weak self, weak conference] event in
+            guard let self, let conference else { return }
+            self.observe(event, meetingID: id, conference: conference)
         }
     }
 
@@ -111,6 +128,10 @@ public final class MeetingManager: MediaLoopHook {
     @discardableResult
     public func end(_ meetingID: String, reason: String) -> Bool {
         guard let meeting = registry.meeting(meetingID), !meeting.ended else { return false }
+        // A parent's breakout rooms end with it: everybody in them is hung up or told too.
+        if let session = breakouts.removeValue(forKey: meetingID) {
+            for room in session.rooms { end(room.meetingID, reason: reason) }
+        }
         meeting.end(forcibly: reason == "api" || reason == "moderator", now: Date())
         let number = meeting.settings.voiceBridge
         context.hook(WebRTCManager.self)?.endRoom(number, message: "the meeting has ended")
@@ -119,6 +140,7 @@ public final class MeetingManager: MediaLoopHook {
         }
         for guest in waiting.removeValue(forKey: meetingID) ?? [] { guest.decide(false) }
         context.hook(SIPCallManager.self)?.removeMeetingRoom(number)
+        context.conferences[number] = nil
         registry.forget(meetingID)
         emptySince[meetingID] = nil
         logger.info("meeting ended", metadata: ["meeting": "\(meetingID)", "reason": "\(reason)"])
@@ -176,11 +198,16 @@ public final class MeetingManager: MediaLoopHook {
         guard let meeting = registry.meeting(meetingID) else { return }
         switch event {
         case .memberJoined(let id):
+            if moving?.id == id {
+                if let attendee = moving?.attendee { meeting.add(attendee) }  // the same attendee, here now
+                return
+            }
             guard let member = conference.member(id), case .phone = member.kind else { return }
             meeting.add(Attendee(userID: "v_\(id)", fullName: member.name, role: .viewer, kind: .phone,
                                  listenOnly: false, memberID: id, joinedAt: Date()))
             if meeting.settings.muteOnStart || meeting.lock.disableMicrophone { conference.setMuted(id, true) }
         case .memberLeft(let id):
+            if moving?.id == id { moving?.attendee = meeting.attendees.first { $0.memberID == id } }
             meeting.attendees.removeAll { $0.memberID == id }
         case .renamed(let id, let name):
             if let index = meeting.attendees.firstIndex(where: { $0.memberID == id }) { meeting.attendees[index].fullName = name }
@@ -193,6 +220,171 @@ public final class MeetingManager: MediaLoopHook {
     public func setRole(_ role: Role, memberID: Int, in meeting: Meeting) {
         guard let index = meeting.attendees.firstIndex(where: { $0.memberID == memberID }) else { return }
         meeting.attendees[index].role = role
+    }
+
+    // MARK: Breakout rooms (issue 7)
+
+    /// The breakout rooms of one parent meeting while they run.
+    final class BreakoutSession {
+        struct Room {
+            let meetingID: String
+            let voiceBridge: String
+            let name: String
+            let sequence: Int
+        }
+        let parentID: String
+        let rooms: [Room]
+        let startedAt: UInt64
+        var endsAt: UInt64
+        var warned = false
+        init(parentID: String, rooms: [Room], startedAt: UInt64, endsAt: UInt64) {
+            self.parentID = parentID
+            self.rooms = rooms
+            self.startedAt = startedAt
+            self.endsAt = endsAt
+        }
+    }
+    private var breakouts: [String: BreakoutSession] = [:]
+
+    public struct BreakoutPlan: Sendable {
+        public var name: String
+        public var members: [Int]
+        public init(name: String, members: [Int]) {
+            self.name = name
+            self.members = members
+        }
+    }
+
+    /// Opens 1–16 breakout rooms of `parentID` for `seconds` and moves the planned members there. Each
+    /// room is a meeting of its own (API: isBreakout, parentMeetingID, sequence) on this loop, so a
+    /// move is a transfer between conferences: no new connection, no lock.
+    public func startBreakouts(_ parentID: String, rooms plans: [BreakoutPlan], seconds: Int) -> Result<Void, APIError> {
+        guard let parent = registry.meeting(parentID), !parent.ended, parent.settings.parentMeetingID == nil,
+            let sip = context.hook(SIPCallManager.self)
+        else { return .failure(APIError("notFound", "no such meeting")) }
+        guard breakouts[parentID] == nil else { return .failure(APIError("breakoutsRunning", "breakout rooms are already open")) }
+        guard (1...16).contains(plans.count) else { return .failure(APIError("breakoutCount", "1 to 16 breakout rooms")) }
+        guard (5...24 * 3600).contains(seconds) else { return .failure(APIError("breakoutDuration", "5 s to 24 h")) }
+        var rooms: [BreakoutSession.Room] = []
+        for (index, plan) in plans.enumerated() {
+            let name = String(plan.name.trimmingCharacters(in: .whitespacesAndNewlines).prefix(64))
+            var settings = MeetingSettings.breakout(of: parent.settings, sequence: index + 1, name: name.isEmpty ? "Room \(index + 1)" : name)
+            settings.lock = parent.lock
+            guard case .success(.created(let meeting)) = registry.create(settings, now: Date()) else {
+                for room in rooms { discard(room, sip: sip) }
+                return .failure(BigBlueButtonAPI.Errors.nonUniqueVoiceBridge)
+            }
+            open(meeting, sip: sip)
+            rooms.append(.init(meetingID: settings.meetingID, voiceBridge: settings.voiceBridge, name: settings.name, sequence: index + 1))
+        }
+        let session = BreakoutSession(parentID: parentID, rooms: rooms, startedAt: clock, endsAt: clock + UInt64(seconds) * 1000)
+        breakouts[parentID] = session
+        for (room, plan) in zip(rooms, plans) {
+            for memberID in plan.members { move(memberID, from: parent.settings.voiceBridge, to: room.voiceBridge, prompt: "conf-breakout-moving") }
+        }
+        logger.info("breakout rooms opened", metadata: ["meeting": "\(parentID)", "rooms": "\(rooms.count)", "seconds": "\(seconds)"])
+        announceBreakouts(parentID)
+        return .success(())
+    }
+
+    public func extendBreakouts(_ parentID: String, seconds: Int) -> Bool {
+        guard let session = breakouts[parentID], (1...24 * 3600).contains(seconds) else { return false }
+        session.endsAt += UInt64(seconds) * 1000
+        session.warned = false
+        announceBreakouts(parentID)
+        return true
+    }
+
+    /// Everybody back to the main room, and the rooms closed.
+    @discardableResult
+    public func endBreakouts(_ parentID: String) -> Bool {
+        guard let session = breakouts.removeValue(forKey: parentID), let parent = registry.meeting(parentID),
+            let sip = context.hook(SIPCallManager.self)
+        else { return false }
+        for room in session.rooms {
+            for member in context.conferences[room.voiceBridge]?.members ?? [] {
+                move(member.id, from: room.voiceBridge, to: parent.settings.voiceBridge, prompt: "conf-breakout-returning")
+            }
+            discard(room, sip: sip)
+        }
+        logger.info("breakout rooms closed", metadata: ["meeting": "\(parentID)"])
+        announceBreakouts(parentID)
+        return true
+    }
+
+    /// A moderator visits a room (sequence 1–16) or comes back to the main room (0).
+    public func visit(memberID: Int, parentID: String, sequence: Int) -> Bool {
+        guard let session = breakouts[parentID], let parent = registry.meeting(parentID) else { return false }
+        let target = sequence == 0 ? parent.settings.voiceBridge : session.rooms.first { $0.sequence == sequence }?.voiceBridge
+        guard let target, let from = room(of: memberID, parent: parent, session: session), from != target else { return false }
+        move(memberID, from: from, to: target, prompt: nil)
+        return true
+    }
+
+    private func room(of memberID: Int, parent: Meeting, session: BreakoutSession) -> String? {
+        ([parent.settings.voiceBridge] + session.rooms.map(\.voiceBridge)).first { context.conferences[$0]?.member(memberID) != nil }
+    }
+
+    private func discard(_ room: BreakoutSession.Room, sip: SIPCallManager) {
+        sip.removeMeetingRoom(room.voiceBridge)
+        context.conferences[room.voiceBridge] = nil
+        context.hook(WebRTCManager.self)?.forgetRoom(room.voiceBridge)
+        registry.forget(room.meetingID)
+    }
+
+    /// Moves a member between two conferences of this loop and tells its leg's owner.
+    private func move(_ memberID: Int, from: String, to: String, prompt: String?) {
+        guard let source = context.conferences[from], let sip = context.hook(SIPCallManager.self) else { return }
+        let destination = sip.conference(for: to)
+        guard source.member(memberID) != nil else { return }
+        // The attendee goes along: the source meeting's observer hands it over on memberLeft, the
+        // destination's takes it on memberJoined (both inside the transfer).
+        moving = (memberID, nil)
+        defer { moving = nil }
+        guard (try? source.transfer(memberID, to: destination)) != nil else { return }
+        sip.moved(memberID: memberID, to: to)
+        context.hook(WebRTCManager.self)?.moved(memberID: memberID, to: to, breakout: breakoutInfo(room: to))
+        if let prompt, sip.isPhone(memberID: memberID) { destination.play(prompt, to: memberID) }
+    }
+
+    /// The member being moved, and its attendee record on the way between two meetings.
+    private var moving: (id: Int, attendee: Attendee?)?
+
+    /// What a browser in `room` is told about its breakout: name, sequence and end (epoch ms).
+    func breakoutInfo(room: String) -> (name: String, sequence: Int, endsAt: Int64)? {
+        for session in breakouts.values {
+            guard let r = session.rooms.first(where: { $0.voiceBridge == room }) else { continue }
+            let remaining = Int64(session.endsAt) - Int64(clock)
+            return (r.name, r.sequence, Int64(Date().timeIntervalSince1970 * 1000) + remaining)
+        }
+        return nil
+    }
+
+    /// The parent's moderators see the rooms, who is where, and the time left.
+    private func announceBreakouts(_ parentID: String) {
+        guard let parent = registry.meeting(parentID), let webrtc = context.hook(WebRTCManager.self) else { return }
+        let session = breakouts[parentID]
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let rooms: [[String: Any]] = session?.rooms.map { room in
+            ["sequence": room.sequence, "name": room.name, "voiceBridge": room.voiceBridge,
+             "members": context.conferences[room.voiceBridge]?.members.map(\.id) ?? []]
+        } ?? []
+        var state: [String: Any] = ["type": "breakouts", "active": session != nil, "rooms": rooms]
+        if let session { state["endsAt"] = now + Int64(session.endsAt) - Int64(clock) }
+        let message = Signal.encode(state)
+        var rooms2 = [parent.settings.voiceBridge]
+        rooms2 += session?.rooms.map(\.voiceBridge) ?? []
+        webrtc.send(message, toRooms: Set(rooms2), permission: .manageBreakouts)
+        // Everybody in a room learns of extensions (their countdown).
+        if let session {
+            for room in session.rooms { webrtc.updateBreakout(room: room.voiceBridge, info: breakoutInfo(room: room.voiceBridge)) }
+        }
+    }
+
+    /// The breakout session a meeting (parent or room) belongs to.
+    public func breakoutParent(of meetingID: String) -> String? {
+        if breakouts[meetingID] != nil { return meetingID }
+        return registry.meeting(meetingID)?.settings.parentMeetingID
     }
 
     // MARK: The waiting room
@@ -269,9 +461,11 @@ public final class MeetingManager: MediaLoopHook {
                          customRole: attendee.role.name, kind: attendee.kind, listenOnly: attendee.listenOnly,
                          hasJoinedVoice: member != nil && !attendee.listenOnly, muted: member?.flags.muted ?? false)
         }
-        return MeetingSnapshot(settings: meeting.settings, internalID: meeting.internalID, createTime: meeting.createTime,
-                               startTime: meeting.startTime, endTime: meeting.endTime, running: meeting.running,
-                               hasUserJoined: meeting.hasUserJoined, forciblyEnded: meeting.forciblyEnded,
-                               attendees: attendees)
+        var snapshot = MeetingSnapshot(
+            settings: meeting.settings, internalID: meeting.internalID, createTime: meeting.createTime,
+            startTime: meeting.startTime, endTime: meeting.endTime, running: meeting.running,
+            hasUserJoined: meeting.hasUserJoined, forciblyEnded: meeting.forciblyEnded, attendees: attendees)
+        snapshot.breakoutRooms = breakouts[meeting.settings.meetingID]?.rooms.map(\.meetingID) ?? []
+        return snapshot
     }
 }

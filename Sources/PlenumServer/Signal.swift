@@ -29,6 +29,16 @@ public enum Signal {
         /// `admit`: the waiting guest and the decision.
         public var guest: Int?
         public var allow: Bool?
+        /// `breakouts-start`: the rooms with their names and members; `seconds` also for `breakouts-extend`.
+        public var rooms: [RoomPlan]?
+        public var seconds: Int?
+        /// `breakouts-visit`: a room's sequence (1–16), 0 for the main room.
+        public var sequence: Int?
+
+        public struct RoomPlan: Decodable, Sendable {
+            public var name: String?
+            public var members: [Int]?
+        }
     }
 
     public struct Participant: Codable, Sendable, Equatable {
@@ -119,6 +129,28 @@ public enum Signal {
     }
 
     public static func chatDeleted(_ id: Int) -> String { encode(["type": "chat-deleted", "id": id]) }
+
+    static func breakoutObject(_ info: (name: String, sequence: Int, endsAt: Int64)) -> [String: Any] {
+        ["name": info.name, "sequence": info.sequence, "endsAt": info.endsAt]
+    }
+
+    /// The receiver was moved to another room (a breakout room, or back to the main room).
+    public static func moved(room: String, roomName: String, participants: [Participant], chat: [ChatLog.Message],
+                             breakout: (name: String, sequence: Int, endsAt: Int64)?) -> String {
+        var object: [String: Any] = [
+            "type": "moved", "room": room, "roomName": roomName, "participants": participants.map(\.json),
+            "chat": chat.map(chatObject),
+        ]
+        object["breakout"] = breakout.map(breakoutObject) ?? NSNull()
+        return encode(object)
+    }
+
+    /// The receiver's breakout room got more (or less) time.
+    public static func breakout(_ info: (name: String, sequence: Int, endsAt: Int64)) -> String {
+        var object = breakoutObject(info)
+        object["type"] = "breakout"
+        return encode(object)
+    }
 
     /// The receiver waits for a moderator (guest policy ASK_MODERATOR).
     public static func waiting() -> String { encode(["type": "waiting"]) }

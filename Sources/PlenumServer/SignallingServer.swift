@@ -235,7 +235,7 @@ struct SignallingSession {
             }
             if case .failure(let error) = result { return refuse(error.description) }
         case "mute", "mute-all", "remove", "rename", "promote", "demote", "end-meeting", "hand", "lock", "chat", "chat-delete",
-             "admit":
+             "admit", "breakouts-start", "breakouts-extend", "breakouts-end", "breakouts-visit":
             guard let id = sessionID else { return refuse("\(request.type) needs a joined session") }
             guard let action = Self.action(request) else { return refuse("\(request.type): missing fields") }
             let result = await loop.run { context -> Result<Void, WebRTCManager.JoinError> in
@@ -269,6 +269,13 @@ struct SignallingSession {
         case "admit":
             guard let guest = request.guest, let allow = request.allow else { return nil }
             return .admit(guest: guest, allow: allow)
+        case "breakouts-start":
+            guard let rooms = request.rooms, let seconds = request.seconds else { return nil }
+            return .startBreakouts(
+                rooms: rooms.map { MeetingManager.BreakoutPlan(name: $0.name ?? "", members: $0.members ?? []) }, seconds: seconds)
+        case "breakouts-extend": return request.seconds.map { .extendBreakouts(seconds: $0) }
+        case "breakouts-end": return .endBreakouts
+        case "breakouts-visit": return request.sequence.map { .visitBreakout(sequence: $0) }
         default: return nil
         }
     }

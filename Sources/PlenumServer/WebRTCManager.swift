@@ -31,7 +31,8 @@ public final class WebRTCManager: MediaLoopHook {
     final class Browser {
         let id: UInt64
         let session: WebRTCSession
-        let room: String
+        /// The room it is in: its meeting's, or a breakout room's while it is there.
+        var room: String
         let member: Member
         let resumeSecret: String
         var feed: AsyncStream<String>.Continuation?
@@ -270,6 +271,10 @@ public final class WebRTCManager: MediaLoopHook {
         case chat(text: String, to: Int?)
         case deleteChat(messageID: Int)
         case admit(guest: Int, allow: Bool)
+        case startBreakouts(rooms: [MeetingManager.BreakoutPlan], seconds: Int)
+        case extendBreakouts(seconds: Int)
+        case endBreakouts
+        case visitBreakout(sequence: Int)
     }
 
     /// Carries out `action` for browser `id` if its role allows it; the refusal's text otherwise.
@@ -383,6 +388,29 @@ public final class WebRTCManager: MediaLoopHook {
             guard role.may(.admitGuests) else { return refuse("not allowed to admit guests") }
             guard let meeting, let meetings, meetings.decide(meetingID: meeting.settings.meetingID, guestID: guest, admit: allow)
             else { return refuse("no such guest") }
+        case .startBreakouts(let rooms, let seconds):
+            guard role.may(.manageBreakouts) else { return refuse("not allowed to manage breakout rooms") }
+            guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID) ?? Optional(meeting.settings.meetingID)
+            else { return refuse("this room is not a meeting") }
+            // Only members of the meeting's main room can be sent away.
+            let main = conference.members.map(\.id)
+            guard rooms.allSatisfy({ $0.members.allSatisfy(main.contains) }) else { return refuse("no such participant") }
+            if case .failure(let error) = meetings.startBreakouts(parent, rooms: rooms, seconds: seconds) { return refuse(error.message) }
+        case .extendBreakouts(let seconds):
+            guard role.may(.manageBreakouts) else { return refuse("not allowed to manage breakout rooms") }
+            guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
+                meetings.extendBreakouts(parent, seconds: seconds)
+            else { return refuse("no breakout rooms are open") }
+        case .endBreakouts:
+            guard role.may(.manageBreakouts) else { return refuse("not allowed to manage breakout rooms") }
+            guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
+                meetings.endBreakouts(parent)
+            else { return refuse("no breakout rooms are open") }
+        case .visitBreakout(let sequence):
+            guard role.may(.manageBreakouts) else { return refuse("not allowed to manage breakout rooms") }
+            guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
+                meetings.visit(memberID: browser.member.id, parentID: parent, sequence: sequence)
+            else { return refuse("no such breakout room") }
         case .deleteChat(let messageID):
             guard role.may(.moderateChat) else { return refuse("not allowed to delete messages") }
             guard chats[browser.room]?.delete(messageID) != nil else { return refuse("no such message") }
@@ -393,6 +421,35 @@ public final class WebRTCManager: MediaLoopHook {
 
     private func broadcast(_ message: String, room: String) {
         for browser in sessions.values where browser.room == room { browser.feed?.yield(message) }
+    }
+
+    /// The bridge moved a browser's member to another room (a breakout room, or back): the browser
+    /// hears that room now and sees its participants and chat; its connection stays as it was.
+    public func moved(memberID: Int, to room: String, breakout: (name: String, sequence: Int, endsAt: Int64)?) {
+        guard let browser = sessions.values.first(where: { $0.member.id == memberID }) else { return }
+        browser.room = room
+        if let conference = context.conferences[room] { watch(conference) }
+        browser.feed?.yield(Signal.moved(
+            room: room, roomName: context.hook(SIPCallManager.self)?.rooms.room(room)?.name ?? room,
+            participants: participants(of: room), chat: chats[room]?.visible(to: memberID) ?? [], breakout: breakout))
+    }
+
+    /// A breakout's time changed: the browsers in it get the new end.
+    public func updateBreakout(room: String, info: (name: String, sequence: Int, endsAt: Int64)?) {
+        guard let info else { return }
+        let message = Signal.breakout(info)
+        for browser in sessions.values where browser.room == room { browser.feed?.yield(message) }
+    }
+
+    /// Sends `message` to the browsers in `rooms` whose role has `permission`.
+    public func send(_ message: String, toRooms rooms: Set<String>, permission: Permission) {
+        for browser in sessions.values where rooms.contains(browser.room) && browser.role.may(permission) { browser.feed?.yield(message) }
+    }
+
+    /// A breakout room closed: its chat goes with it.
+    public func forgetRoom(_ room: String) {
+        chats[room] = nil
+        watchedConferences.remove(room)
     }
 
     /// The meeting in `room` ended: every browser is told and leaves.

@@ -93,6 +93,20 @@ class Browser:
             self.pc.addTrack(ToneTrack(self.tone_hz))
         else:
             self.pc.addTransceiver("audio", direction="sendrecv")
+        self.heard: list[tuple[float, object]] = []  # (arrival time, 48 kHz mono samples) per frame
+
+        @self.pc.on("track")
+        def on_track(track):
+            async def pull():
+                try:
+                    while True:
+                        frame = await track.recv()
+                        data = frame.to_ndarray().astype("float64").reshape(-1, len(frame.layout.channels)).mean(axis=1)
+                        self.heard.append((time.time(), data))
+                except Exception:
+                    pass
+
+            asyncio.ensure_future(pull())
         await self.pc.setLocalDescription(await self.pc.createOffer())
         self.ws = await websockets.connect(self.server.ws_url, ssl=self.server.ssl_context())
         await self.ws.send(json.dumps({"type": "join", "token": self.token, "name": "ignored", "sdp": self.pc.localDescription.sdp}))
@@ -113,6 +127,12 @@ class Browser:
             pass
         await self.ws.close()
         await self.pc.close()
+
+    def heard_between(self, start: float, end: float):
+        """What arrived between two wall-clock times, as one 48 kHz array."""
+        import numpy as np
+        chunks = [data for at, data in self.heard if start <= at < end]
+        return np.concatenate(chunks) if chunks else np.zeros(0)
 
     async def send(self, message: dict):
         await self.ws.send(json.dumps(message))

@@ -1,0 +1,93 @@
+"""Breakout rooms (issue 7) with real peers: two aiortc browsers and two baresip phones split into two
+rooms by a moderator; each hears its own room only; when the time is over everybody is back in the main
+room. Phone callers are moved by the bridge like browsers (what BigBlueButton cannot do)."""
+import asyncio
+import time
+
+import pytest
+
+from peers import SERVER_IP, Phone, Server, tone_share_db
+from test_meetings import SECRET, Browser, api_url, call, token_from_join_url
+
+bbb = pytest.importorskip("bigbluebutton_api_python")
+from bigbluebutton_api_python import BigBlueButton  # noqa: E402
+
+
+@pytest.fixture
+def server():
+    import os
+
+    s = Server(api_secret=SECRET)
+    os.environ["SSL_CERT_FILE"] = str(s.ssl_context_file())
+    yield s
+    os.environ.pop("SSL_CERT_FILE", None)
+    assert s.alive(), "the server must survive every test"
+    assert s.stop()
+
+
+def test_two_browsers_and_two_phones_split_into_two_rooms_and_come_back(server):
+    client = BigBlueButton(api_url(server), SECRET)
+    client.create_meeting("class", params={"name": "Class", "attendeePW": "ap", "moderatorPW": "mp", "voiceBridge": "75000"})
+    teacher = token_from_join_url(server, client.get_join_meeting_url("Teacher", "class", "mp"))
+    anna = token_from_join_url(server, client.get_join_meeting_url("Anna", "class", "ap", {"userID": "anna"}))
+    ben = token_from_join_url(server, client.get_join_meeting_url("Ben", "class", "ap", {"userID": "ben"}))
+    x, y = Phone(700), Phone(1900)
+    marks = {}
+
+    async def scenario():
+        async with Browser(server, teacher) as t, Browser(server, anna, tone_hz=440) as a, Browser(server, ben, tone_hz=1300) as b:
+            x.dial(f"sip:75000@{SERVER_IP}:{server.sip_port}", 40)
+            first = await t.phone()
+            y.dial(f"sip:75000@{SERVER_IP}:{server.sip_port}", 40)
+            second = await t.next("participant-joined", 10)
+            assert second["kind"] == "phone"
+            await asyncio.sleep(2)
+            marks["split"] = time.time()
+            await t.send({"type": "breakouts-start", "seconds": 12, "rooms": [
+                {"name": "Red", "members": [a.answer["memberId"], first["id"]]},
+                {"name": "Blue", "members": [b.answer["memberId"], second["id"]]}]})
+            moved = await a.next("moved")
+            assert moved["breakout"]["name"] == "Red" and moved["breakout"]["sequence"] == 1
+            assert [p["id"] for p in moved["participants"]] == [a.answer["memberId"]], "she is the first in Red"
+            assert (await a.next("participant-joined"))["id"] == first["id"], "then the phone is moved in"
+            state = await t.next("breakouts")
+            assert state["active"] and [r["name"] for r in state["rooms"]] == ["Red", "Blue"]
+            # The API shows the rooms as meetings of their own.
+            info = call(server, "getMeetingInfo", "meetingID=class")
+            assert [e.text for e in info.findall("breakoutRooms/breakout")] == ["class-breakout-1", "class-breakout-2"]
+            red = call(server, "getMeetingInfo", "meetingID=class-breakout-1")
+            assert red.findtext("isBreakout") == "true" and red.findtext("parentMeetingID") == "class"
+            assert red.findtext("voiceBridge") == "7500001" and red.findtext("participantCount") == "2"
+            # A viewer cannot run breakout rooms.
+            await b.send({"type": "breakouts-end"})
+            assert (await b.next("error"))["message"] == "not allowed to manage breakout rooms"
+            back = await a.next("moved", 20)
+            marks["back"] = time.time()
+            assert back["breakout"] is None and t.answer["memberId"] in [p["id"] for p in back["participants"]]
+            await asyncio.sleep(6)
+            marks["end"] = time.time()
+            return a, b
+
+    a, b = asyncio.run(scenario())
+    inside = (marks["split"] + 3, marks["back"] - 1)
+    after = (marks["back"] + 2, marks["end"])
+    a_in, b_in = a.heard_between(*inside), b.heard_between(*inside)
+    assert len(a_in) > 4 * 48000, "Anna heard the breakout room"
+    assert tone_share_db(a_in, 48000, 700) > -10, "Anna hears her room's phone"
+    assert tone_share_db(a_in, 48000, 1300) < -30 and tone_share_db(a_in, 48000, 1900) < -30, "and nothing of Blue"
+    assert tone_share_db(b_in, 48000, 1900) > -10, "Ben hears his room's phone"
+    assert tone_share_db(b_in, 48000, 440) < -30 and tone_share_db(b_in, 48000, 700) < -30, "and nothing of Red"
+    a_after = a.heard_between(*after)
+    for hz in (700, 1300, 1900):
+        assert tone_share_db(a_after, 48000, hz) > -20, f"back in the main room Anna hears {hz} Hz"
+    x.wait(45)
+    y.wait(45)
+    for phone, own_room_tone, other_tone in ((x, 440, 1300), (y, 1300, 440)):
+        heard, rate = phone.heard()
+        # The recording starts when the call is answered, about when it was dialled.
+        offset = len(heard) / rate - (time.time() - marks["split"] + 2)
+        window = heard[int((offset + 5) * rate):int((offset + 10) * rate)]
+        assert tone_share_db(window, rate, own_room_tone) > -10, f"{phone.name} hears its room's browser"
+        assert tone_share_db(window, rate, other_tone) < -30, f"{phone.name} hears nothing of the other room"
+    info = call(server, "getMeetingInfo", "meetingID=class")
+    assert info.find("breakoutRooms") is None, "the rooms are closed"
