@@ -196,6 +196,8 @@ class Call {
     this.participants = new Map();
     this.chat = [];
     this.guests = [];
+    this.breakout = null; // the breakout room we are in
+    this.breakouts = null; // the rooms, for moderators
     this.waiting = false;
     this.unread = 0;
     this.lock = {};
@@ -362,6 +364,7 @@ class Call {
         renderParticipants();
         renderChat();
         renderControls();
+        renderBreakout();
         break;
       case "participant-joined":
         this.participants.set(message.id, message);
@@ -409,6 +412,28 @@ class Call {
       case "guests":
         this.guests = message.guests || [];
         renderGuests();
+        break;
+      case "moved":
+        // The bridge moved us (a breakout room, or back): the same connection, another room.
+        this.participants.clear();
+        rows.clear();
+        for (const p of message.participants || []) this.participants.set(p.id, p);
+        this.chat = message.chat || [];
+        this.unread = 0;
+        this.breakout = message.breakout;
+        $("room-title").textContent = message.roomName || message.room;
+        announce(message.breakout ? message.breakout.name : message.roomName);
+        renderParticipants();
+        renderChat();
+        renderBreakout();
+        break;
+      case "breakout":
+        this.breakout = message;
+        renderBreakout();
+        break;
+      case "breakouts":
+        this.breakouts = message;
+        renderBreakout();
         break;
       case "you":
         this.role = message.role;
@@ -473,6 +498,8 @@ class Call {
     $("remote-audio").srcObject = null;
     $("waiting-notice").hidden = true;
     $("guests-box").hidden = true;
+    $("breakout-panel").hidden = true;
+    $("breakout-banner").hidden = true;
     $("room-view").hidden = true;
     $("join-view").hidden = false;
     $("room-title").textContent = "";
@@ -638,6 +665,71 @@ function renderGuests() {
   });
   $("guests").replaceChildren(...items);
 }
+
+// ---- Breakout rooms ------------------------------------------------------------------------------
+
+function timeLeft(endsAt) {
+  const seconds = Math.max(0, Math.round((endsAt - Date.now()) / 1000));
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+function renderBreakout() {
+  if (!call) return;
+  const banner = $("breakout-banner");
+  banner.hidden = !call.breakout;
+  if (call.breakout) banner.textContent = t("inBreakout", { name: call.breakout.name, time: timeLeft(call.breakout.endsAt) });
+  const panel = $("breakout-panel");
+  panel.hidden = !call.permissions.has("manageBreakouts");
+  const active = !!(call.breakouts && call.breakouts.active);
+  $("breakout-setup").hidden = active;
+  $("breakout-running").hidden = !active;
+  if (active) {
+    $("breakout-left").textContent = timeLeft(call.breakouts.endsAt);
+    const items = call.breakouts.rooms.map((room) => {
+      const li = document.createElement("li");
+      li.className = "participant breakout-room";
+      li.dataset.sequence = room.sequence;
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = room.name;
+      li.append(name);
+      const details = document.createElement("span");
+      details.className = "details";
+      details.textContent = `${t("people", { count: room.members.length })} · ${room.voiceBridge}`;
+      li.append(details);
+      const join = document.createElement("button");
+      join.type = "button";
+      join.className = "small visit";
+      join.setAttribute("aria-label", t("joinRoom", { name: room.name }));
+      join.title = t("joinRoom", { name: room.name });
+      join.append(icon("browser"));
+      join.addEventListener("click", () => call.send({ type: "breakouts-visit", sequence: room.sequence }));
+      li.append(join);
+      return li;
+    });
+    $("breakout-rooms").replaceChildren(...items);
+  }
+}
+
+setInterval(() => call && (call.breakout || (call.breakouts && call.breakouts.active)) && renderBreakout(), 1000);
+
+$("breakout-start").addEventListener("click", () => {
+  if (!call) return;
+  const count = Math.max(1, Math.min(16, Number($("breakout-count").value) || 2));
+  const minutes = Math.max(1, Math.min(240, Number($("breakout-minutes").value) || 15));
+  // Everybody but the moderators, shuffled, dealt round the rooms.
+  const people = [...call.participants.values()].filter((p) => p.role !== "moderator" && p.id !== call.memberId).map((p) => p.id);
+  for (let i = people.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [people[i], people[j]] = [people[j], people[i]];
+  }
+  const rooms = Array.from({ length: count }, (_, i) => ({ name: t("roomN", { n: i + 1 }), members: [] }));
+  people.forEach((id, index) => rooms[index % count].members.push(id));
+  call.send({ type: "breakouts-start", seconds: minutes * 60, rooms });
+});
+$("breakout-extend").addEventListener("click", () => call && call.send({ type: "breakouts-extend", seconds: 300 }));
+$("breakout-end").addEventListener("click", () => call && call.send({ type: "breakouts-end" }));
+$("breakout-main").addEventListener("click", () => call && call.send({ type: "breakouts-visit", sequence: 0 }));
 
 // ---- Chat ---------------------------------------------------------------------------------------
 

@@ -243,3 +243,41 @@ def test_a_denied_microphone_is_explained_and_listening_still_works(server):
         assert "listening only" in chromium.js("return document.querySelector('#participants li .details').innerText")
     finally:
         chromium.close()
+
+
+def test_a_moderator_runs_breakout_rooms_from_the_page(server, chromium):
+    """The moderator in Chromium opens a breakout room for the class (assignment at random), sees the
+    countdown and the room, and ends it; the viewer (aiortc) is moved there and back."""
+    import asyncio
+
+    from test_meetings import Browser
+
+    api(server, "create", "name=Biology&meetingID=bio&voiceBridge=76000")
+    query = "fullName=Teacher&meetingID=bio&role=MODERATOR&redirect=false"
+    url = api(server, "join", query).split("<url>")[1].split("</url>")[0].replace("&amp;", "&")
+    chromium.call("open", url=server.base_url + "/?" + url.split("?", 1)[1])
+    chromium.wait_for("document.readyState === 'complete'", 10)
+    chromium.call("click", css="#join-mic")
+    chromium.wait_for("document.getElementById('status').dataset.state === 'statusConnected'", 15, "connected")
+    pupil_url = api(server, "join", "fullName=Pupil&meetingID=bio&role=VIEWER&redirect=false")
+    token = pupil_url.split("token=")[1].split("<")[0]
+
+    async def pupil():
+        async with Browser(server, token) as p:
+            chromium.wait_for("document.querySelectorAll('#participants li').length === 2", 10, "the pupil listed")
+            assert not chromium.js("return document.getElementById('breakout-panel').hidden"), "moderators run breakouts"
+            chromium.call("type", css="#breakout-count", text="1")
+            chromium.call("click", css="#breakout-start")
+            moved = await p.next("moved")
+            assert moved["breakout"]["name"] == "Room 1"
+            chromium.wait_for("!document.getElementById('breakout-running').hidden", 5, "the running rooms")
+            assert ":" in chromium.js("return document.getElementById('breakout-left').innerText")
+            assert "Room 1" in chromium.js("return document.getElementById('breakout-rooms').innerText")
+            SCREENSHOTS.mkdir(exist_ok=True)
+            chromium.call("screenshot", path=str(SCREENSHOTS / "breakouts.png"))
+            chromium.call("click", css="#breakout-end")
+            back = await p.next("moved")
+            assert back["breakout"] is None
+            chromium.wait_for("!document.getElementById('breakout-setup').hidden", 5, "the rooms closed")
+
+    asyncio.run(pupil())
