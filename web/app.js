@@ -433,6 +433,12 @@ class Call {
         break;
       case "breakouts":
         this.breakouts = message;
+        if (!message.active) this.helpRequests = [];
+        renderBreakout();
+        break;
+      case "help":
+        this.helpRequests = (this.helpRequests || []).concat([message]).slice(-5);
+        announce(t("helpRequest", { name: message.name, room: message.room }));
         renderBreakout();
         break;
       case "you":
@@ -679,8 +685,18 @@ function renderBreakout() {
   banner.hidden = !call.breakout;
   if (call.breakout) banner.textContent = t("inBreakout", { name: call.breakout.name, time: timeLeft(call.breakout.endsAt) });
   const panel = $("breakout-panel");
-  panel.hidden = !call.permissions.has("manageBreakouts");
+  const manages = call.permissions.has("manageBreakouts");
   const active = !!(call.breakouts && call.breakouts.active);
+  const choosing = !manages && active && call.breakouts.freeJoin && !call.breakout;
+  panel.hidden = !manages && !choosing;
+  $("breakout-heading").textContent = choosing ? t("chooseRoom") : t("breakoutRooms");
+  for (const element of panel.querySelectorAll(".moderator-only")) element.hidden = !manages;
+  $("help").hidden = !call.breakout;
+  $("help-requests").replaceChildren(...(call.helpRequests || []).map((h) => {
+    const li = document.createElement("li");
+    li.textContent = t("helpRequest", { name: h.name, room: h.room });
+    return li;
+  }));
   $("breakout-setup").hidden = active;
   $("breakout-running").hidden = !active;
   if (active) {
@@ -703,7 +719,8 @@ function renderBreakout() {
       join.setAttribute("aria-label", t("joinRoom", { name: room.name }));
       join.title = t("joinRoom", { name: room.name });
       join.append(icon("browser"));
-      join.addEventListener("click", () => call.send({ type: "breakouts-visit", sequence: room.sequence }));
+      join.addEventListener("click", () =>
+        call.send({ type: manages ? "breakouts-visit" : "breakouts-choose", sequence: room.sequence }));
       li.append(join);
       return li;
     });
@@ -724,8 +741,20 @@ $("breakout-start").addEventListener("click", () => {
     [people[i], people[j]] = [people[j], people[i]];
   }
   const rooms = Array.from({ length: count }, (_, i) => ({ name: t("roomN", { n: i + 1 }), members: [] }));
-  people.forEach((id, index) => rooms[index % count].members.push(id));
-  call.send({ type: "breakouts-start", seconds: minutes * 60, rooms });
+  const freeJoin = $("breakout-free").checked;
+  if (!freeJoin) people.forEach((id, index) => rooms[index % count].members.push(id));
+  call.send({ type: "breakouts-start", seconds: minutes * 60, rooms, freeJoin });
+});
+$("breakout-message-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("breakout-message").value.trim();
+  if (call && text) call.send({ type: "breakouts-message", text });
+  $("breakout-message").value = "";
+});
+$("help").addEventListener("click", () => {
+  if (!call) return;
+  call.send({ type: "help" });
+  announce(t("helpAsked"));
 });
 $("breakout-extend").addEventListener("click", () => call && call.send({ type: "breakouts-extend", seconds: 300 }));
 $("breakout-end").addEventListener("click", () => call && call.send({ type: "breakouts-end" }));

@@ -235,6 +235,13 @@ public final class Conference {
         emit(.hangupRequested(id))
     }
 
+    /// The member asks the moderators for help; `announce` tells it so (a phone hears it was heard).
+    public func requestHelp(_ id: MemberID, announce: Bool = false) {
+        guard member(id) != nil else { return }
+        emit(.helpRequested(id))
+        if announce { play("conf-help-requested", to: id) }
+    }
+
     /// A DTMF digit from a member's leg (RFC 4733 or SIP INFO), mapped by the profile's caller controls.
     public func dtmf(_ digit: Character, from id: MemberID) {
         guard let member = member(id), let action = profile.callerControls.action(for: digit) else { return }
@@ -257,6 +264,7 @@ public final class Conference {
             play(action == .talkVolumeUp ? "conf-volume-up" : "conf-volume-down", to: id)
         case .resetVolumes: setGains(id, inputSteps: 0, outputSteps: 0)
         case .hangup: emit(.hangupRequested(id))
+        case .askForHelp: requestHelp(id, announce: true)
         }
     }
 }

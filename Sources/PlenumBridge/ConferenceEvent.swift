@@ -14,4 +14,6 @@ public enum ConferenceEvent: Sendable, Equatable {
     case promptFinished(member: MemberID?, name: String)
     /// The caller asked to leave (DTMF); the leg should hang up.
     case hangupRequested(MemberID)
+    /// The member asked the moderators for help (DTMF 9, or the web client's button).
+    case helpRequested(MemberID)
 }

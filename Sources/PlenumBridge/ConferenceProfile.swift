@@ -64,6 +64,8 @@ public struct ConferenceProfile: Codable, Sendable, Equatable {
 public enum CallerAction: String, Codable, Sendable, CaseIterable {
     case toggleMute, toggleDeaf, toggleHand, listenVolumeUp, listenVolumeDown, talkVolumeUp, talkVolumeDown
     case resetVolumes, hangup
+    /// Asks the moderators for help (in a breakout room they are elsewhere).
+    case askForHelp
 }
 
 public struct CallerControls: Codable, Sendable, Equatable {
@@ -75,7 +77,7 @@ public struct CallerControls: Codable, Sendable, Equatable {
     /// FreeSWITCH-like defaults: 0 mute, * deaf, 8 hand, 1/3 listen volume, 4/6 talk volume, 5 reset, # leave.
     public static let standard = CallerControls(digits: [
         "0": .toggleMute, "*": .toggleDeaf, "8": .toggleHand, "1": .listenVolumeDown, "3": .listenVolumeUp,
-        "4": .talkVolumeDown, "6": .talkVolumeUp, "5": .resetVolumes, "#": .hangup,
+        "4": .talkVolumeDown, "6": .talkVolumeUp, "5": .resetVolumes, "#": .hangup, "9": .askForHelp,
     ])
 
     public func action(for digit: Character) -> CallerAction? { digits[String(digit)] }

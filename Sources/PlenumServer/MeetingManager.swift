@@ -209,6 +209,16 @@ public final class MeetingManager: MediaLoopHook {
         case .memberLeft(let id):
             if moving?.id == id { moving?.attendee = meeting.attendees.first { $0.memberID == id } }
             meeting.attendees.removeAll { $0.memberID == id }
+        case .helpRequested(let id):
+            // The moderators of the whole meeting hear of it, wherever they are (main room or a breakout).
+            let parentID = meeting.settings.parentMeetingID ?? meetingID
+            guard let parent = registry.meeting(parentID) else { return }
+            var rooms: Set<String> = [parent.settings.voiceBridge]
+            for room in breakouts[parentID]?.rooms ?? [] { rooms.insert(room.voiceBridge) }
+            let who = conference.member(id)?.name ?? ""
+            context.hook(WebRTCManager.self)?.send(
+                Signal.help(name: who, room: meeting.settings.name, sequence: meeting.settings.sequence), toRooms: rooms,
+                permission: .manageBreakouts)
         case .renamed(let id, let name):
             if let index = meeting.attendees.firstIndex(where: { $0.memberID == id }) { meeting.attendees[index].fullName = name }
         default:
@@ -234,12 +244,15 @@ public final class MeetingManager: MediaLoopHook {
         }
         let parentID: String
         let rooms: [Room]
+        /// Participants may pick a room themselves.
+        let freeJoin: Bool
         let startedAt: UInt64
         var endsAt: UInt64
         var warned = false
-        init(parentID: String, rooms: [Room], startedAt: UInt64, endsAt: UInt64) {
+        init(parentID: String, rooms: [Room], freeJoin: Bool, startedAt: UInt64, endsAt: UInt64) {
             self.parentID = parentID
             self.rooms = rooms
+            self.freeJoin = freeJoin
             self.startedAt = startedAt
             self.endsAt = endsAt
         }
@@ -258,7 +271,9 @@ public final class MeetingManager: MediaLoopHook {
     /// Opens 1–16 breakout rooms of `parentID` for `seconds` and moves the planned members there. Each
     /// room is a meeting of its own (API: isBreakout, parentMeetingID, sequence) on this loop, so a
     /// move is a transfer between conferences: no new connection, no lock.
-    public func startBreakouts(_ parentID: String, rooms plans: [BreakoutPlan], seconds: Int) -> Result<Void, APIError> {
+    public func startBreakouts(_ parentID: String, rooms plans: [BreakoutPlan], seconds: Int, freeJoin: Bool = false)
+        -> Result<Void, APIError>
+    {
         guard let parent = registry.meeting(parentID), !parent.ended, parent.settings.parentMeetingID == nil,
             let sip = context.hook(SIPCallManager.self)
         else { return .failure(APIError("notFound", "no such meeting")) }
@@ -277,7 +292,8 @@ public final class MeetingManager: MediaLoopHook {
             open(meeting, sip: sip)
             rooms.append(.init(meetingID: settings.meetingID, voiceBridge: settings.voiceBridge, name: settings.name, sequence: index + 1))
         }
-        let session = BreakoutSession(parentID: parentID, rooms: rooms, startedAt: clock, endsAt: clock + UInt64(seconds) * 1000)
+        let session = BreakoutSession(
+            parentID: parentID, rooms: rooms, freeJoin: freeJoin, startedAt: clock, endsAt: clock + UInt64(seconds) * 1000)
         breakouts[parentID] = session
         for (room, plan) in zip(rooms, plans) {
             for memberID in plan.members { move(memberID, from: parent.settings.voiceBridge, to: room.voiceBridge, prompt: "conf-breakout-moving") }
@@ -369,17 +385,24 @@ public final class MeetingManager: MediaLoopHook {
             ["sequence": room.sequence, "name": room.name, "voiceBridge": room.voiceBridge,
              "members": context.conferences[room.voiceBridge]?.members.map(\.id) ?? []]
         } ?? []
-        var state: [String: Any] = ["type": "breakouts", "active": session != nil, "rooms": rooms]
+        var state: [String: Any] = ["type": "breakouts", "active": session != nil, "rooms": rooms, "freeJoin": session?.freeJoin ?? false]
         if let session { state["endsAt"] = now + Int64(session.endsAt) - Int64(clock) }
         let message = Signal.encode(state)
         var rooms2 = [parent.settings.voiceBridge]
         rooms2 += session?.rooms.map(\.voiceBridge) ?? []
         webrtc.send(message, toRooms: Set(rooms2), permission: .manageBreakouts)
+        if session?.freeJoin == true || session == nil {
+            // With free join everybody in the main room sees the rooms to pick one (and when they close).
+            webrtc.send(message, toRooms: [parent.settings.voiceBridge], permission: .unmuteSelf, except: .manageBreakouts)
+        }
         // Everybody in a room learns of extensions (their countdown).
         if let session {
             for room in session.rooms { webrtc.updateBreakout(room: room.voiceBridge, info: breakoutInfo(room: room.voiceBridge)) }
         }
     }
+
+    public func breakoutRooms(of parentID: String) -> [String]? { breakouts[parentID]?.rooms.map(\.voiceBridge) }
+    public func freeJoin(_ parentID: String) -> Bool { breakouts[parentID]?.freeJoin ?? false }
 
     /// The breakout session a meeting (parent or room) belongs to.
     public func breakoutParent(of meetingID: String) -> String? {

@@ -34,6 +34,8 @@ public enum Signal {
         public var seconds: Int?
         /// `breakouts-visit`: a room's sequence (1–16), 0 for the main room.
         public var sequence: Int?
+        /// `breakouts-start`: participants may pick a room themselves.
+        public var freeJoin: Bool?
 
         public struct RoomPlan: Decodable, Sendable {
             public var name: String?
@@ -143,6 +145,11 @@ public enum Signal {
         ]
         object["breakout"] = breakout.map(breakoutObject) ?? NSNull()
         return encode(object)
+    }
+
+    /// Somebody asked for help (moderators get it; `sequence` 0 is the main room).
+    public static func help(name: String, room: String, sequence: Int) -> String {
+        encode(["type": "help", "name": name, "room": room, "sequence": sequence])
     }
 
     /// The receiver's breakout room got more (or less) time.

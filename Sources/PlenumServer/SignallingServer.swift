@@ -235,7 +235,8 @@ struct SignallingSession {
             }
             if case .failure(let error) = result { return refuse(error.description) }
         case "mute", "mute-all", "remove", "rename", "promote", "demote", "end-meeting", "hand", "lock", "chat", "chat-delete",
-             "admit", "breakouts-start", "breakouts-extend", "breakouts-end", "breakouts-visit":
+             "admit", "breakouts-start", "breakouts-extend", "breakouts-end", "breakouts-visit", "help", "breakouts-message",
+             "breakouts-choose":
             guard let id = sessionID else { return refuse("\(request.type) needs a joined session") }
             guard let action = Self.action(request) else { return refuse("\(request.type): missing fields") }
             let result = await loop.run { context -> Result<Void, WebRTCManager.JoinError> in
@@ -272,10 +273,14 @@ struct SignallingSession {
         case "breakouts-start":
             guard let rooms = request.rooms, let seconds = request.seconds else { return nil }
             return .startBreakouts(
-                rooms: rooms.map { MeetingManager.BreakoutPlan(name: $0.name ?? "", members: $0.members ?? []) }, seconds: seconds)
+                rooms: rooms.map { MeetingManager.BreakoutPlan(name: $0.name ?? "", members: $0.members ?? []) }, seconds: seconds,
+                freeJoin: request.freeJoin ?? false)
         case "breakouts-extend": return request.seconds.map { .extendBreakouts(seconds: $0) }
         case "breakouts-end": return .endBreakouts
         case "breakouts-visit": return request.sequence.map { .visitBreakout(sequence: $0) }
+        case "breakouts-choose": return request.sequence.map { .chooseBreakout(sequence: $0) }
+        case "breakouts-message": return request.text.map { .messageBreakouts(text: $0) }
+        case "help": return .askForHelp
         default: return nil
         }
     }

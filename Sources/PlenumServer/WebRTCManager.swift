@@ -271,10 +271,13 @@ public final class WebRTCManager: MediaLoopHook {
         case chat(text: String, to: Int?)
         case deleteChat(messageID: Int)
         case admit(guest: Int, allow: Bool)
-        case startBreakouts(rooms: [MeetingManager.BreakoutPlan], seconds: Int)
+        case startBreakouts(rooms: [MeetingManager.BreakoutPlan], seconds: Int, freeJoin: Bool)
         case extendBreakouts(seconds: Int)
         case endBreakouts
         case visitBreakout(sequence: Int)
+        case askForHelp
+        case messageBreakouts(text: String)
+        case chooseBreakout(sequence: Int)
     }
 
     /// Carries out `action` for browser `id` if its role allows it; the refusal's text otherwise.
@@ -388,14 +391,16 @@ public final class WebRTCManager: MediaLoopHook {
             guard role.may(.admitGuests) else { return refuse("not allowed to admit guests") }
             guard let meeting, let meetings, meetings.decide(meetingID: meeting.settings.meetingID, guestID: guest, admit: allow)
             else { return refuse("no such guest") }
-        case .startBreakouts(let rooms, let seconds):
+        case .startBreakouts(let rooms, let seconds, let freeJoin):
             guard role.may(.manageBreakouts) else { return refuse("not allowed to manage breakout rooms") }
             guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID) ?? Optional(meeting.settings.meetingID)
             else { return refuse("this room is not a meeting") }
             // Only members of the meeting's main room can be sent away.
             let main = conference.members.map(\.id)
             guard rooms.allSatisfy({ $0.members.allSatisfy(main.contains) }) else { return refuse("no such participant") }
-            if case .failure(let error) = meetings.startBreakouts(parent, rooms: rooms, seconds: seconds) { return refuse(error.message) }
+            if case .failure(let error) = meetings.startBreakouts(parent, rooms: rooms, seconds: seconds, freeJoin: freeJoin) {
+                return refuse(error.message)
+            }
         case .extendBreakouts(let seconds):
             guard role.may(.manageBreakouts) else { return refuse("not allowed to manage breakout rooms") }
             guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
@@ -411,6 +416,29 @@ public final class WebRTCManager: MediaLoopHook {
             guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
                 meetings.visit(memberID: browser.member.id, parentID: parent, sequence: sequence)
             else { return refuse("no such breakout room") }
+        case .askForHelp:
+            conference.requestHelp(browser.member.id)
+        case .messageBreakouts(let text):
+            guard role.may(.manageBreakouts) else { return refuse("not allowed to manage breakout rooms") }
+            guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
+                let rooms = meetings.breakoutRooms(of: parent)
+            else { return refuse("no breakout rooms are open") }
+            // The message appears in every room's chat, from the moderator.
+            for room in rooms {
+                var log = chats[room] ?? ChatLog()
+                guard case .success(let message) = log.post(
+                    from: browser.member.id, fromName: browser.member.name, to: nil, text: text, now: Date())
+                else { return refuse("an empty message") }
+                chats[room] = log
+                broadcast(Signal.chat(message), room: room)
+            }
+        case .chooseBreakout(let sequence):
+            guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
+                meetings.freeJoin(parent)
+            else { return refuse("breakout rooms are not open to choose") }
+            guard meetings.visit(memberID: browser.member.id, parentID: parent, sequence: sequence) else {
+                return refuse("no such breakout room")
+            }
         case .deleteChat(let messageID):
             guard role.may(.moderateChat) else { return refuse("not allowed to delete messages") }
             guard chats[browser.room]?.delete(messageID) != nil else { return refuse("no such message") }
@@ -442,8 +470,11 @@ public final class WebRTCManager: MediaLoopHook {
     }
 
     /// Sends `message` to the browsers in `rooms` whose role has `permission`.
-    public func send(_ message: String, toRooms rooms: Set<String>, permission: Permission) {
-        for browser in sessions.values where rooms.contains(browser.room) && browser.role.may(permission) { browser.feed?.yield(message) }
+    public func send(_ message: String, toRooms rooms: Set<String>, permission: Permission, except: Permission? = nil) {
+        for browser in sessions.values where rooms.contains(browser.room) && browser.role.may(permission) {
+            if let except, browser.role.may(except) { continue }
+            browser.feed?.yield(message)
+        }
     }
 
     /// A breakout room closed: its chat goes with it.

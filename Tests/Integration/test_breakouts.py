@@ -91,3 +91,60 @@ def test_two_browsers_and_two_phones_split_into_two_rooms_and_come_back(server):
         assert tone_share_db(window, rate, other_tone) < -30, f"{phone.name} hears nothing of the other room"
     info = call(server, "getMeetingInfo", "meetingID=class")
     assert info.find("breakoutRooms") is None, "the rooms are closed"
+
+
+def test_extend_end_early_leave_visit_dial_in_help_and_message(server):
+    client = BigBlueButton(api_url(server), SECRET)
+    client.create_meeting("course", params={"name": "Course", "attendeePW": "ap", "moderatorPW": "mp", "voiceBridge": "77000"})
+    teacher = token_from_join_url(server, client.get_join_meeting_url("Teacher", "course", "mp"))
+    anna = token_from_join_url(server, client.get_join_meeting_url("Anna", "course", "ap"))
+    x, z = Phone(700), Phone(1900)
+
+    def participants(meeting: str) -> int:
+        return int(call(server, "getMeetingInfo", f"meetingID={meeting}").findtext("participantCount"))
+
+    async def scenario():
+        async with Browser(server, teacher) as t:
+            a = Browser(server, anna, tone_hz=440)
+            await a.__aenter__()
+            x.dial(f"sip:77000@{SERVER_IP}:{server.sip_port}", 30)
+            phone = await t.phone()
+            await t.send({"type": "breakouts-start", "seconds": 30, "rooms": [
+                {"name": "Red", "members": [a.answer["memberId"], phone["id"]]}, {"name": "Blue", "members": []}]})
+            first = await t.next("breakouts")
+            assert (await a.next("moved"))["breakout"]["name"] == "Red"
+            # A caller dials a breakout room's own number.
+            z.dial(f"sip:7700002@{SERVER_IP}:{server.sip_port}", 30)
+            for _ in range(50):
+                if participants("course-breakout-2") == 1:
+                    break
+                await asyncio.sleep(0.1)
+            assert participants("course-breakout-2") == 1, "the caller is in Blue"
+            # The moderator visits Blue, and tells every room something.
+            await t.send({"type": "breakouts-visit", "sequence": 2})
+            visit = await t.next("moved")
+            assert visit["breakout"]["name"] == "Blue" and any(p["kind"] == "phone" for p in visit["participants"])
+            await t.send({"type": "breakouts-message", "text": "Five minutes left"})
+            assert (await a.next("chat"))["text"] == "Five minutes left"
+            # The phone in Red asks for help with its 9 key; the moderator (in Blue) hears of it.
+            x.send_digits("9")
+            help_request = await t.next("help", 10)
+            assert help_request["room"] == "Red" and help_request["sequence"] == 1
+            # Anna leaves during the breakout.
+            await a.__aexit__(None, None, None)
+            await asyncio.sleep(0.5)
+            assert participants("course-breakout-1") == 1, "only the phone is left in Red"
+            # More time, then the end before the timer.
+            await t.send({"type": "breakouts-extend", "seconds": 60})
+            extended = await t.next("breakouts")
+            assert extended["endsAt"] - first["endsAt"] >= 59_000
+            await t.send({"type": "breakouts-end"})
+            back = await t.next("moved")
+            assert back["breakout"] is None
+            await asyncio.sleep(0.5)
+            assert participants("course") == 3, "the teacher and both callers are back in the main room"
+            assert call(server, "getMeetingInfo", "meetingID=course-breakout-1").findtext("messageKey") == "notFound"
+
+    asyncio.run(scenario())
+    x.stop()
+    z.stop()
