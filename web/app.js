@@ -371,6 +371,7 @@ class Call {
         announce(t("joined", { name: message.name }));
         renderParticipants();
         renderChat();
+        renderBreakout();
         break;
       case "participant-left": {
         const gone = this.participants.get(message.id);
@@ -687,6 +688,7 @@ function renderBreakout() {
   const panel = $("breakout-panel");
   const manages = call.permissions.has("manageBreakouts");
   const active = !!(call.breakouts && call.breakouts.active);
+  if (manages && !active) renderAssignments();
   const choosing = !manages && active && call.breakouts.freeJoin && !call.breakout;
   panel.hidden = !manages && !choosing;
   $("breakout-heading").textContent = choosing ? t("chooseRoom") : t("breakoutRooms");
@@ -730,6 +732,37 @@ function renderBreakout() {
 
 setInterval(() => call && (call.breakout || (call.breakouts && call.breakouts.active)) && renderBreakout(), 1000);
 
+/// By hand: a choice per participant (a room, or at random); kept while the list is redrawn.
+const assignments = new Map();
+
+function renderAssignments() {
+  const count = Math.max(1, Math.min(16, Number($("breakout-count").value) || 2));
+  const people = [...call.participants.values()].filter((p) => p.role !== "moderator" && p.id !== call.memberId);
+  const list = $("breakout-assign");
+  if (list.contains(document.activeElement)) return; // never redraw under the keyboard
+  list.replaceChildren(...people.map((p) => {
+    const li = document.createElement("li");
+    li.className = "participant assign-row";
+    li.append(icon(p.kind === "phone" ? "phone" : "browser"));
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = p.name;
+    li.append(name);
+    const select = document.createElement("select");
+    select.setAttribute("aria-label", t("roomFor", { name: p.name }));
+    select.dataset.member = p.id;
+    select.append(new Option(t("atRandom"), "0"));
+    for (let n = 1; n <= count; n++) select.append(new Option(t("roomN", { n }), String(n)));
+    const chosen = assignments.get(p.id) || 0;
+    select.value = String(chosen <= count ? chosen : 0);
+    select.addEventListener("change", () => assignments.set(p.id, Number(select.value)));
+    li.append(select);
+    return li;
+  }));
+}
+
+$("breakout-count").addEventListener("change", () => call && renderAssignments());
+
 $("breakout-start").addEventListener("click", () => {
   if (!call) return;
   const count = Math.max(1, Math.min(16, Number($("breakout-count").value) || 2));
@@ -742,7 +775,14 @@ $("breakout-start").addEventListener("click", () => {
   }
   const rooms = Array.from({ length: count }, (_, i) => ({ name: t("roomN", { n: i + 1 }), members: [] }));
   const freeJoin = $("breakout-free").checked;
-  if (!freeJoin) people.forEach((id, index) => rooms[index % count].members.push(id));
+  // Chosen by hand first; the rest at random (unless they choose themselves).
+  const random = [];
+  for (const id of people) {
+    const room = assignments.get(id) || 0;
+    if (room >= 1 && room <= count) rooms[room - 1].members.push(id);
+    else random.push(id);
+  }
+  if (!freeJoin) random.forEach((id, index) => rooms[index % count].members.push(id));
   call.send({ type: "breakouts-start", seconds: minutes * 60, rooms, freeJoin });
 });
 $("breakout-message-form").addEventListener("submit", (event) => {

@@ -99,12 +99,19 @@ public enum BigBlueButtonAPI {
         lock.disablePublicChat = bool("lockSettingsDisablePublicChat")
         lock.disablePrivateChat = bool("lockSettingsDisablePrivateChat")
         let metadata = request.metadata
-        return .success(MeetingSettings(
+        // Plenum's own parameter: the language phone callers hear (BigBlueButton has none).
+        let language = request.value("language").map { $0.lowercased() }
+        guard language == nil || ["en", "de"].contains(language ?? "") else {
+            return .failure(APIError("validationError", "Language must be en or de"))
+        }
+        var settings = MeetingSettings(
             meetingID: id, name: cleanName, attendeePassword: attendeePassword, moderatorPassword: moderatorPassword,
             welcome: request.value("welcome") ?? "", dialNumber: request.value("dialNumber") ?? "", voiceBridge: voiceBridge,
             maxParticipants: max(0, int("maxParticipants")), duration: max(0, int("duration")), guestPolicy: guestPolicy,
             lock: lock, muteOnStart: bool("muteOnStart"), logoutURL: request.value("logoutURL") ?? "",
-            metadata: Dictionary(metadata, uniquingKeysWith: { a, _ in a }), metadataOrder: metadata.map(\.0)))
+            metadata: Dictionary(metadata, uniquingKeysWith: { a, _ in a }), metadataOrder: metadata.map(\.0))
+        settings.language = language
+        return .success(settings)
     }
 
     /// Whether a `create` for an existing meeting is the same meeting again (BigBlueButton: both

@@ -42,6 +42,8 @@ public struct MeetingSettings: Sendable, Equatable {
     public var logoutURL: String
     public var metadata: [String: String]
     public var metadataOrder: [String]
+    /// The prompts' language for phone callers ("en", "de"); nil: the conference profile's.
+    public var language: String? = nil
     /// A breakout room's parent meeting and its place (1–16) among the parent's rooms.
     public var parentMeetingID: String? = nil
     public var sequence = 0

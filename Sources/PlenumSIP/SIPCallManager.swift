@@ -286,10 +286,12 @@ public final class SIPCallManager: MediaLoopHook {
     }
 
     /// The room's conference on this loop, created on first use (shared by phones and browsers).
-    public func conference(for number: String) -> Conference {
+    /// `language` overrides the profile's prompt language for a new conference (a meeting's own).
+    public func conference(for number: String, language: String? = nil) -> Conference {
         if let existing = context.conferences[number] { return existing }
         let room = rooms.room(number)
-        let profile = room?.profile.flatMap { profiles[$0] } ?? profiles["default"] ?? ConferenceProfile()
+        var profile = room?.profile.flatMap { profiles[$0] } ?? profiles["default"] ?? ConferenceProfile()
+        if let language { profile.language = language }
         let conference = Conference(name: number, profile: profile, sounds: sounds)
         conference.observers.append { [weak self] event in
             guard case .hangupRequested(let memberID) = event else { return }

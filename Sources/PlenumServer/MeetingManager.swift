@@ -103,7 +103,7 @@ public final class MeetingManager: MediaLoopHook {
         sip.addMeetingRoom(RoomDirectory.Room(
             number: settings.voiceBridge, name: settings.name,
             maxParticipants: settings.maxParticipants > 0 ? settings.maxParticipants : nil))
-        let conference = sip.conference(for: settings.voiceBridge)
+        let conference = sip.conference(for: settings.voiceBridge, language: settings.language)
         conference.mayUnmute = { [weak self, weak meeting] member in
             guard let self, let meeting else { return true }
             return self.mayUnmute(memberID: member.id, in: meeting)

@@ -266,13 +266,16 @@ def test_a_moderator_runs_breakout_rooms_from_the_page(server, chromium):
         async with Browser(server, token) as p:
             chromium.wait_for("document.querySelectorAll('#participants li').length === 2", 10, "the pupil listed")
             assert not chromium.js("return document.getElementById('breakout-panel').hidden"), "moderators run breakouts"
-            chromium.call("type", css="#breakout-count", text="1")
+            # Two rooms; the pupil sent to the second by hand.
+            chromium.wait_for("document.querySelector('#breakout-assign select')", 5, "the assignment list")
+            chromium.js("const s = document.querySelector('#breakout-assign select'); s.value = '2';"
+                        " s.dispatchEvent(new Event('change')); return 1")
             chromium.call("click", css="#breakout-start")
             moved = await p.next("moved")
-            assert moved["breakout"]["name"] == "Room 1"
+            assert moved["breakout"]["name"] == "Room 2" and moved["breakout"]["sequence"] == 2
             chromium.wait_for("!document.getElementById('breakout-running').hidden", 5, "the running rooms")
             assert ":" in chromium.js("return document.getElementById('breakout-left').innerText")
-            assert "Room 1" in chromium.js("return document.getElementById('breakout-rooms').innerText")
+            assert "Room 2" in chromium.js("return document.getElementById('breakout-rooms').innerText")
             SCREENSHOTS.mkdir(exist_ok=True)
             chromium.call("screenshot", path=str(SCREENSHOTS / "breakouts.png"))
             chromium.call("click", css="#breakout-end")

@@ -55,6 +55,11 @@ import Testing
         #expect(settings("name=Physics&meetingID=m1&voiceBridge=12ab") == nil)
         #expect(settings("name=x") == nil && settings("name=Physics&meetingID=+++") == nil && settings("meetingID=m1") == nil)
         #expect(settings("name=Physics&meetingID=m1&attendeePW=x") == nil, "passwords are 2 to 64 characters")
+        let german = try #require(settings("name=Physik&meetingID=m1&language=DE&voiceBridge=71234"))
+        #expect(german.language == "de" && settings("name=Physik&meetingID=m1&language=fr") == nil)
+        let room = MeetingSettings.breakout(of: german, sequence: 3, name: "Gruppe 3")
+        #expect(room.language == "de" && room.voiceBridge == "7123403" && room.parentMeetingID == "m1" && room.sequence == 3)
+        #expect(MeetingSettings.breakout(of: german, sequence: 12, name: "x").voiceBridge == "7123412")
         #expect(settings("name=Physics&meetingID=m1&lockSettingsDisableMic=true&muteOnStart=true").map { $0.lock.disableMicrophone && $0.muteOnStart } == true)
     }
 
