@@ -18,9 +18,9 @@ public struct APISettings: Sendable {
 /// `/bigbluebutton/api/…` on the HTTP router: checksum and parameters checked here, off the media
 /// loop; the meeting work done on the loop; the XML rendered here again.
 enum BigBlueButtonRoutes {
-    static func add(to router: Router<BasicRequestContext>, api: APISettings, tokens: AccessTokens, loop: MediaLoop) {
+    static func add(to router: Router<PlenumRequestContext>, api: APISettings, tokens: AccessTokens, loop: MediaLoop) {
         router.get("/bigbluebutton/api") { _, _ in xml(BigBlueButtonAPI.versionDocument()) }
-        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
+        let handler: @Sendable (Request, PlenumRequestContext) async throws -> Response = { request, context in
             let call = context.parameters.get("call") ?? ""
             let parsed = APIRequest(call: call, rawQuery: request.uri.query ?? "")
             if let error = BigBlueButtonAPI.verify(parsed, secret: api.secret, allowed: api.checksumAlgorithms) {

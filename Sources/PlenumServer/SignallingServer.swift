@@ -5,7 +5,10 @@ import HummingbirdCore
 import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import PlenumBridge
+import PlenumSIP
+import Synchronization
 
 extension MediaLoop {
     /// Runs `body` on the loop and returns its result to the awaiting task.
@@ -67,13 +70,21 @@ public struct SignallingServer: Sendable {
         let loop = self.loop
         let logger = self.logger
         let tokens = configuration.tokens
-        let router = Router()
+        let router = Router(context: PlenumRequestContext.self)
+        // Guessing a room's PIN over HTTP is limited like over SIP: per client address, 9 wrong PINs
+        // in 30 minutes ban it for 30 minutes, and more than 20 requests in 10 s are refused.
+        let pinGuard = Mutex(SourceGuard())
         router.add(middleware: SecurityHeaders())
         router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger))
         router.get("/health") { _, _ in "ok\n" }
         if let api = configuration.api { BigBlueButtonRoutes.add(to: router, api: api, tokens: tokens, loop: loop) }
-        router.post("/api/token") { request, _ -> Response in
+        router.post("/api/token") { request, context -> Response in
             struct TokenRequest: Decodable { var room: String; var pin: String? }
+            let source = context.remoteAddress?.ipAddress ?? "unknown"
+            let now = UInt64(Date().timeIntervalSince1970 * 50)
+            guard pinGuard.withLock({ $0.admit(source, now: now) }) == .allow else {
+                return Self.json(.tooManyRequests, Signal.error("too many attempts; try again later"))
+            }
             guard let body = try? await request.body.collect(upTo: 4096),
                 let ask = try? JSONDecoder().decode(TokenRequest.self, from: Data(body.readableBytesView)),
                 ask.room.count <= 32
@@ -90,7 +101,10 @@ public struct SignallingServer: Sendable {
             case .failure(.noSuchRoom):
                 return Self.json(.notFound, Signal.error("no such room"))
             case .failure(let error):
-                logger.notice("token refused", metadata: ["room": "\(room)", "why": "\(error)"])
+                logger.notice("token refused", metadata: ["room": "\(room)", "why": "\(error)", "source": "\(source)"])
+                if pinGuard.withLock({ $0.wrongPIN(from: source, now: now) }) {
+                    logger.warning("source banned: too many wrong PINs", metadata: ["source": "\(source)"])
+                }
                 return Self.json(.forbidden, Signal.error(error.description))
             }
         }
@@ -135,6 +149,17 @@ public struct SignallingServer: Sendable {
     static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
         Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                  body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// Hummingbird's basic context plus the client's address (for the PIN guard).
+public struct PlenumRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: NIOCore.SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 }
 

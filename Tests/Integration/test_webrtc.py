@@ -179,6 +179,10 @@ def test_tokens_need_the_room_and_its_pin(server):
     assert status == 200 and body["room"] == "3002" and body["token"], body
     status, body = server.request_token("3001")
     assert status == 200
+    # Guessing is limited as on the phone: after 9 wrong PINs this client is turned away for a while.
+    statuses = [server.request_token("3002", f"{n:04d}")[0] for n in range(7)]  # the 3rd to the 9th wrong PIN
+    assert statuses == [403] * 7, statuses
+    assert server.request_token("3002", "2468")[0] == 429, "banned, even with the right PIN"
 
 
 def test_https_only_with_security_headers(server):
