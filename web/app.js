@@ -773,7 +773,8 @@ $("breakout-start").addEventListener("click", () => {
     const j = Math.floor(Math.random() * (i + 1));
     [people[i], people[j]] = [people[j], people[i]];
   }
-  const rooms = Array.from({ length: count }, (_, i) => ({ name: t("roomN", { n: i + 1 }), members: [] }));
+  const names = $("breakout-names").value.split(",").map((n) => n.trim());
+  const rooms = Array.from({ length: count }, (_, i) => ({ name: names[i] || t("roomN", { n: i + 1 }), members: [] }));
   const freeJoin = $("breakout-free").checked;
   // Chosen by hand first; the rest at random (unless they choose themselves).
   const random = [];

@@ -136,7 +136,7 @@ public enum BigBlueButtonAPI {
     public static func joinRole(_ request: APIRequest, meeting: MeetingSettings, roles: RoleBook) -> Result<Role, APIError> {
         if let name = request.value("role"), let role = roles.role(named: name) { return .success(role) }
         guard let password = request.value("password"), !password.isEmpty else { return .failure(Errors.noRoleOrPassword) }
-        if password == meeting.moderatorPassword { return .success(.moderator) }
+        if password == meeting.moderatorPassword { return .success(roles.moderator) }
         if password == meeting.attendeePassword { return .success(.viewer) }
         return .failure(Errors.wrongJoinPassword)
     }

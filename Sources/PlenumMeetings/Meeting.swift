@@ -144,13 +144,6 @@ public final class Meeting {
         endTime = Int64(now.timeIntervalSince1970 * 1000)
     }
 
-    /// The password decides the role when `join` has no role parameter (BigBlueButton's old scheme).
-    public func role(forPassword password: String) -> Role? {
-        if password == settings.moderatorPassword { return .moderator }
-        if password == settings.attendeePassword { return .viewer }
-        return nil
-    }
-
     static func hex(_ text: String) -> String {
         ChecksumAlgorithm.sha1.hexDigest(text)
     }

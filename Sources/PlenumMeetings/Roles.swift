@@ -4,6 +4,9 @@ public enum Permission: String, CaseIterable, Sendable, Codable, Hashable {
     case unmuteSelf, shareCamera, chat, chatPrivately
     case muteOthers, remove, promote, rename, lockSettings, admitGuests, endMeeting, moderateChat
     case manageBreakouts, uploadPresentation
+    /// Unmute somebody else: off for every role unless the operator allows it (BigBlueButton's
+    /// allowModsToUnmuteUsers, also off by default: nobody's microphone is opened by another).
+    case unmuteOthers
 }
 
 /// A named set of permissions. `viewer` and `moderator` are built in; the configuration adds custom
@@ -21,7 +24,8 @@ public struct Role: Sendable, Equatable, Hashable {
     }
 
     public static let viewer = Role(name: "viewer", permissions: [.unmuteSelf, .shareCamera, .chat, .chatPrivately])
-    public static let moderator = Role(name: "moderator", permissions: Set(Permission.allCases), isModerator: true)
+    public static let moderator = Role(
+        name: "moderator", permissions: Set(Permission.allCases).subtracting([.unmuteOthers]), isModerator: true)
 
     public func may(_ permission: Permission) -> Bool { permissions.contains(permission) }
 }
@@ -30,8 +34,10 @@ public struct Role: Sendable, Equatable, Hashable {
 public struct RoleBook: Sendable {
     public private(set) var roles: [String: Role]
 
-    public init(custom: [String: [Permission]] = [:]) {
-        var roles = ["viewer": Role.viewer, "moderator": Role.moderator]
+    public init(custom: [String: [Permission]] = [:], moderatorsMayUnmute: Bool = false) {
+        var moderator = Role.moderator
+        if moderatorsMayUnmute { moderator.permissions.insert(.unmuteOthers) }
+        var roles = ["viewer": Role.viewer, "moderator": moderator]
         for (name, permissions) in custom {
             let key = name.lowercased()
             guard roles[key] == nil else { continue }  // the built-in ones keep their meaning
@@ -41,4 +47,7 @@ public struct RoleBook: Sendable {
     }
 
     public func role(named name: String) -> Role? { roles[name.lowercased()] }
+
+    /// The moderator role as this server has it.
+    public var moderator: Role { roles["moderator"] ?? .moderator }
 }

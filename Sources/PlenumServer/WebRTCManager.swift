@@ -303,15 +303,15 @@ public final class WebRTCManager: MediaLoopHook {
                 }
             } else {
                 guard role.may(.muteOthers) else { return refuse("not allowed to mute others") }
-                guard muted else { return refuse("only participants unmute themselves") }
+                if !muted, !role.may(.unmuteOthers) { return refuse("only participants unmute themselves") }
             }
             conference.setMuted(memberID, muted)
         case .muteAll(let muted):
             guard role.may(.muteOthers) else { return refuse("not allowed to mute others") }
-            guard muted else { return refuse("only participants unmute themselves") }
+            if !muted, !role.may(.unmuteOthers) { return refuse("only participants unmute themselves") }
             for member in conference.members where member.id != browser.member.id {
                 let isModerator = meeting.flatMap { meetings?.attendee(memberID: member.id, in: $0) }?.role.isModerator ?? false
-                if !isModerator { conference.setMuted(member.id, true) }
+                if !isModerator { conference.setMuted(member.id, muted) }
             }
         case .remove(let targetID):
             guard role.may(.remove) else { return refuse("not allowed to remove participants") }
@@ -332,7 +332,7 @@ public final class WebRTCManager: MediaLoopHook {
         case .setRole(let targetID, let moderator):
             guard role.may(.promote) else { return refuse("not allowed to change roles") }
             guard let meeting, let meetings, target(targetID) != nil else { return refuse("no such participant") }
-            let newRole: Role = moderator ? .moderator : .viewer
+            let newRole: Role = moderator ? meetings.roles.moderator : .viewer
             meetings.setRole(newRole, memberID: targetID, in: meeting)
             if let other = sessions.values.first(where: { $0.room == browser.room && $0.member.id == targetID }) {
                 other.role = newRole

@@ -46,9 +46,11 @@ struct ServerConfiguration: Decodable {
     }
     /// Custom roles: name → permissions (viewer and moderator are built in).
     var roles: [String: [Permission]]?
-    /// When meetings end by themselves.
+    /// When meetings end by themselves, and what moderators may do.
     var meetings: MeetingTimeouts?
     struct MeetingTimeouts: Decodable {
+        /// Moderators may unmute others (off: only participants unmute themselves).
+        var moderatorsMayUnmute: Bool?
         /// After the last participant left (BigBlueButton's meetingExpireWhenLastUserLeftInMinutes).
         var endWhenEmptySeconds: Int?
         /// When nobody joined after create (meetingExpireIfNoUserJoinedInMinutes).
@@ -130,7 +132,7 @@ struct Serve: AsyncParsableCommand {
         // Browsers: one UDP port for all their media, and WebSocket signalling.
         let identity = try DTLSContext(directory: URL(fileURLWithPath: configuration.dataDirectory ?? "data"))
         let mediaAddressesForBrowsers = configuration.webrtcAddresses ?? [sip.mediaAddress]
-        let roleBook = RoleBook(custom: configuration.roles ?? [:])
+        let roleBook = RoleBook(custom: configuration.roles ?? [:], moderatorsMayUnmute: configuration.meetings?.moderatorsMayUnmute ?? false)
         let meetingTimeouts = configuration.meetings
         let webrtcPort = configuration.webrtcPort ?? 40_000
         let portReady = AgentSlot.Flag()

@@ -281,6 +281,8 @@ def test_viewers_are_refused_and_moderators_are_obeyed(server):
             await t.send({"type": "mute", "id": phone_id, "muted": True})
             muted = await p.next("muted")
             assert muted["id"] == phone_id and muted["muted"] is True
+            await t.send({"type": "mute", "id": phone_id, "muted": False})
+            assert (await t.next("error"))["message"] == "only participants unmute themselves"
             await t.send({"type": "rename", "id": phone_id, "name": "Grandma (phone)"})
             renamed = await p.next("renamed")
             assert renamed == {"type": "renamed", "id": phone_id, "name": "Grandma (phone)"}

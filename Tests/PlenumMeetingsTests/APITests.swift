@@ -85,6 +85,8 @@ import Testing
         #expect(role("role=assistant")?.may(.muteOthers) == true && role("role=assistant")?.may(.remove) == false)
         #expect(roles.role(named: "moderator") == .moderator, "a custom role cannot redefine a built-in one")
         #expect(role("role=janitor") == nil)
+        #expect(!Role.moderator.may(.unmuteOthers), "nobody opens another's microphone by default")
+        #expect(RoleBook(moderatorsMayUnmute: true).role(named: "MODERATOR")?.may(.unmuteOthers) == true)
     }
 
     @Test func xmlIsEscapedAndWellFormed() throws {
