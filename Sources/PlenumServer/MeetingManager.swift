@@ -128,6 +128,21 @@ public final class MeetingManager: MediaLoopHook {
     @discardableResult
     public func end(_ meetingID: String, reason: String) -> Bool {
         guard let meeting = registry.meeting(meetingID), !meeting.ended else { return false }
+        // One breakout room ended (by the API) while its parent runs: its people go back, nobody is hung up.
+        if let parentID = meeting.settings.parentMeetingID, let session = breakouts[parentID],
+            let index = session.rooms.firstIndex(where: { $0.meetingID == meetingID }), let parent = registry.meeting(parentID),
+            let sip = context.hook(SIPCallManager.self)
+        {
+            let room = session.rooms.remove(at: index)
+            for member in context.conferences[room.voiceBridge]?.members ?? [] {
+                move(member.id, from: room.voiceBridge, to: parent.settings.voiceBridge, prompt: "conf-breakout-returning")
+            }
+            discard(room, sip: sip)
+            if session.rooms.isEmpty { breakouts[parentID] = nil }
+            announceBreakouts(parentID)
+            logger.info("breakout room ended", metadata: ["meeting": "\(meetingID)", "reason": "\(reason)"])
+            return true
+        }
         // A parent's breakout rooms end with it: everybody in them is hung up or told too.
         if let session = breakouts.removeValue(forKey: meetingID) {
             for room in session.rooms { end(room.meetingID, reason: reason) }
@@ -243,7 +258,7 @@ public final class MeetingManager: MediaLoopHook {
             let sequence: Int
         }
         let parentID: String
-        let rooms: [Room]
+        var rooms: [Room]
         /// Participants may pick a room themselves.
         let freeJoin: Bool
         let startedAt: UInt64

@@ -138,9 +138,12 @@ def test_extend_end_early_leave_visit_dial_in_help_and_message(server):
             await t.send({"type": "breakouts-extend", "seconds": 60})
             extended = await t.next("breakouts")
             assert extended["endsAt"] - first["endsAt"] >= 59_000
-            await t.send({"type": "breakouts-end"})
+            # Ending one room through the API sends its people back (nobody is hung up).
+            assert call(server, "end", "meetingID=course-breakout-2&password=mp").findtext("returncode") == "SUCCESS"
             back = await t.next("moved")
-            assert back["breakout"] is None
+            assert back["breakout"] is None, "the visiting moderator is back in the main room"
+            assert call(server, "getMeetingInfo", "meetingID=course-breakout-2").findtext("messageKey") == "notFound"
+            await t.send({"type": "breakouts-end"})
             await asyncio.sleep(0.5)
             assert participants("course") == 3, "the teacher and both callers are back in the main room"
             assert call(server, "getMeetingInfo", "meetingID=course-breakout-1").findtext("messageKey") == "notFound"
