@@ -80,7 +80,8 @@ public struct SignallingServer: Sendable {
         if let api = configuration.api { BigBlueButtonRoutes.add(to: router, api: api, tokens: tokens, loop: loop) }
         router.post("/api/token") { request, context -> Response in
             struct TokenRequest: Decodable { var room: String; var pin: String? }
-            let source = context.remoteAddress?.ipAddress ?? "unknown"
+            let forwarded = HTTPField.Name("X-Forwarded-For").map { request.headers[values: $0] } ?? []
+            let source = clientAddress(remote: context.remoteAddress?.ipAddress, forwardedFor: forwarded)
             let now = UInt64(Date().timeIntervalSince1970 * 50)
             guard pinGuard.withLock({ $0.admit(source, now: now) }) == .allow else {
                 return Self.json(.tooManyRequests, Signal.error("too many attempts; try again later"))
@@ -150,6 +151,17 @@ public struct SignallingServer: Sendable {
         Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                  body: .init(byteBuffer: ByteBuffer(string: text)))
     }
+}
+
+/// The client a request is from. Behind a reverse proxy on this machine (the remote address is
+/// loopback) it is the last address the proxy appended to X-Forwarded-For; from anywhere else the
+/// header is ignored, since a client can write anything into it.
+public func clientAddress(remote: String?, forwardedFor: [String]) -> String {
+    guard let remote else { return "unknown" }
+    guard isLoopback(remote) || remote == "::ffff:127.0.0.1" else { return remote }
+    let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+    guard let last = hops.last, !last.isEmpty, last.count <= 64 else { return remote }
+    return last
 }
 
 /// Hummingbird's basic context plus the client's address (for the PIN guard).

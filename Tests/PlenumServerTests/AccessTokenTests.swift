@@ -49,4 +49,12 @@ import Testing
         _ = try identity.tlsConfiguration()
         #expect(isLoopback("127.0.0.1") && isLoopback("::1") && !isLoopback("10.77.0.1"))
     }
+
+    @Test func theClientAddressTrustsForwardedForOnlyFromThisMachine() {
+        #expect(clientAddress(remote: "127.0.0.1", forwardedFor: ["198.51.100.7"]) == "198.51.100.7", "a proxy on loopback")
+        #expect(clientAddress(remote: "::1", forwardedFor: ["203.0.113.1, 198.51.100.7"]) == "198.51.100.7", "the proxy's hop")
+        #expect(clientAddress(remote: "10.0.0.9", forwardedFor: ["198.51.100.7"]) == "10.0.0.9", "clients cannot choose it")
+        #expect(clientAddress(remote: "127.0.0.1", forwardedFor: []) == "127.0.0.1")
+        #expect(clientAddress(remote: nil, forwardedFor: ["x"]) == "unknown")
+    }
 }
