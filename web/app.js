@@ -528,6 +528,18 @@ function icon(name) {
   return svg;
 }
 
+/// A small button that shows only an icon: its label is for screen readers and the tooltip.
+function iconButton(label, iconName, className, onClick) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = `small ${className}`;
+  button.setAttribute("aria-label", label);
+  button.title = label;
+  button.append(icon(iconName));
+  button.addEventListener("click", onClick);
+  return button;
+}
+
 /// Rows are kept by participant and rebuilt only when what they show changes: talking only toggles a
 /// class, so a row's buttons never vanish under the pointer or the keyboard focus.
 const rows = new Map();
@@ -606,16 +618,7 @@ function moderatorActions(p) {
   box.className = "actions-inline";
   if (p.id === call.memberId) return box;
   const may = (permission) => call.permissions.has(permission);
-  const add = (label, iconName, onClick, extraClass = "") => {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = `small ${extraClass}`;
-    button.setAttribute("aria-label", label);
-    button.title = label;
-    button.append(icon(iconName));
-    button.addEventListener("click", onClick);
-    box.append(button);
-  };
+  const add = (label, iconName, onClick, extraClass = "") => box.append(iconButton(label, iconName, extraClass, onClick));
   const name = p.name;
   if (may("muteOthers") && !p.muted) {
     add(t("muteParticipant", { name }), "mic-off", () => call.send({ type: "mute", id: p.id, muted: true }), "mute-other");
@@ -658,14 +661,7 @@ function renderGuests() {
     const actions = document.createElement("span");
     actions.className = "actions-inline";
     for (const [allow, label, iconName, extra] of [[true, "admit", "check", "admit"], [false, "deny", "remove", "deny danger"]]) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = `small ${extra}`;
-      button.setAttribute("aria-label", t(label, { name: g.name }));
-      button.title = t(label, { name: g.name });
-      button.append(icon(iconName));
-      button.addEventListener("click", () => call.send({ type: "admit", guest: g.id, allow }));
-      actions.append(button);
+      actions.append(iconButton(t(label, { name: g.name }), iconName, extra, () => call.send({ type: "admit", guest: g.id, allow })));
     }
     li.append(actions);
     return li;
@@ -680,11 +676,19 @@ function timeLeft(endsAt) {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
 }
 
+/// The time left, once a second: only the two texts change, so no button is redrawn under the focus.
+function renderCountdowns() {
+  if (!call) return;
+  if (call.breakout) {
+    $("breakout-banner").textContent = t("inBreakout", { name: call.breakout.name, time: timeLeft(call.breakout.endsAt) });
+  }
+  if (call.breakouts && call.breakouts.active) $("breakout-left").textContent = timeLeft(call.breakouts.endsAt);
+}
+
 function renderBreakout() {
   if (!call) return;
-  const banner = $("breakout-banner");
-  banner.hidden = !call.breakout;
-  if (call.breakout) banner.textContent = t("inBreakout", { name: call.breakout.name, time: timeLeft(call.breakout.endsAt) });
+  $("breakout-banner").hidden = !call.breakout;
+  renderCountdowns();
   const panel = $("breakout-panel");
   const manages = call.permissions.has("manageBreakouts");
   const active = !!(call.breakouts && call.breakouts.active);
@@ -702,7 +706,6 @@ function renderBreakout() {
   $("breakout-setup").hidden = active;
   $("breakout-running").hidden = !active;
   if (active) {
-    $("breakout-left").textContent = timeLeft(call.breakouts.endsAt);
     const items = call.breakouts.rooms.map((room) => {
       const li = document.createElement("li");
       li.className = "participant breakout-room";
@@ -715,22 +718,15 @@ function renderBreakout() {
       details.className = "details";
       details.textContent = `${t("people", { count: room.members.length })} · ${room.voiceBridge}`;
       li.append(details);
-      const join = document.createElement("button");
-      join.type = "button";
-      join.className = "small visit";
-      join.setAttribute("aria-label", t("joinRoom", { name: room.name }));
-      join.title = t("joinRoom", { name: room.name });
-      join.append(icon("browser"));
-      join.addEventListener("click", () =>
-        call.send({ type: manages ? "breakouts-visit" : "breakouts-choose", sequence: room.sequence }));
-      li.append(join);
+      li.append(iconButton(t("joinRoom", { name: room.name }), "browser", "visit", () =>
+        call.send({ type: manages ? "breakouts-visit" : "breakouts-choose", sequence: room.sequence })));
       return li;
     });
     $("breakout-rooms").replaceChildren(...items);
   }
 }
 
-setInterval(() => call && (call.breakout || (call.breakouts && call.breakouts.active)) && renderBreakout(), 1000);
+setInterval(renderCountdowns, 1000);
 
 /// By hand: a choice per participant (a room, or at random); kept while the list is redrawn.
 const assignments = new Map();
@@ -853,14 +849,7 @@ function renderChat() {
     text.textContent = m.text;
     li.append(text);
     if (call.permissions.has("moderateChat")) {
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "small delete-message";
-      remove.setAttribute("aria-label", t("deleteMessage"));
-      remove.title = t("deleteMessage");
-      remove.append(icon("remove"));
-      remove.addEventListener("click", () => call.send({ type: "chat-delete", messageId: m.id }));
-      li.append(remove);
+      li.append(iconButton(t("deleteMessage"), "remove", "delete-message", () => call.send({ type: "chat-delete", messageId: m.id })));
     }
     return li;
   }));

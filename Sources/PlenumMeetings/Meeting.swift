@@ -126,7 +126,6 @@ public final class Meeting {
             .replacingOccurrences(of: "%%DIALNUM%%", with: settings.dialNumber)
             .replacingOccurrences(of: "%%CONFNUM%%", with: settings.voiceBridge)
     }
-    public var moderatorCount: Int { attendees.filter(\.role.isModerator).count }
 
     public func add(_ attendee: Attendee) {
         if !hasUserJoined { startTime = Int64(attendee.joinedAt.timeIntervalSince1970 * 1000) }
@@ -198,22 +197,17 @@ public struct MeetingSnapshot: Sendable {
         public var userID: String
         public var fullName: String
         public var role: String
-        public var customRole: String
         public var kind: Attendee.Kind
         public var listenOnly: Bool
         public var hasJoinedVoice: Bool
-        public var muted: Bool
 
-        public init(userID: String, fullName: String, role: String, customRole: String, kind: Attendee.Kind, listenOnly: Bool,
-                    hasJoinedVoice: Bool, muted: Bool) {
+        public init(userID: String, fullName: String, role: String, kind: Attendee.Kind, listenOnly: Bool, hasJoinedVoice: Bool) {
             self.userID = userID
             self.fullName = fullName
             self.role = role
-            self.customRole = customRole
             self.kind = kind
             self.listenOnly = listenOnly
             self.hasJoinedVoice = hasJoinedVoice
-            self.muted = muted
         }
     }
     public var settings: MeetingSettings

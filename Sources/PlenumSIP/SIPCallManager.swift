@@ -109,9 +109,6 @@ public final class SIPCallManager: MediaLoopHook {
 
     public func isPhone(memberID: Int) -> Bool { sessions.values.contains { $0.member?.id == memberID } }
 
-    /// Hangs up a call (a removed phone, the end of a meeting).
-    public func hangUp(call: UInt64) { sessions[call]?.hangup() }
-
     /// Rooms that meetings opened (their voice bridges): they survive a reload of the configured rooms.
     private var meetingRooms: [String: RoomDirectory.Room] = [:]
 

@@ -226,14 +226,10 @@ public final class MeetingManager: MediaLoopHook {
             meeting.attendees.removeAll { $0.memberID == id }
         case .helpRequested(let id):
             // The moderators of the whole meeting hear of it, wherever they are (main room or a breakout).
-            let parentID = meeting.settings.parentMeetingID ?? meetingID
-            guard let parent = registry.meeting(parentID) else { return }
-            var rooms: Set<String> = [parent.settings.voiceBridge]
-            for room in breakouts[parentID]?.rooms ?? [] { rooms.insert(room.voiceBridge) }
             let who = conference.member(id)?.name ?? ""
             context.hook(WebRTCManager.self)?.send(
-                Signal.help(name: who, room: meeting.settings.name, sequence: meeting.settings.sequence), toRooms: rooms,
-                permission: .manageBreakouts)
+                Signal.help(name: who, room: meeting.settings.name, sequence: meeting.settings.sequence),
+                toRooms: allRooms(of: meeting.settings.parentMeetingID ?? meetingID), permission: .manageBreakouts)
         case .renamed(let id, let name):
             if let index = meeting.attendees.firstIndex(where: { $0.memberID == id }) { meeting.attendees[index].fullName = name }
         default:
@@ -403,12 +399,10 @@ public final class MeetingManager: MediaLoopHook {
         var state: [String: Any] = ["type": "breakouts", "active": session != nil, "rooms": rooms, "freeJoin": session?.freeJoin ?? false]
         if let session { state["endsAt"] = now + Int64(session.endsAt) - Int64(clock) }
         let message = Signal.encode(state)
-        var rooms2 = [parent.settings.voiceBridge]
-        rooms2 += session?.rooms.map(\.voiceBridge) ?? []
-        webrtc.send(message, toRooms: Set(rooms2), permission: .manageBreakouts)
+        webrtc.send(message, toRooms: allRooms(of: parentID), permission: .manageBreakouts)
         if session?.freeJoin == true || session == nil {
             // With free join everybody in the main room sees the rooms to pick one (and when they close).
-            webrtc.send(message, toRooms: [parent.settings.voiceBridge], permission: .unmuteSelf, except: .manageBreakouts)
+            webrtc.send(message, toRooms: [parent.settings.voiceBridge], except: .manageBreakouts)
         }
         // Everybody in a room learns of extensions (their countdown).
         if let session {
@@ -418,6 +412,12 @@ public final class MeetingManager: MediaLoopHook {
 
     public func breakoutRooms(of parentID: String) -> [String]? { breakouts[parentID]?.rooms.map(\.voiceBridge) }
     public func freeJoin(_ parentID: String) -> Bool { breakouts[parentID]?.freeJoin ?? false }
+
+    /// A meeting's main room and its open breakout rooms (their voice bridges).
+    private func allRooms(of parentID: String) -> Set<String> {
+        guard let parent = registry.meeting(parentID) else { return [] }
+        return Set([parent.settings.voiceBridge] + (breakouts[parentID]?.rooms.map(\.voiceBridge) ?? []))
+    }
 
     /// The breakout session a meeting (parent or room) belongs to.
     public func breakoutParent(of meetingID: String) -> String? {
@@ -496,8 +496,7 @@ public final class MeetingManager: MediaLoopHook {
         let attendees = meeting.attendees.map { attendee -> MeetingSnapshot.AttendeeInfo in
             let member = attendee.memberID.flatMap { conference?.member($0) }
             return .init(userID: attendee.userID, fullName: attendee.fullName, role: attendee.role.isModerator ? "MODERATOR" : "VIEWER",
-                         customRole: attendee.role.name, kind: attendee.kind, listenOnly: attendee.listenOnly,
-                         hasJoinedVoice: member != nil && !attendee.listenOnly, muted: member?.flags.muted ?? false)
+                         kind: attendee.kind, listenOnly: attendee.listenOnly, hasJoinedVoice: member != nil && !attendee.listenOnly)
         }
         var snapshot = MeetingSnapshot(
             settings: meeting.settings, internalID: meeting.internalID, createTime: meeting.createTime,

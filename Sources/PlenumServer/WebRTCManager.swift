@@ -40,18 +40,16 @@ public final class WebRTCManager: MediaLoopHook {
         let meetingID: String?
         let userID: String
         var role: Role
-        let listenOnly: Bool
         /// The WebSocket that currently speaks for the browser (a stale one, still closing after a
         /// resume, must not detach or end it).
         var connection: UInt64
         var detachedAt: UInt64?
         init(id: UInt64, session: WebRTCSession, room: String, member: Member, feed: AsyncStream<String>.Continuation,
-             connection: UInt64, meetingID: String?, userID: String, role: Role, listenOnly: Bool) {
+             connection: UInt64, meetingID: String?, userID: String, role: Role) {
             self.id = id
             self.meetingID = meetingID
             self.userID = userID
             self.role = role
-            self.listenOnly = listenOnly
             self.connection = connection
             self.session = session
             self.room = room
@@ -180,7 +178,7 @@ public final class WebRTCManager: MediaLoopHook {
         nextID += 1
         let listenOnly = offer.direction == .recvonly
         let browser = Browser(id: id, session: session, room: room, member: member, feed: feed, connection: connection,
-                              meetingID: meeting?.settings.meetingID, userID: userID, role: role, listenOnly: listenOnly)
+                              meetingID: meeting?.settings.meetingID, userID: userID, role: role)
         sessions[id] = browser
         watch(conference)
         if let meeting {
@@ -469,9 +467,11 @@ public final class WebRTCManager: MediaLoopHook {
         for browser in sessions.values where browser.room == room { browser.feed?.yield(message) }
     }
 
-    /// Sends `message` to the browsers in `rooms` whose role has `permission`.
-    public func send(_ message: String, toRooms rooms: Set<String>, permission: Permission, except: Permission? = nil) {
-        for browser in sessions.values where rooms.contains(browser.room) && browser.role.may(permission) {
+    /// Sends `message` to the browsers in `rooms` whose role has `permission` (any role when nil) and
+    /// not `except`.
+    public func send(_ message: String, toRooms rooms: Set<String>, permission: Permission? = nil, except: Permission? = nil) {
+        for browser in sessions.values where rooms.contains(browser.room) {
+            if let permission, !browser.role.may(permission) { continue }
             if let except, browser.role.may(except) { continue }
             browser.feed?.yield(message)
         }

@@ -178,7 +178,6 @@ public final class WebRTCPort {
 
     /// The addresses browsers reach the port on, for the answer's candidates.
     public var addresses: [SocketAddress] { sockets.map(\.address) }
-    public var port: UInt16 { sockets[0].port }
 
     /// Binds `port` on every address in `addresses` (port 0: a free port, the same on all of them).
     public init(addresses: [String], port: UInt16, context: DTLSContext) throws {

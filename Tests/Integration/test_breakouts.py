@@ -6,23 +6,11 @@ import time
 
 import pytest
 
-from peers import SERVER_IP, Phone, Server, tone_share_db
-from test_meetings import SECRET, Browser, api_url, call, token_from_join_url
+from peers import SERVER_IP, Phone, tone_share_db
+from test_meetings import SECRET, Browser, api_url, call, server, token_from_join_url  # noqa: F401 (server: the fixture)
 
 bbb = pytest.importorskip("bigbluebutton_api_python")
 from bigbluebutton_api_python import BigBlueButton  # noqa: E402
-
-
-@pytest.fixture
-def server():
-    import os
-
-    s = Server(api_secret=SECRET)
-    os.environ["SSL_CERT_FILE"] = str(s.ssl_context_file())
-    yield s
-    os.environ.pop("SSL_CERT_FILE", None)
-    assert s.alive(), "the server must survive every test"
-    assert s.stop()
 
 
 def test_two_browsers_and_two_phones_split_into_two_rooms_and_come_back(server):
