@@ -528,6 +528,19 @@ function icon(name) {
   return svg;
 }
 
+/// A list row for a person: the phone or browser symbol and the name (as text, never HTML).
+function personRow(className, kind, name) {
+  const li = document.createElement("li");
+  li.className = className;
+  li.dataset.kind = kind || "other";
+  li.append(icon(kind === "phone" ? "phone" : "browser"));
+  const span = document.createElement("span");
+  span.className = "name";
+  span.textContent = name;
+  li.append(span);
+  return li;
+}
+
 /// A small button that shows only an icon: its label is for screen readers and the tooltip.
 function iconButton(label, iconName, className, onClick) {
   const button = document.createElement("button");
@@ -571,15 +584,8 @@ function renderParticipants() {
 }
 
 function buildRow(p) {
-  const li = document.createElement("li");
-  li.className = "participant";
+  const li = personRow("participant", p.kind, p.name);
   li.dataset.id = p.id;
-  li.dataset.kind = p.kind || "other";
-  li.append(icon(p.kind === "phone" ? "phone" : "browser"));
-  const name = document.createElement("span");
-  name.className = "name";
-  name.textContent = p.name; // text, never HTML
-  li.append(name);
   const details = [];
   if (p.id === call.memberId) details.push(t("you"));
   if (p.kind === "phone") details.push(p.number && !p.name.includes(p.number) ? `${t("phone")} ${p.number}` : t("phone"));
@@ -649,15 +655,8 @@ function renderGuests() {
   const box = $("guests-box");
   box.hidden = call.guests.length === 0 || !call.permissions.has("admitGuests");
   const items = call.guests.map((g) => {
-    const li = document.createElement("li");
-    li.className = "participant guest";
+    const li = personRow("participant guest", g.kind, g.name);
     li.dataset.guest = g.id;
-    li.dataset.kind = g.kind;
-    li.append(icon(g.kind === "phone" ? "phone" : "browser"));
-    const name = document.createElement("span");
-    name.className = "name";
-    name.textContent = g.name;
-    li.append(name);
     const actions = document.createElement("span");
     actions.className = "actions-inline";
     for (const [allow, label, iconName, extra] of [[true, "admit", "check", "admit"], [false, "deny", "remove", "deny danger"]]) {
@@ -737,13 +736,7 @@ function renderAssignments() {
   const list = $("breakout-assign");
   if (list.contains(document.activeElement)) return; // never redraw under the keyboard
   list.replaceChildren(...people.map((p) => {
-    const li = document.createElement("li");
-    li.className = "participant assign-row";
-    li.append(icon(p.kind === "phone" ? "phone" : "browser"));
-    const name = document.createElement("span");
-    name.className = "name";
-    name.textContent = p.name;
-    li.append(name);
+    const li = personRow("participant assign-row", p.kind, p.name);
     const select = document.createElement("select");
     select.setAttribute("aria-label", t("roomFor", { name: p.name }));
     select.dataset.member = p.id;
