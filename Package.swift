@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "plenum", targets: ["plenum"]),
         .executable(name: "plenum-bench", targets: ["plenum-bench"]),
         .executable(name: "plenum-load", targets: ["plenum-load"]),
+        .executable(name: "plenum-fuzz", targets: ["plenum-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -19,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
         // MARK: System libraries (Debian -dev packages, found through pkg-config)
@@ -91,9 +94,20 @@ let package = Package(
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
+        // Every network-facing parser behind one entry point each: libFuzzer drives them from Fuzz/,
+        // the test suite replays the kept corpus.
+        .target(
+            name: "PlenumFuzzTargets",
+            dependencies: ["PlenumSIP", "PlenumSDP", "PlenumICE", "PlenumRTP", "PlenumMeetings", "PlenumServer"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "plenum-fuzz", dependencies: ["PlenumFuzzTargets"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "plenum",
             dependencies: [
@@ -128,6 +142,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "PlenumFuzzTargetsTests", dependencies: ["PlenumFuzzTargets"],
+            exclude: ["Corpus"], swiftSettings: swiftSettings),
+        .testTarget(
             name: "PlenumServerTests",
             dependencies: ["PlenumServer", "PlenumMeetings"],
             swiftSettings: swiftSettings
@@ -140,7 +157,9 @@ let package = Package(
         .testTarget(name: "PlenumAudioTests", dependencies: ["PlenumAudio"], swiftSettings: swiftSettings),
         .testTarget(name: "PlenumBridgeTests", dependencies: ["PlenumBridge"], swiftSettings: swiftSettings),
         .testTarget(name: "PlenumRTPTests", dependencies: ["PlenumRTP"], swiftSettings: swiftSettings),
-        .testTarget(name: "PlenumSIPTests", dependencies: ["PlenumSIP", "PlenumSDP"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PlenumSIPTests", dependencies: ["PlenumSIP", "PlenumSDP", "PlenumMedia", "PlenumBridge"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "PlenumWebRTCTests", dependencies: ["PlenumWebRTC", "PlenumSDP", "PlenumICE", "PlenumMedia"],
             swiftSettings: swiftSettings),

@@ -22,6 +22,7 @@
 #include <sofia-sip/auth_module.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/tport_tag.h>
+#include <sofia-sip/su_time.h>
 #include <strings.h>
 
 struct plenum_call {
@@ -29,6 +30,15 @@ struct plenum_call {
     nua_handle_t *nh;
     int answered;
     struct plenum_call *next;
+};
+
+/// One slot of the out-of-dialog request guard: a token bucket per source address. A fixed table, so a
+/// flood from many addresses overwrites slots instead of growing memory (issue 11).
+enum { GUARD_SLOTS = 4096 };
+struct guard_slot {
+    char ip[46];
+    double tokens;
+    su_time_t last;
 };
 
 struct plenum_sip_agent {
@@ -42,6 +52,7 @@ struct plenum_sip_agent {
     int port;
     int shutting_down;
     auth_mod_t *auth;
+    struct guard_slot guard[GUARD_SLOTS];
 };
 
 enum { COMMAND_RESPOND = 1, COMMAND_HANGUP = 2, COMMAND_SHUTDOWN = 3, COMMAND_CHALLENGE = 4 };
@@ -59,6 +70,65 @@ struct plenum_command {
     char sdp[];
 };
 
+/// The address a request came from, as text ("" when unknown).
+static void request_source(nua_t *nua, char *ip, size_t size) {
+    ip[0] = 0;
+    msg_t *request = nua_current_request(nua);
+    su_addrinfo_t *ai = request ? msg_addrinfo(request) : NULL;
+    if (ai && ai->ai_addr) {
+        su_sockaddr_t *su = (su_sockaddr_t *)ai->ai_addr;
+        su_inet_ntop(su->su_family, SU_ADDR(su), ip, size);
+    }
+}
+
+/// Whether `ip` may send one more out-of-dialog request now: `burst` at once, `per_second` after that.
+static int guard_allow(plenum_sip_agent *agent, const char *ip, double per_second, double burst) {
+    uint32_t h = 2166136261u;  // FNV-1a
+    for (const char *p = ip; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    struct guard_slot *slot = &agent->guard[h % GUARD_SLOTS];
+    su_time_t now = su_now();
+    if (strcmp(slot->ip, ip) != 0) {
+        snprintf(slot->ip, sizeof slot->ip, "%s", ip);
+        slot->tokens = burst;
+        slot->last = now;
+    }
+    slot->tokens += su_time_diff(now, slot->last) * per_second;
+    slot->last = now;
+    if (slot->tokens > burst) slot->tokens = burst;
+    if (slot->tokens < 1) return 0;
+    slot->tokens -= 1;
+    return 1;
+}
+
+/// In-dialog requests (our BYE, session-timer refreshes) go to the address the INVITE came from, not
+/// to the caller's Contact: a Contact with a host name would make sofia resolve it, and an unreachable
+/// resolver spins the SIP thread and stops all calls (issue 11). The Request-URI stays the Contact;
+/// only the next hop is pinned, as a proxy (NUTAG_PROXY per handle, which nta uses for every request
+/// of the handle without a DNS lookup when its host is numeric).
+static void pin_route_to_source(nua_t *nua, nua_handle_t *nh, sip_t const *sip) {
+    msg_t *request = nua_current_request(nua);
+    su_addrinfo_t *ai = request ? msg_addrinfo(request) : NULL;
+    if (ai == NULL || ai->ai_addr == NULL) return;
+    su_sockaddr_t *su = (su_sockaddr_t *)ai->ai_addr;
+    char ip[64], target[128];
+    if (su_inet_ntop(su->su_family, SU_ADDR(su), ip, sizeof ip) == NULL) return;
+    const char *transport = sip && sip->sip_via ? sip_via_transport(sip->sip_via) : "UDP";
+    const char *name = strcasecmp(transport, "TLS") == 0 ? "tls" : strcasecmp(transport, "TCP") == 0 ? "tcp" : "udp";
+    int n = snprintf(target, sizeof target, su->su_family == AF_INET6 ? "sip:[%s]:%u;transport=%s" : "sip:%s:%u;transport=%s",
+                     ip, (unsigned)ntohs(su->su_port), name);
+    if (n > 0 && (size_t)n < sizeof target) nua_set_hparams(nh, NUTAG_PROXY(target), TAG_END());
+}
+
+/// RFC 4028 session timers, when the caller can take part: it refreshes (it supports "timer"), or we
+/// refresh with UPDATE (it allows UPDATE). A session nobody refreshes ends with a BYE from nua. Callers
+/// with neither get no timer: nua's refresh would be a re-INVITE without SDP, which our media-less nua
+/// cannot answer properly; the RTP inactivity timeout ends their abandoned calls instead.
+static void set_session_timer(nua_handle_t *nh, sip_t const *sip) {
+    int peer_timer = sip_has_feature(sip->sip_supported, "timer");
+    int peer_update = sip->sip_allow && sip_is_allowed(sip->sip_allow, sip_method_update, "UPDATE");
+    nua_set_hparams(nh, NUTAG_SESSION_TIMER(peer_timer || peer_update ? 1800 : 0), TAG_END());
+}
+
 static struct plenum_call *find_call(plenum_sip_agent *agent, uint64_t id) {
     for (struct plenum_call *c = agent->calls; c; c = c->next)
         if (c->id == id) return c;
@@ -74,6 +144,39 @@ static void forget_call(plenum_sip_agent *agent, struct plenum_call *call) {
     free(call);
 }
 
+/// The fields Plenum reads from a request, pointing into `sip` (valid while it lives).
+static void fill_event(plenum_sip_event *event, sip_t const *sip) {
+    if (sip->sip_request && sip->sip_request->rq_url) event->request_user = sip->sip_request->rq_url->url_user;
+    if (sip->sip_from) {
+        event->from_user = sip->sip_from->a_url->url_user;
+        event->from_display = sip->sip_from->a_display;
+    }
+    if (sip->sip_to) event->to_user = sip->sip_to->a_url->url_user;
+    if (sip->sip_user_agent) event->user_agent = sip->sip_user_agent->g_string;
+    if (sip->sip_via && sip->sip_via->v_protocol) event->secure = strcasecmp(sip->sip_via->v_protocol, "SIP/2.0/TLS") == 0;
+    if (sip->sip_content_type) event->content_type = sip->sip_content_type->c_type;
+    if (sip->sip_payload) {
+        event->body = sip->sip_payload->pl_data;
+        event->body_length = sip->sip_payload->pl_len;
+    }
+}
+
+int plenum_sip_parse_message(const char *data, size_t length, plenum_sip_callback callback, void *context) {
+    msg_t *msg = msg_make(sip_default_mclass(), 0, data, (isize_t)length);
+    sip_t const *sip = msg ? sip_object(msg) : NULL;
+    if (sip == NULL || sip->sip_error || sip->sip_request == NULL) {
+        if (msg) msg_destroy(msg);
+        return -1;
+    }
+    plenum_sip_event event;
+    memset(&event, 0, sizeof event);
+    event.kind = PLENUM_SIP_INVITE;
+    fill_event(&event, sip);
+    callback(context, &event);
+    msg_destroy(msg);
+    return 0;
+}
+
 static void emit(plenum_sip_agent *agent, int kind, struct plenum_call *call, int status, sip_t const *sip,
                  int reinvite, const char *authenticated_user) {
     plenum_sip_event event;
@@ -85,19 +188,7 @@ static void emit(plenum_sip_agent *agent, int kind, struct plenum_call *call, in
     event.authenticated_user = authenticated_user;
     char source[64] = "";
     if (sip) {
-        if (sip->sip_request) event.request_user = sip->sip_request->rq_url->url_user;
-        if (sip->sip_from) {
-            event.from_user = sip->sip_from->a_url->url_user;
-            event.from_display = sip->sip_from->a_display;
-        }
-        if (sip->sip_to) event.to_user = sip->sip_to->a_url->url_user;
-        if (sip->sip_user_agent) event.user_agent = sip->sip_user_agent->g_string;
-        if (sip->sip_via && sip->sip_via->v_protocol) event.secure = strcasecmp(sip->sip_via->v_protocol, "SIP/2.0/TLS") == 0;
-        if (sip->sip_content_type) event.content_type = sip->sip_content_type->c_type;
-        if (sip->sip_payload) {
-            event.body = sip->sip_payload->pl_data;
-            event.body_length = sip->sip_payload->pl_len;
-        }
+        fill_event(&event, sip);
         msg_t *request = nua_current_request(agent->nua);
         su_addrinfo_t *ai = request ? msg_addrinfo(request) : NULL;
         if (ai && ai->ai_addr) {
@@ -159,6 +250,8 @@ static void on_event(nua_event_t event, int status, char const *phrase, nua_t *n
             call->next = agent->calls;
             agent->calls = call;
             nua_handle_bind(nh, call);
+            pin_route_to_source(nua, nh, sip);
+            set_session_timer(nh, sip);
             emit(agent, PLENUM_SIP_INVITE, call, 0, sip, 0, user[0] ? user : NULL);
         } else {
             emit(agent, PLENUM_SIP_INVITE, call, 0, sip, 1, NULL);
@@ -171,8 +264,24 @@ static void on_event(nua_event_t event, int status, char const *phrase, nua_t *n
         if (call) emit(agent, PLENUM_SIP_BYE, call, 0, sip, 0, NULL);
         break;
     case nua_i_info:
-        if (call) emit(agent, PLENUM_SIP_INFO, call, 0, sip, 0, NULL);
+        if (call)
+            emit(agent, PLENUM_SIP_INFO, call, 0, sip, 0, NULL);
+        else
+            nua_handle_destroy(nh);  // out of any dialog: nua answered it; the handle is ours to free
         break;
+    case nua_i_options: {
+        // Keep-alives and scanners alike: answered, limited per source (a flood is refused, not
+        // served); every out-of-dialog request gets a handle of its own that must be destroyed here,
+        // or each one leaks (issue 11: memory followed an OPTIONS flood).
+        char ip[64];
+        request_source(nua, ip, sizeof ip);
+        if (call != NULL || guard_allow(agent, ip, 5, 20))
+            nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_END());
+        else
+            nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua), TAG_END());
+        if (call == NULL) nua_handle_destroy(nh);
+        break;
+    }
     case nua_i_state: {
         int state = nua_callstate_init;
         tl_gets(tags, NUTAG_CALLSTATE_REF(state), TAG_END());
@@ -287,7 +396,16 @@ plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *tls_
                             // subscription and its NOTIFYs) is created.
                             SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
                             // A message larger than this is refused by the parser (issue 3: size caps).
-                            NTATAG_MAXSIZE(64 * 1024), SIPTAG_USER_AGENT_STR(user_agent), TAG_END());
+                            NTATAG_MAXSIZE(64 * 1024), SIPTAG_USER_AGENT_STR(user_agent),
+                            // OPTIONS reach on_event, where they are limited per source.
+                            NUTAG_APPL_METHOD("OPTIONS"),
+                            // Floods (issue 11): at most 256 INVITEs waiting for our answer (beyond, a
+                            // stateless 503); finished transactions kept 8 s instead of 32 (64*T1;
+                            // retransmissions of a request still meet their answer), which bounds what
+                            // a flood of refused requests holds; a 4 MiB receive buffer for bursts.
+                            NTATAG_MAX_PROCEEDING(256), NTATAG_SIP_T1X64(8000), TPTAG_UDP_RMEM(4 * 1024 * 1024),
+                            // Responses go to the source port even without ;rport (RFC 3581).
+                            NTATAG_SERVER_RPORT(2), NUTAG_MIN_SE(90), NUTAG_UPDATE_REFRESH(1), TAG_END());
     if (agent->nua == NULL) {
         snprintf(error, error_capacity, "cannot listen on %s", bind_url);
         su_root_destroy(agent->root);

@@ -8,8 +8,26 @@
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/sdp.h>
 
+/// Whether an m= line holds a byte outside ASCII. Its fields are tokens (RFC 8866 §5.14), and sofia's
+/// parser (1.12.11) loops for ever on a transport such as "RTP/\xc3\xa4": one such SDP in an INVITE or
+/// a browser's offer would stop the media loop (found by fuzzing, issue 11). Refused before sofia sees it.
+static int media_line_is_not_ascii(const char *text, size_t length) {
+    int at_line_start = 1, in_media_line = 0;
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (at_line_start) in_media_line = c == 'm' && i + 1 < length && text[i + 1] == '=';
+        if (in_media_line && c >= 0x80) return 1;
+        at_line_start = c == '\n';
+    }
+    return 0;
+}
+
 int plenum_sdp_parse_audio(const char *text, size_t length, plenum_sdp_audio *audio, char *error, size_t error_capacity) {
     memset(audio, 0, sizeof *audio);
+    if (media_line_is_not_ascii(text, length)) {
+        snprintf(error, error_capacity, "malformed SDP: a media line that is not ASCII");
+        return -1;
+    }
     su_home_t *home = su_home_new(sizeof(su_home_t));
     if (home == NULL) return -1;
     int result = -1;
@@ -32,6 +50,11 @@ int plenum_sdp_parse_audio(const char *text, size_t length, plenum_sdp_audio *au
         goto done;
     }
     snprintf(audio->address, sizeof audio->address, "%s", connection->c_address);
+    // A port beyond 65535 (RFC 8866 §5.14) is an error, not a port to clamp or wrap.
+    if (!media->m_rejected && media->m_port > 65535) {
+        snprintf(error, error_capacity, "port %lu out of range", (unsigned long)media->m_port);
+        goto done;
+    }
     audio->port = media->m_rejected ? 0 : (int)media->m_port;
     snprintf(audio->protocol, sizeof audio->protocol, "%s", media->m_proto_name ? media->m_proto_name : "");
     switch (media->m_mode) {

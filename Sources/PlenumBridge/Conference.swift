@@ -92,7 +92,7 @@ public final class Conference {
         guard input.isValid else { throw JoinError.unsupportedCodec(input.kind) }
         try ensureGroup(for: output)
         let id = Self.memberIDs.wrappingAdd(1, ordering: .relaxed).oldValue
-        let member = Member(id: id, name: name, input: input, output: output, flags: flags,
+        let member = Member(id: id, name: DisplayName.clean(name) ?? "Guest", input: input, output: output, flags: flags,
                             profile: profile, sink: sink)
         member.kind = kind
         adopt(member)
@@ -180,8 +180,7 @@ public final class Conference {
 
     /// Renames a member (a moderator naming a phone caller, say); the control plane decides who may.
     public func rename(_ id: MemberID, to name: String) {
-        let trimmed = String(name.trimmingCharacters(in: .whitespacesAndNewlines).prefix(64))
-        guard let member = member(id), !trimmed.isEmpty, member.name != trimmed else { return }
+        guard let trimmed = DisplayName.clean(name), let member = member(id), member.name != trimmed else { return }
         member.name = trimmed
         emit(.renamed(id, trimmed))
     }

@@ -12,6 +12,13 @@ public struct EncodedFrame {
     public var tick: UInt64
     /// True when the payload is the shared encode of the full mix.
     public var isShared: Bool
+
+    public init(payload: UnsafeRawBufferPointer, codec: CodecConfiguration, tick: UInt64, isShared: Bool) {
+        self.payload = payload
+        self.codec = codec
+        self.tick = tick
+        self.isShared = isShared
+    }
 }
 
 /// What a leg (SIP RTP leg, WebRTC leg, a benchmark sink) implements to be a conference member.

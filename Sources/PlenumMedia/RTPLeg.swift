@@ -43,7 +43,11 @@ public final class RTPLeg: MemberOutput {
     public private(set) var remoteFractionLost: UInt8 = 0
     public private(set) var codecs: Codecs
     public private(set) var remote: SocketAddress?
-    /// Whether the remote address follows where packets come from (symmetric RTP, for phones behind NAT).
+    /// Whether the remote address follows where packets come from (symmetric RTP, RFC 4961, for phones
+    /// behind NAT). Such a leg sends nothing before the first valid packet arrived and then only to its
+    /// source: the address an SDP names is never trusted as a destination, or any INVITE could aim the
+    /// server's media at a third party (reflection and amplification, issue 11). A WebRTC leg turns this
+    /// off: ICE has already proven its address.
     public var latchesToSource = true
     public weak var member: Member?
     public var onDigit: ((Character) -> Void)?
@@ -215,8 +219,11 @@ public final class RTPLeg: MemberOutput {
         remote = source
     }
 
+    /// Whether a packet may go to `remote` now (see `latchesToSource`).
+    private var mayReachRemote: Bool { !latchesToSource || latched }
+
     public func deliver(_ frame: EncodedFrame) {
-        guard sending, let remote, frame.payload.count + RTPPacket.headerSize <= sendBuffer.count else { return }
+        guard sending, mayReachRemote, let remote, frame.payload.count + RTPPacket.headerSize <= sendBuffer.count else { return }
         let timestamp = timestampOffset &+ UInt32(truncatingIfNeeded: frame.tick &* UInt64(frame.codec.rtpUnitsPerFrame))
         RTPPacket.writeHeader(
             into: sendBuffer, marker: false, payloadType: codecs.payloadType, sequenceNumber: sequence, timestamp: timestamp,
@@ -241,7 +248,14 @@ public final class RTPLeg: MemberOutput {
     /// A sender report with a block about what we receive (RFC 3550 §6.4.1), to the RTCP port, or
     /// multiplexed on the RTP port when there is no RTCP socket.
     private func sendReport(rtpTimestamp: UInt32) {
-        guard let destination = rtcpSocket == nil ? remote : rtcpRemote else { return }
+        // Like RTP, RTCP goes only where RTCP (or, multiplexed, RTP) came from on a latching leg.
+        let destination: SocketAddress?
+        if rtcpSocket == nil {
+            destination = mayReachRemote ? remote : nil
+        } else {
+            destination = !latchesToSource || rtcpLatched ? rtcpRemote : nil
+        }
+        guard let destination else { return }
         let block = remoteSSRC.map { statistics.makeReport(ssrc: $0) }
         var length = RTCP.writeSenderReport(
             into: sendBuffer, ssrc: ssrc, ntp: Self.ntpNow(), rtpTimestamp: rtpTimestamp,

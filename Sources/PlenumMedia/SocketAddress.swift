@@ -108,6 +108,15 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     /// `SDP address type` for c= and candidate lines.
     public var sdpAddressType: String { isIPv4 ? "IP4" : "IP6" }
 
+    /// Whether media may be sent here at all: not unspecified (0.0.0.0, ::), not multicast
+    /// (224.0.0.0/4, ff00::/8, RFC 5771 and RFC 4291 §2.7), not the limited broadcast address
+    /// 255.255.255.255, not port 0. A datagram to any of those reaches either nobody or many.
+    public var isUnicastDestination: Bool {
+        guard port != 0 else { return false }
+        if let v4 = ipv4 { return v4 != 0 && v4 >> 28 != 0xE && v4 != 0xFFFF_FFFF }
+        return !(high == 0 && low == 0) && high >> 56 != 0xFF
+    }
+
     public var description: String { isIPv4 ? "\(host):\(port)" : "[\(host)]:\(port)" }
 
     /// The same address with another port (RTCP on RTP + 1, RFC 3550 §11).

@@ -96,6 +96,9 @@ public struct Attendee: Sendable, Equatable {
 public final class Meeting {
     public let settings: MeetingSettings
     public let internalID: String
+    /// Random and never reused: what an access grant is bound to, so that a token outlives neither
+    /// this meeting nor enters a later one under the same ID or voice bridge.
+    public let instance = String(UInt64.random(in: 1...UInt64.max), radix: 36)
     /// Milliseconds since 1970, as BigBlueButton reports createTime.
     public let createTime: Int64
     public private(set) var startTime: Int64 = 0
@@ -221,6 +224,8 @@ public struct MeetingSnapshot: Sendable {
     public var attendees: [AttendeeInfo]
     /// A parent's breakout rooms (their meetingIDs), in order.
     public var breakoutRooms: [String] = []
+    /// `Meeting.instance`: what join grants are bound to.
+    public var instance = ""
 
     public init(settings: MeetingSettings, internalID: String, createTime: Int64, startTime: Int64, endTime: Int64,
                 running: Bool, hasUserJoined: Bool, forciblyEnded: Bool, attendees: [AttendeeInfo]) {

@@ -82,12 +82,14 @@ final class CallSession {
     }
 
     func reinvite(_ event: SIPEvent) {
-        guard let offer = try? AudioOffer(parsing: event.body), let leg else {
+        guard let offer = try? AudioOffer(parsing: event.body), let leg,
+            case .success(let destination) = SIPCallManager.mediaDestination(of: offer)
+        else {
             manager.agent?.respond(to: id, status: 488, phrase: "Not Acceptable Here")
             return
         }
         offerDirection = offer.direction
-        leg.update(remote: SocketAddress(host: offer.address, port: offer.port))
+        leg.update(remote: destination)
         let onHold = offer.direction == .sendonly || offer.direction == .inactive
         leg.sending = !onHold && answered
         if let conference, let member { conference.setOnHold(member.id, onHold) }
@@ -128,6 +130,29 @@ final class CallSession {
             wait = .none
             refuse(prompt: "conf-denied", status: 403)
         }
+    }
+
+    /// Media seen so far (RTP and RTCP packets) and the tick it last grew.
+    private var mediaSeen = 0
+    private var lastMediaTick: UInt64 = 0
+
+    /// Hangs up an answered call whose phone has gone silent on the network: no RTP or RTCP for the
+    /// configured time, longer on hold (issue 11: abandoned calls must not live forever).
+    func checkMedia() {
+        guard answered, !ended, let leg else { return }
+        let now = manager.tickCount
+        let seen = leg.counters.received + leg.counters.rtcp
+        if seen != mediaSeen || lastMediaTick == 0 {
+            mediaSeen = seen
+            lastMediaTick = now
+            return
+        }
+        let onHold = offerDirection != .sendrecv
+        let seconds = onHold ? manager.configuration.holdTimeoutSeconds : manager.configuration.mediaTimeoutSeconds
+        guard seconds > 0, now - lastMediaTick >= UInt64(seconds) * 50 else { return }
+        if case .hangingUp = wait { return }
+        manager.logger.info("call hung up: no media", metadata: ["call": "\(id)", "seconds": "\(seconds)", "hold": "\(onHold)"])
+        hangup()
     }
 
     func hangup() {
@@ -194,7 +219,7 @@ final class CallSession {
             digits.removeAll()
             wait = .digits(Collecting(action: action))
         case .setName:
-            displayName = Dialplan.expand(action.name ?? displayName, variables)
+            displayName = DisplayName.clean(Dialplan.expand(action.name ?? displayName, variables)) ?? displayName
             member?.name = displayName
         case .hangup:
             if answered {
@@ -303,7 +328,7 @@ final class CallSession {
         }
         // Wrong or missing input.
         if a.validate?.hasPrefix("pin:") == true, manager.guardian.wrongPIN(from: source, now: now) {
-            manager.logger.warning("source banned: too many wrong PINs", metadata: ["source": "\(source)"])
+            manager.logger.warning("source banned: too many wrong PINs", metadata: ["source": "\(LogPrivacy.tag(source))"])
             c.attempt = a.maxAttempts ?? 3
         }
         if c.attempt >= (a.maxAttempts ?? 3) {

@@ -120,6 +120,25 @@ public final class SIPAgent: Sendable {
     }
 
     fileprivate static func deliver(_ raw: UnsafePointer<plenum_sip_event>, context: UnsafeMutableRawPointer) {
+        guard let event = event(raw) else { return }
+        Unmanaged<Context>.fromOpaque(context).takeUnretainedValue().handler(event)
+    }
+
+    /// What the agent would hand the call manager for `message` (one SIP request): sofia's parser and
+    /// the same copy into a `SIPEvent` (for fuzzing that path).
+    public static func parse(message: UnsafeRawBufferPointer) -> SIPEvent? {
+        final class Box { var event: SIPEvent? }
+        let box = Box()
+        let status = plenum_sip_parse_message(
+            message.baseAddress?.assumingMemoryBound(to: CChar.self), message.count,
+            { context, raw in
+                guard let context, let raw else { return }
+                Unmanaged<Box>.fromOpaque(context).takeUnretainedValue().event = SIPAgent.event(raw)
+            }, Unmanaged.passUnretained(box).toOpaque())
+        return status == 0 ? box.event : nil
+    }
+
+    fileprivate static func event(_ raw: UnsafePointer<plenum_sip_event>) -> SIPEvent? {
         let e = raw.pointee
         let kind: SIPEvent.Kind
         switch e.kind {
@@ -129,7 +148,7 @@ public final class SIPAgent: Sendable {
         case Int32(PLENUM_SIP_BYE.rawValue): kind = .bye
         case Int32(PLENUM_SIP_TERMINATED.rawValue): kind = .terminated
         case Int32(PLENUM_SIP_INFO.rawValue): kind = .info
-        default: return
+        default: return nil
         }
         var event = SIPEvent(kind: kind, call: e.call)
         event.isReinvite = e.reinvite != 0
@@ -146,7 +165,7 @@ public final class SIPAgent: Sendable {
         if let body = e.body, e.body_length > 0, e.body_length <= 64 * 1024 {
             event.body = String(decoding: UnsafeRawBufferPointer(start: body, count: e.body_length), as: UTF8.self)
         }
-        Unmanaged<Context>.fromOpaque(context).takeUnretainedValue().handler(event)
+        return event
     }
 
     private static func string(_ pointer: UnsafePointer<CChar>?) -> String {

@@ -33,6 +33,15 @@ public struct SIPConfiguration: Codable, Sendable {
     /// New calls one source address may place per 10 seconds before it is banned for 30 minutes
     /// (raise it for a trunk that brings many callers from one address).
     public var callsPerSourcePer10Seconds = 20
+    /// Calls at once, in all and from one source address; the next INVITE gets 503 (issue 11: every
+    /// call costs two sockets and a member, so an unbounded count ends in a server that answers nobody).
+    public var maxCalls = 2000
+    public var maxCallsPerSource = 100
+    /// A call whose phone sent no RTP or RTCP for this long is hung up (a phone that crashed or lost
+    /// its network never sends BYE); on hold (the phone offered sendonly, recvonly or inactive) the
+    /// longer `holdTimeoutSeconds` applies. 0 turns the check off.
+    public var mediaTimeoutSeconds = 60
+    public var holdTimeoutSeconds = 1800
     public init() {}
 
     public init(from decoder: Decoder) throws {
@@ -48,6 +57,10 @@ public struct SIPConfiguration: Codable, Sendable {
         context = try c.decodeIfPresent(String.self, forKey: .context) ?? d.context
         callsPerSourcePer10Seconds = try c.decodeIfPresent(Int.self, forKey: .callsPerSourcePer10Seconds)
             ?? d.callsPerSourcePer10Seconds
+        maxCalls = try c.decodeIfPresent(Int.self, forKey: .maxCalls) ?? d.maxCalls
+        maxCallsPerSource = try c.decodeIfPresent(Int.self, forKey: .maxCallsPerSource) ?? d.maxCallsPerSource
+        mediaTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .mediaTimeoutSeconds) ?? d.mediaTimeoutSeconds
+        holdTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .holdTimeoutSeconds) ?? d.holdTimeoutSeconds
         guard rtpPortMin < rtpPortMax else {
             throw DecodingError.dataCorruptedError(forKey: .rtpPortMax, in: c, debugDescription: "must be above rtpPortMin")
         }
@@ -117,6 +130,9 @@ public final class SIPCallManager: MediaLoopHook {
         rooms.rooms[room.number] = room
     }
 
+    /// Whether `number` is a meeting's voice bridge (or a breakout room's) rather than a configured room.
+    public func isMeetingRoom(_ number: String) -> Bool { meetingRooms[number] != nil }
+
     public func removeMeetingRoom(_ number: String) {
         meetingRooms[number] = nil
         rooms.rooms[number] = nil
@@ -141,7 +157,10 @@ public final class SIPCallManager: MediaLoopHook {
 
     public func afterTick() {
         tickCount &+= 1
-        for session in sessions.values { session.step() }
+        for session in sessions.values {
+            session.step()
+            session.checkMedia()
+        }
     }
 
     // MARK: SIP events
@@ -169,7 +188,7 @@ public final class SIPCallManager: MediaLoopHook {
 
     private func newCall(_ event: SIPEvent) {
         if SourceGuard.isScanner(userAgent: event.userAgent) {
-            logger.notice("scanner refused", metadata: ["source": "\(event.sourceAddress)", "agent": "\(event.userAgent)"])
+            logger.notice("scanner refused", metadata: ["source": "\(LogPrivacy.tag(event.sourceAddress))", "agent": "\(event.userAgent)"])
             agent?.respond(to: event.call, status: 403, phrase: "Forbidden")
             return
         }
@@ -179,11 +198,16 @@ public final class SIPCallManager: MediaLoopHook {
             agent?.respond(to: event.call, status: 403, phrase: "Forbidden")
             return
         case .rateLimited:
-            logger.warning("source banned: too many calls", metadata: ["source": "\(event.sourceAddress)"])
+            logger.warning("source banned: too many calls", metadata: ["source": "\(LogPrivacy.tag(event.sourceAddress))"])
             agent?.respond(to: event.call, status: 503, phrase: "Service Unavailable")
             return
         }
         if tickCount % 3000 == 0 { guardian.prune(now: tickCount) }
+        if let limit = callLimitReached(source: event.sourceAddress) {
+            logOnce("calls refused: \(limit)", metadata: limit == "per-source limit" ? ["source": "\(LogPrivacy.tag(event.sourceAddress))"] : [:])
+            agent?.respond(to: event.call, status: 503, phrase: "Service Unavailable")
+            return
+        }
         let offer: AudioOffer
         do {
             offer = try AudioOffer(parsing: event.body)
@@ -193,6 +217,14 @@ public final class SIPCallManager: MediaLoopHook {
             return
         }
         guard offer.port > 0, var negotiation = Negotiation.choose(from: offer) else {
+            agent?.respond(to: event.call, status: 488, phrase: "Not Acceptable Here")
+            return
+        }
+        let destination: SocketAddress?
+        switch Self.mediaDestination(of: offer) {
+        case .success(let address): destination = address
+        case .failure(let refusal):
+            logger.notice("INVITE refused", metadata: ["call": "\(event.call)", "why": "\(refusal)"])
             agent?.respond(to: event.call, status: 488, phrase: "Not Acceptable Here")
             return
         }
@@ -232,7 +264,7 @@ public final class SIPCallManager: MediaLoopHook {
         let leg = RTPLeg(
             socket: socket, rtcpSocket: rtcpSocket,
             codecs: .init(payloadType: negotiation.payloadType, codec: negotiation.codec, telephoneEvent: negotiation.telephoneEvent),
-            remote: SocketAddress(host: offer.address, port: offer.port))
+            remote: destination)
         leg.sending = false
         if let remote = negotiation.remoteCrypto, let local = negotiation.localCrypto {
             do {
@@ -246,7 +278,7 @@ public final class SIPCallManager: MediaLoopHook {
         }
         let masked = Self.masked(caller)
         // A display name that is just a number would show the whole number: mask it too.
-        let display = event.fromDisplay.trimmingCharacters(in: .whitespaces)
+        let display = DisplayName.clean(event.fromDisplay) ?? ""
         let isNumber = !display.isEmpty && display.allSatisfy { $0.isNumber || "+-() /".contains($0) }
         let displayName = display.isEmpty || isNumber ? "Phone \(masked)" : display
         let session = CallSession(
@@ -254,12 +286,47 @@ public final class SIPCallManager: MediaLoopHook {
             actions: match.rule.actions, variables: match.variables, displayName: displayName, maskedCaller: masked)
         sessions[event.call] = session
         logger.info("call", metadata: [
-            "call": "\(event.call)", "to": "\(event.requestUser)", "from": "\(caller)", "rule": "\(match.rule.name)",
+            "call": "\(event.call)", "to": "\(event.requestUser)", "from": "\(Self.masked(caller))", "rule": "\(match.rule.name)",
             "codec": "\(negotiation.codec.kind)", "rtp": "\(socket.port)", "rtcp": "\(rtcpSocket.port)",
             "srtp": "\(negotiation.localCrypto?.profile.rawValue ?? "none")", "tls": "\(event.isSecure)",
             "user": "\(event.authenticatedUser ?? "-")", "context": "\(context)",
         ])
         session.step()
+    }
+
+    /// Why a new call from `source` must wait, if it must.
+    private func callLimitReached(source: String) -> String? {
+        if sessions.count >= configuration.maxCalls { return "server limit" }
+        if sessions.values.count(where: { $0.source == source }) >= configuration.maxCallsPerSource { return "per-source limit" }
+        return nil
+    }
+
+    /// The last tick each refusal was logged at: a flood is logged once a minute, not once a packet.
+    private var lastLogged: [String: UInt64] = [:]
+
+    func logOnce(_ message: String, metadata: Logger.Metadata = [:]) {
+        if let last = lastLogged[message], tickCount - last < 60 * 50 { return }
+        lastLogged[message] = tickCount
+        logger.warning("\(message)", metadata: metadata)
+    }
+
+    public struct RefusedDestination: Error, CustomStringConvertible, Equatable {
+        public var description: String
+    }
+
+    /// Where an offer says RTP should go, checked: a numeric unicast address and a port in range
+    /// (never a hostname: resolving a caller's name would let it steer our resolver). nil for the old
+    /// form of hold, c=0.0.0.0 (RFC 3264 §8.4), where nothing is sent. Even a valid address is only
+    /// a hint: the leg latches to where media actually comes from (`RTPLeg.latchesToSource`).
+    public static func mediaDestination(of offer: AudioOffer) -> Result<SocketAddress?, RefusedDestination> {
+        if offer.address == "0.0.0.0" { return .success(nil) }
+        guard let address = SocketAddress(host: offer.address, port: offer.port) else {
+            return .failure(RefusedDestination(description: "connection address is not a numeric IP address"))
+        }
+        guard address.isUnicastDestination else {
+            return .failure(RefusedDestination(description: "connection address is not unicast (multicast, broadcast or unspecified)"))
+        }
+        return .success(address)
     }
 
     /// A caller's number for others to see: its last 4 digits only (GDPR data minimisation).
@@ -299,7 +366,7 @@ public final class SIPCallManager: MediaLoopHook {
     }
 
     /// Digits from a SIP INFO body: `application/dtmf-relay` ("Signal=5\r\nDuration=160") or `application/dtmf` ("5").
-    static func digits(fromInfo body: String, contentType: String) -> [Character] {
+    public static func digits(fromInfo body: String, contentType: String) -> [Character] {
         let type = contentType.lowercased()
         var text = ""
         if type == "application/dtmf-relay" {

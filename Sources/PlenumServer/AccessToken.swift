@@ -12,16 +12,20 @@ public struct AccessGrant: Codable, Sendable, Equatable {
     public var nonce: String
     /// From a meeting's join URL: the meeting, the user's ID, role name and display name.
     public var meeting: String?
+    /// The meeting's instance (`Meeting.instance`): a grant enters only the meeting it was issued for,
+    /// never a later meeting under the same ID or voice bridge (BigBlueButton CVE-2022-29232's class).
+    public var instance: String?
     public var user: String?
     public var role: String?
     public var name: String?
 
     public init(room: String, expires: Int, nonce: String = AccessTokens.randomText(12), meeting: String? = nil,
-                user: String? = nil, role: String? = nil, name: String? = nil) {
+                instance: String? = nil, user: String? = nil, role: String? = nil, name: String? = nil) {
         self.room = room
         self.expires = expires
         self.nonce = nonce
         self.meeting = meeting
+        self.instance = instance
         self.user = user
         self.role = role
         self.name = name

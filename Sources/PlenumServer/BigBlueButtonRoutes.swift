@@ -18,7 +18,7 @@ public struct APISettings: Sendable {
 /// `/bigbluebutton/api/…` on the HTTP router: checksum and parameters checked here, off the media
 /// loop; the meeting work done on the loop; the XML rendered here again.
 enum BigBlueButtonRoutes {
-    static func add(to router: Router<PlenumRequestContext>, api: APISettings, tokens: AccessTokens, loop: MediaLoop) {
+    static func add(to router: Router<PlenumRequestContext>, api: APISettings, tokens: AccessTokens, loop: MediaLoop, publicURL: String) {
         router.get("/bigbluebutton/api") { _, _ in xml(BigBlueButtonAPI.versionDocument()) }
         let handler: @Sendable (Request, PlenumRequestContext) async throws -> Response = { request, context in
             let call = context.parameters.get("call") ?? ""
@@ -26,13 +26,13 @@ enum BigBlueButtonRoutes {
             if let error = BigBlueButtonAPI.verify(parsed, secret: api.secret, allowed: api.checksumAlgorithms) {
                 return failure(error)
             }
-            return await handle(parsed, request: request, tokens: tokens, loop: loop)
+            return await handle(parsed, tokens: tokens, loop: loop, publicURL: publicURL)
         }
         router.get("/bigbluebutton/api/:call", use: handler)
         router.post("/bigbluebutton/api/:call", use: handler)
     }
 
-    static func handle(_ call: APIRequest, request: Request, tokens: AccessTokens, loop: MediaLoop) async -> Response {
+    static func handle(_ call: APIRequest, tokens: AccessTokens, loop: MediaLoop, publicURL: String) async -> Response {
         typealias Errors = BigBlueButtonAPI.Errors
         switch call.call {
         case "create":
@@ -64,7 +64,7 @@ enum BigBlueButtonRoutes {
                     .location: BigBlueButtonAPI.joinErrorLocation(call, error: error, defaultURL: "/"), .cacheControl: "no-store",
                 ])
             }
-            let fullName = (call.value("fullName") ?? "").trimmingCharacters(in: .whitespaces)
+            let fullName = DisplayName.clean(call.value("fullName") ?? "") ?? ""
             let id = call.value("meetingID") ?? ""
             let outcome = await loop.run { context -> Result<(MeetingSnapshot, Role), APIError> in
                 guard let meetings = context.hook(MeetingManager.self), let meeting = meetings.snapshot(of: id) else {
@@ -87,12 +87,12 @@ enum BigBlueButtonRoutes {
             let userID = call.value("userID").flatMap { $0.isEmpty ? nil : String($0.prefix(128)) } ?? "w_\(AccessTokens.randomText(9).lowercased())"
             let grant = AccessGrant(
                 room: meeting.settings.voiceBridge, expires: Int(Date().timeIntervalSince1970) + AccessTokens.lifetime,
-                meeting: meeting.settings.meetingID, user: userID, role: role.name, name: String(fullName.prefix(64)))
+                meeting: meeting.settings.meetingID, instance: meeting.instance, user: userID, role: role.name, name: fullName)
             let token = tokens.issue(grant)
             if !redirect {
-                let host = request.head.authority ?? "localhost"
+                let base = publicURL.hasSuffix("/") ? publicURL : publicURL + "/"
                 return xml(BigBlueButtonAPI.joinResponse(
-                    meetingID: meeting.internalID, userID: userID, token: token, url: "https://\(host)/?token=\(token)"))
+                    meetingID: meeting.internalID, userID: userID, token: token, url: "\(base)?token=\(token)"))
             }
             // Relative, so the browser stays on the scheme and host it used (HTTPS, or a proxy's).
             return Response(status: .found, headers: [.location: "/?token=\(token)", .cacheControl: "no-store"])

@@ -175,9 +175,13 @@ public final class MeetingManager: MediaLoopHook {
         }
     }
 
-    /// Whether a browser with this grant may enter now (before its member exists).
-    public func mayEnter(meetingID: String, userID: String) -> Result<Meeting, Refusal> {
-        guard let meeting = registry.meeting(meetingID), !meeting.ended else { return .failure(.noSuchMeeting) }
+    /// Whether a browser with this grant may enter now (before its member exists): only the meeting
+    /// instance the grant was issued for, through its own voice bridge (a grant from an ended meeting
+    /// never enters a later one under the same ID or number).
+    public func mayEnter(_ grant: (meetingID: String, instance: String?, room: String), userID: String) -> Result<Meeting, Refusal> {
+        guard let meeting = registry.meeting(grant.meetingID), !meeting.ended, grant.instance == meeting.instance,
+            grant.room == meeting.settings.voiceBridge
+        else { return .failure(.noSuchMeeting) }
         if meeting.banned.contains(userID) { return .failure(.banned) }
         if meeting.settings.maxParticipants > 0, meeting.attendees.count >= meeting.settings.maxParticipants {
             return .failure(.full)
@@ -293,7 +297,7 @@ public final class MeetingManager: MediaLoopHook {
         guard (5...24 * 3600).contains(seconds) else { return .failure(APIError("breakoutDuration", "5 s to 24 h")) }
         var rooms: [BreakoutSession.Room] = []
         for (index, plan) in plans.enumerated() {
-            let name = String(plan.name.trimmingCharacters(in: .whitespacesAndNewlines).prefix(64))
+            let name = DisplayName.clean(plan.name) ?? ""
             var settings = MeetingSettings.breakout(of: parent.settings, sequence: index + 1, name: name.isEmpty ? "Room \(index + 1)" : name)
             settings.lock = parent.lock
             guard case .success(.created(let meeting)) = registry.create(settings, now: Date()) else {
@@ -503,6 +507,7 @@ public final class MeetingManager: MediaLoopHook {
             startTime: meeting.startTime, endTime: meeting.endTime, running: meeting.running,
             hasUserJoined: meeting.hasUserJoined, forciblyEnded: meeting.forciblyEnded, attendees: attendees)
         snapshot.breakoutRooms = breakouts[meeting.settings.meetingID]?.rooms.map(\.meetingID) ?? []
+        snapshot.instance = meeting.instance
         return snapshot
     }
 }

@@ -4,6 +4,7 @@ import HTTPTypes
 import HummingbirdCore
 import HummingbirdTLS
 import HummingbirdWebSocket
+import NIOSSL
 import Logging
 import NIOCore
 import PlenumBridge
@@ -34,14 +35,22 @@ public struct SignallingServer: Sendable {
         public var tokens: AccessTokens
         /// The BigBlueButton-compatible API; off without a secret.
         public var api: APISettings?
+        /// Where users reach the web client ("https://meet.example.org/"), for links the server writes
+        /// (the join XML of `redirect=false`); nil: this server's own address. Never taken from a
+        /// request's Host header, which the client chooses.
+        public var publicURL: String?
+        public var limits: HTTPLimits
 
-        public init(host: String, port: Int, webRoot: String, https: HTTPSIdentity?, tokens: AccessTokens, api: APISettings?) {
+        public init(host: String, port: Int, webRoot: String, https: HTTPSIdentity?, tokens: AccessTokens, api: APISettings?,
+                    publicURL: String? = nil, limits: HTTPLimits = HTTPLimits()) {
+            self.limits = limits
             self.host = host
             self.port = port
             self.webRoot = webRoot
             self.https = https
             self.tokens = tokens
             self.api = api
+            self.publicURL = publicURL
         }
     }
 
@@ -74,10 +83,12 @@ public struct SignallingServer: Sendable {
         // Guessing a room's PIN over HTTP is limited like over SIP: per client address, 9 wrong PINs
         // in 30 minutes ban it for 30 minutes, and more than 20 requests in 10 s are refused.
         let pinGuard = Mutex(SourceGuard())
-        router.add(middleware: SecurityHeaders())
+        router.add(middleware: SecurityHeaders(https: configuration.https != nil))
         router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger))
         router.get("/health") { _, _ in "ok\n" }
-        if let api = configuration.api { BigBlueButtonRoutes.add(to: router, api: api, tokens: tokens, loop: loop) }
+        if let api = configuration.api {
+            BigBlueButtonRoutes.add(to: router, api: api, tokens: tokens, loop: loop, publicURL: configuration.publicURL ?? url)
+        }
         router.post("/api/token") { request, context -> Response in
             struct TokenRequest: Decodable { var room: String; var pin: String? }
             let forwarded = HTTPField.Name("X-Forwarded-For").map { request.headers[values: $0] } ?? []
@@ -102,9 +113,9 @@ public struct SignallingServer: Sendable {
             case .failure(.noSuchRoom):
                 return Self.json(.notFound, Signal.error("no such room"))
             case .failure(let error):
-                logger.notice("token refused", metadata: ["room": "\(room)", "why": "\(error)", "source": "\(source)"])
+                logger.notice("token refused", metadata: ["room": "\(room)", "why": "\(error)", "source": "\(LogPrivacy.tag(source))"])
                 if pinGuard.withLock({ $0.wrongPIN(from: source, now: now) }) {
-                    logger.warning("source banned: too many wrong PINs", metadata: ["source": "\(source)"])
+                    logger.warning("source banned: too many wrong PINs", metadata: ["source": "\(LogPrivacy.tag(source))"])
                 }
                 return Self.json(.forbidden, Signal.error(error.description))
             }
@@ -135,11 +146,27 @@ public struct SignallingServer: Sendable {
                 group.cancelAll()
             }
         }
-        let server: HTTPServerBuilder = .http1WebSocketUpgrade(
-            webSocketRouter: webSockets, configuration: .init(ws: .init(maxFrameSize: Self.maxFrameSize)))
+        // See HTTPLimits. A live WebSocket writes a ping well within the write-idle time, so only dead
+        // or stalled connections reach it.
+        let httpLimits = configuration.limits
+        let writeIdle = max(2, httpLimits.writeIdleSeconds)
+        let webSocketConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(
+                idleTimeout: .seconds(Int64(max(1, httpLimits.idleSeconds))),
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100)),
+            ws: .init(maxFrameSize: Self.maxFrameSize, autoPing: .enabled(timePeriod: .milliseconds(Int64(min(30_000, writeIdle * 400))))))
+        let limits = ConnectionLimits(total: httpLimits.maxConnections, perAddress: httpLimits.maxConnectionsPerAddress, exempt: isLoopback)
+        let tls = try configuration.https.map { try NIOSSLContext(configuration: $0.tlsConfiguration()) }
+        let webSocketResponder = webSockets.buildResponder()
+        let port = configuration.port
+        let server = HTTPServerBuilder { responder in
+            GuardedChannel(
+                base: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: webSocketResponder, configuration: webSocketConfiguration),
+                limits: limits, tls: tls, writeIdleTimeout: .seconds(Int64(writeIdle)), httpsPort: port)
+        }
         let app = Application(
-            router: router,
-            server: try configuration.https.map { try .tls(server, tlsConfiguration: $0.tlsConfiguration()) } ?? server,
+            router: router, server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
             logger: logger)
         // The server's own signal handling (SIGINT/SIGTERM) stays with `plenum serve`, which cancels
@@ -150,6 +177,29 @@ public struct SignallingServer: Sendable {
     static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
         Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                  body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// Bounds on HTTP connections (issue 11): slow, idle and too many connections cannot starve the rest.
+public struct HTTPLimits: Codable, Sendable {
+    /// A keep-alive connection between requests closes after this.
+    public var idleSeconds = 30
+    /// A connection that wrote nothing for this long closes: a request that never completes (slowloris),
+    /// a TLS handshake that stalls, a reader that stops reading. WebSockets ping well within it.
+    public var writeIdleSeconds = 75
+    /// Open connections in all and from one address (loopback, a reverse proxy here, is exempt from the
+    /// latter); a connection beyond is closed at once, and the log says so once a minute.
+    public var maxConnections = 4096
+    public var maxConnectionsPerAddress = 64
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = HTTPLimits()
+        idleSeconds = try c.decodeIfPresent(Int.self, forKey: .idleSeconds) ?? d.idleSeconds
+        writeIdleSeconds = try c.decodeIfPresent(Int.self, forKey: .writeIdleSeconds) ?? d.writeIdleSeconds
+        maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? d.maxConnections
+        maxConnectionsPerAddress = try c.decodeIfPresent(Int.self, forKey: .maxConnectionsPerAddress) ?? d.maxConnectionsPerAddress
     }
 }
 
@@ -354,6 +404,9 @@ struct SignallingSession {
 /// Headers for every response (issue 5: nothing from third parties): a content security policy that
 /// allows this origin only, no referrer, no sniffing, the microphone for this origin only.
 struct SecurityHeaders<Context: RequestContext>: RouterMiddleware {
+    /// Served over HTTPS: browsers are told to use nothing else for a year (RFC 6797).
+    let https: Bool
+
     static var headers: [(String, String)] {
         [
             ("Content-Security-Policy",
@@ -370,6 +423,7 @@ struct SecurityHeaders<Context: RequestContext>: RouterMiddleware {
         for (name, value) in Self.headers {
             if let field = HTTPField.Name(name) { response.headers[field] = value }
         }
+        if https, let field = HTTPField.Name("Strict-Transport-Security") { response.headers[field] = "max-age=31536000" }
         return response
     }
 }

@@ -97,9 +97,13 @@ public final class WebRTCManager: MediaLoopHook {
         }
     }
 
-    /// Whether `room` exists and `pin` opens it (for the join page's token).
+    /// Whether `room` is a configured room and `pin` opens it (for the join page's token). A meeting's
+    /// voice bridge is no such room: a meeting is entered only through its join URL, which applies its
+    /// guest policy, its removals and its roles; answering for it would also tell who meets.
     public func admits(room: String, pin: String?) -> Result<String, JoinError> {
-        guard let sip = context.hook(SIPCallManager.self), let entry = sip.rooms.room(room) else { return .failure(.noSuchRoom) }
+        guard let sip = context.hook(SIPCallManager.self), !sip.isMeetingRoom(room), let entry = sip.rooms.room(room) else {
+            return .failure(.noSuchRoom)
+        }
         if let expected = entry.pin, expected != pin { return .failure(.badOffer("wrong PIN")) }
         return .success(entry.name ?? room)
     }
@@ -124,12 +128,14 @@ public final class WebRTCManager: MediaLoopHook {
     {
         let room = grant.room
         guard let sip = context.hook(SIPCallManager.self), let entry = sip.rooms.room(room) else { return .failure(.noSuchRoom) }
+        // A grant without a meeting (from the join page) enters configured rooms only.
+        if grant.meeting == nil, sip.isMeetingRoom(room) { return .failure(.noSuchRoom) }
         var role = Role.viewer
         var meeting: Meeting?
         let userID = grant.user ?? "browser-\(nextID)"
         if let meetingID = grant.meeting {
             guard let meetings = context.hook(MeetingManager.self) else { return .failure(.noSuchRoom) }
-            switch meetings.mayEnter(meetingID: meetingID, userID: userID) {
+            switch meetings.mayEnter((meetingID, grant.instance, room), userID: userID) {
             case .failure(let refusal): return .failure(.refused(refusal.description))
             case .success(let m): meeting = m
             }
@@ -138,7 +144,7 @@ public final class WebRTCManager: MediaLoopHook {
                 return .failure(.refused("guests are not admitted to this meeting"))
             }
             if let m = meeting, !admitted, meetings.mustWait(m, userID: userID, role: role) {
-                let displayName = String((grant.name ?? name).prefix(64))
+                let displayName = DisplayName.clean(grant.name ?? name) ?? "Guest"
                 meetings.enqueue(m.settings.meetingID, name: displayName, kind: .browser, call: nil, connection: connection) {
                     [weak self, weak m] allow in
                     guard let self else { return }
@@ -167,10 +173,8 @@ public final class WebRTCManager: MediaLoopHook {
         } catch {
             return .failure(.badOffer("\(error)"))
         }
-        let requested = grant.name ?? name
-        let displayName = String(requested.trimmingCharacters(in: .whitespacesAndNewlines).prefix(64))
         guard let member = try? conference.join(
-            name: displayName.isEmpty ? "Guest" : displayName, input: .opus, kind: .browser, sink: session.leg)
+            name: DisplayName.clean(grant.name ?? name) ?? "Guest", input: .opus, kind: .browser, sink: session.leg)
         else { return .failure(.badOffer("codec")) }
         session.leg.member = member
         port.add(session)
@@ -323,8 +327,7 @@ public final class WebRTCManager: MediaLoopHook {
             }
         case .rename(let targetID, let name):
             guard role.may(.rename) else { return refuse("not allowed to rename participants") }
-            let clean = String(name.trimmingCharacters(in: .whitespacesAndNewlines).prefix(64))
-            guard !clean.isEmpty else { return refuse("a name is needed") }
+            guard let clean = DisplayName.clean(name) else { return refuse("a name is needed") }
             guard target(targetID) != nil else { return refuse("no such participant") }
             conference.rename(targetID, to: clean)
         case .setRole(let targetID, let moderator):

@@ -37,6 +37,11 @@ struct ServerConfiguration: Decodable {
     }
     /// The web client's folder.
     var webRoot: String?
+    /// Where users reach the web client (e.g. "https://meet.example.org/" behind a proxy), for links
+    /// the server writes; default the server's own address.
+    var publicURL: String?
+    /// Timeouts and connection caps for HTTP (see docs/configuration.md).
+    var httpLimits: HTTPLimits?
     /// The BigBlueButton-compatible API (off without a secret).
     var api: APIFile?
     struct APIFile: Decodable {
@@ -97,6 +102,7 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "plenum")
+        raiseFileLimit(logger: logger)
         let configuration = try ServerConfiguration.load(config)
         let sounds = SoundLibrary(root: URL(fileURLWithPath: configuration.sounds ?? "sounds"))
         let dialplan = try Dialplan.load(folder: URL(fileURLWithPath: configuration.dialplans ?? "dialplans"))
@@ -166,7 +172,8 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(
                 host: httpHost, port: httpPort ?? configuration.httpPort ?? 8080, webRoot: configuration.webRoot ?? "web",
                 https: https, tokens: try AccessTokens(directory: dataDirectory),
-                api: try apiSettings(configuration.api, dataDirectory: dataDirectory, logger: logger)),
+                api: try apiSettings(configuration.api, dataDirectory: dataDirectory, logger: logger),
+                publicURL: configuration.publicURL, limits: configuration.httpLimits ?? HTTPLimits()),
             loop: loop)
         let httpTask = Task { try await signalling.run() }
         logger.notice("open \(signalling.url) in a browser", metadata: [
@@ -225,6 +232,23 @@ struct Serve: AsyncParsableCommand {
         agent.shutdown()
         loop.stop()
         logger.notice("stopped")
+    }
+}
+
+/// Every call holds two sockets and every browser a TCP connection: the usual soft limit of 1,024 open
+/// files would end service at about 500 calls, with nothing but EMFILE to show for it (issue 11).
+/// The soft limit goes up to the hard one (what the operator or systemd's LimitNOFILE allows).
+func raiseFileLimit(logger: Logger) {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+    let before = limit.rlim_cur
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 { limit.rlim_cur = before }
+    }
+    logger.info("open files limit", metadata: ["soft": "\(limit.rlim_cur)", "was": "\(before)"])
+    if limit.rlim_cur < 8192 {
+        logger.warning("open files limited to \(limit.rlim_cur): raise LimitNOFILE (systemd) or ulimit -Hn for more calls and browsers")
     }
 }
 

@@ -35,7 +35,8 @@ class Server:
     """`plenum serve` with a test configuration: rooms 3001 (open) and 3002 (PIN 2468)."""
 
     def __init__(self, sip_port: int = 5070, rooms=None, tls: bool = False, users: dict | None = None,
-                 webrtc_addresses: list | None = None, api_secret: str | None = None, extra: dict | None = None):
+                 webrtc_addresses: list | None = None, api_secret: str | None = None, extra: dict | None = None,
+                 sip_extra: dict | None = None, log_level: str = "debug"):
         self.dir = Path(tempfile.mkdtemp(prefix="plenum-server-"))
         self.sip_port = sip_port
         # The shipped dialplan plus the tests' extra rules (ringing, refusing).
@@ -59,6 +60,7 @@ class Server:
         if api_secret:
             config["api"] = {"secret": api_secret}
         config.update(extra or {})
+        config["sip"].update(sip_extra or {})
         if users:
             (self.dir / "passwords").write_text("".join(f"{u}:{p}\n" for u, p in users.items()))
             config["sip"]["authentication"] = {"realm": "plenum", "passwordFile": str(self.dir / "passwords"),
@@ -80,7 +82,7 @@ class Server:
         (self.dir / "plenum.json").write_text(json.dumps(config))
         self.log = open(self.dir / "server.log", "w")
         self.process = subprocess.Popen(
-            [str(plenum_binary()), "serve", "--config", str(self.dir / "plenum.json"), "--log-level", "debug"],
+            [str(plenum_binary()), "serve", "--config", str(self.dir / "plenum.json"), "--log-level", log_level],
             stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
         self.wait_until_ready()
 

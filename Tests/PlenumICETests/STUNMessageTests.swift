@@ -37,20 +37,8 @@ import Testing
         tampered[30] ^= 0x01
         #expect(throws: STUNMessage.ParseError.badFingerprint) { try tampered.withUnsafeBytes { _ = try STUNMessage(parsing: $0) } }
     }
-
-    @Test func randomBytesNeverCrash() {
-        var rng = SystemRandomNumberGenerator()
-        for _ in 0..<20_000 {
-            var bytes = (0..<Int.random(in: 0...120, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-            if bytes.count >= 20, Bool.random(using: &rng) {
-                bytes[0] = 0; bytes[1] = 1; bytes[4] = 0x21; bytes[5] = 0x12; bytes[6] = 0xA4; bytes[7] = 0x42
-                let length = bytes.count - 20 - (bytes.count - 20) % 4
-                bytes = Array(bytes[..<(20 + length)])
-                bytes[2] = UInt8(length >> 8); bytes[3] = UInt8(length & 0xFF)
-            }
-            bytes.withUnsafeBytes { _ = try? STUNMessage(parsing: $0) }
-        }
-    }
+    // Random and mutated STUN input: the seeded corpus replay in PlenumFuzzTargetsTests (and
+    // scripts/fuzz.sh stun for long libFuzzer runs) replaced an unseeded test that asserted nothing.
 }
 
 @Suite struct ICELiteAgentTests {

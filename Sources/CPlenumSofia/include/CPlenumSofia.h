@@ -74,6 +74,10 @@ void plenum_sip_respond(plenum_sip_agent *agent, uint64_t call, int status, cons
 void plenum_sip_hangup(plenum_sip_agent *agent, uint64_t call);
 /// The local port the agent listens on (after create), or 0.
 int plenum_sip_agent_port(plenum_sip_agent *agent);
+/// Parses one SIP request with sofia's parser and calls `callback` with the fields the agent hands to
+/// Swift (kind INVITE, no call), as the live agent would: the entry point for fuzzing that hand-off.
+/// Returns -1 for a message sofia refuses.
+int plenum_sip_parse_message(const char *data, size_t length, plenum_sip_callback callback, void *context);
 
 #endif
 
