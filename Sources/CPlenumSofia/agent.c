@@ -23,6 +23,8 @@
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/su_time.h>
+#include <sofia-sip/su_wait.h>
+#include <malloc.h>
 #include <strings.h>
 
 struct plenum_call {
@@ -52,8 +54,18 @@ struct plenum_sip_agent {
     int port;
     int shutting_down;
     auth_mod_t *auth;
+    su_timer_t *trim_timer;
     struct guard_slot guard[GUARD_SLOTS];
 };
+
+/// After a flood of requests, sofia has freed its finished transactions (64*T1 later) but glibc keeps
+/// the pages: hand them back every 10 s, so the process shrinks again once the flood is over.
+static void trim_memory(su_root_magic_t *magic, su_timer_t *timer, su_timer_arg_t *arg) {
+    (void)magic;
+    (void)timer;
+    (void)arg;
+    malloc_trim(0);
+}
 
 enum { COMMAND_RESPOND = 1, COMMAND_HANGUP = 2, COMMAND_SHUTDOWN = 3, COMMAND_CHALLENGE = 4 };
 
@@ -424,6 +436,8 @@ plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *tls_
             return NULL;
         }
     }
+    agent->trim_timer = su_timer_create(su_root_task(agent->root), 10000);
+    if (agent->trim_timer) su_timer_set_interval(agent->trim_timer, trim_memory, NULL, 10000);
     // The bound port (for a bind URL with port 0 or to confirm).
     const url_string_t *url = NULL;
     (void)url;
@@ -439,6 +453,7 @@ void plenum_sip_agent_run(plenum_sip_agent *agent) {
         nua_handle_destroy(c->nh);
         free(c);
     }
+    if (agent->trim_timer) su_timer_destroy(agent->trim_timer);
     nua_destroy(agent->nua);
     if (agent->auth) auth_mod_unref(agent->auth);
     su_root_destroy(agent->root);

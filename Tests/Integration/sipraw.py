@@ -13,10 +13,11 @@ class RawCall:
     _next_port = 6100
 
     def __init__(self, server_port: int, room: str = "3001", caller: str = "+4915112345678",
-                 display: str | None = None, local_ip: str = PHONE_IP):
+                 display: str | None = None, local_ip: str = PHONE_IP, contact_host: str | None = None):
         RawCall._next_port += 4
         self.server_port, self.room, self.caller, self.display = server_port, room, caller, display
         self.local_ip = local_ip
+        self.contact_host = contact_host
         self.sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sip.bind((local_ip, RawCall._next_port))
         self.sip_port = self.sip.getsockname()[1]
@@ -47,7 +48,22 @@ class RawCall:
                 f"Via: SIP/2.0/UDP {self.local_ip}:{self.sip_port};rport;branch=z9hG4bK{branch}\r\n"
                 f"Max-Forwards: 70\r\nFrom: {name}<sip:{self.caller}@{self.local_ip}>;tag={self.from_tag}\r\n"
                 f"To: <sip:{self.room}@{SERVER_IP}>{to_tag}\r\nCall-ID: {self.call_id}\r\nCSeq: {cseq} {method}\r\n"
-                f"Contact: <sip:{self.caller}@{self.local_ip}:{self.sip_port}>\r\n")
+                f"Contact: <sip:{self.caller}@{self.contact_host or f'{self.local_ip}:{self.sip_port}'}>\r\n")
+
+    def options(self, count: int) -> list[int]:
+        """Sends `count` OPTIONS as fast as it can (each a transaction of its own); returns the statuses."""
+        for i in range(count):
+            self._send(self._headers("OPTIONS", i + 1, f"sip:{self.room}@{SERVER_IP}:{self.server_port}", f"opt{i}-{time.time_ns()}")
+                       .replace(f"Call-ID: {self.call_id}", f"Call-ID: opt{i}-{self.call_id}") + "Content-Length: 0\r\n\r\n")
+        statuses = []
+        end = time.time() + 5
+        while len(statuses) < count and time.time() < end:
+            message = self.receive(end - time.time())
+            if message is None:
+                break
+            if message.startswith("SIP/2.0 "):
+                statuses.append(int(message.split()[1]))
+        return statuses
 
     def invite(self, sdp: str, timeout: float = 5) -> int:
         """Sends the INVITE and returns the final status (ACKing a 2xx); 0 when none came."""

@@ -305,3 +305,38 @@ def test_http_connections_per_address_are_capped_and_plain_http_is_redirected(ht
     assert f"Location: https://{SERVER_IP}:{http_server.http_port}/?room=3001" in answer
     refused = [line for line in http_server.log_text().splitlines() if "connections refused: too many open" in line]
     assert refused and SERVER_IP not in refused[0], refused
+
+
+def test_a_callers_host_name_is_never_resolved_and_sip_goes_on(api_server):
+    # The Contact names a host that cannot be resolved here (the namespace has no name server): the
+    # server's BYE must still reach the caller, at the address the INVITE came from, and other calls
+    # must be answered meanwhile (sofia used to resolve the name and spin).
+    caller = RawCall(api_server.sip_port, contact_host="phone.invalid-host.example")
+    other = RawCall(api_server.sip_port)
+    try:
+        assert caller.invite(caller.sdp()) == 200
+        assert caller.wait_for_bye(15), "the BYE (media timeout) went to the source address"
+        assert other.invite(other.sdp()) == 200, "SIP still answers"
+    finally:
+        caller.close()
+        other.close()
+
+
+def test_options_are_answered_and_a_flood_is_refused_per_source(api_server):
+    flooder = RawCall(api_server.sip_port)
+    try:
+        statuses = flooder.options(200)
+        assert len(statuses) == 200, f"every OPTIONS got an answer ({len(statuses)})"
+        assert statuses[:20] == [200] * 20, "keep-alives are answered"
+        assert statuses.count(503) >= 150, "a flood from one source is refused"
+    finally:
+        flooder.close()
+    # Another source is not affected (the guard is per address): a call from it is answered.
+    import os
+    other_ip = os.environ.get("PLENUM_TEST_SERVER_IP", PHONE_IP)
+    call = RawCall(api_server.sip_port, local_ip=other_ip)
+    try:
+        assert call.options(1) == [200]
+        assert call.invite(call.sdp()) == 200
+    finally:
+        call.close()
