@@ -326,10 +326,17 @@ final class CallSession {
             if let name = a.into { variables[name] = entered }
             return true
         }
-        // Wrong or missing input.
-        if a.validate?.hasPrefix("pin:") == true, manager.guardian.wrongPIN(from: source, now: now) {
-            manager.logger.warning("source banned: too many wrong PINs", metadata: ["source": "\(LogPrivacy.tag(source))"])
-            c.attempt = a.maxAttempts ?? 3
+        // Wrong or missing input. A wrong PIN counts against this room and this source (PINGuard);
+        // once guessing is slowed down, the call ends at once.
+        if let rule = a.validate, rule.hasPrefix("pin:"), let room = rule.split(separator: ":").last.map(String.init),
+            manager.pinGuard.retryAfter(room: room, source: source, now: now) == nil
+        {
+            if let delay = manager.pinGuard.wrong(room: room, source: source, now: now) {
+                manager.logger.warning("PIN guessing slowed down", metadata: [
+                    "room": "\(room)", "source": "\(LogPrivacy.tag(source))", "seconds": "\(delay / 50)",
+                ])
+                c.attempt = a.maxAttempts ?? 3
+            }
         }
         if c.attempt >= (a.maxAttempts ?? 3) {
             if let bad = a.badPrompt { conference.play(bad, to: member.id) }
@@ -352,11 +359,16 @@ final class CallSession {
         if rule.hasPrefix("pin:") {
             let parts = rule.split(separator: ":", maxSplits: 2).map(String.init)
             guard parts.count == 3 else { return false }
+            // While guessing this room's PIN is slowed down for this source, no entry is even compared.
+            if manager.pinGuard.retryAfter(room: parts[2], source: source, now: manager.tickCount) != nil { return false }
             // Constant-time comparison: a PIN's digits do not leak through timing.
             let expected = Array(parts[1].utf8), given = Array(entered.utf8)
             var difference = expected.count ^ given.count
             for i in 0..<min(expected.count, given.count) { difference |= Int(expected[i] ^ given[i]) }
-            if difference == 0 { variables["pinAccepted"] = parts[2] }
+            if difference == 0 {
+                variables["pinAccepted"] = parts[2]
+                manager.pinGuard.succeeded(room: parts[2], source: source)
+            }
             return difference == 0
         }
         return Dialplan.fullMatch(rule, entered) != nil

@@ -37,6 +37,13 @@ public struct SIPConfiguration: Codable, Sendable {
     /// call costs two sockets and a member, so an unbounded count ends in a server that answers nobody).
     public var maxCalls = 2000
     public var maxCallsPerSource = 100
+    /// New calls the server sets up per second, from all sources together (bursts of twice that are
+    /// fine): call set-up runs on the media loop, and a flood of INVITEs from many addresses must not
+    /// starve the calls in progress (issue 11). Beyond it, 503.
+    public var maxNewCallsPerSecond = 50
+    /// Addresses of your own SIP trunks or PBXs: they bring many callers from one address, so neither
+    /// the new-call rate limit nor `maxCallsPerSource` applies to them (issue 12).
+    public var trustedSources: [String] = []
     /// A call whose phone sent no RTP or RTCP for this long is hung up (a phone that crashed or lost
     /// its network never sends BYE); on hold (the phone offered sendonly, recvonly or inactive) the
     /// longer `holdTimeoutSeconds` applies. 0 turns the check off.
@@ -58,6 +65,8 @@ public struct SIPConfiguration: Codable, Sendable {
         callsPerSourcePer10Seconds = try c.decodeIfPresent(Int.self, forKey: .callsPerSourcePer10Seconds)
             ?? d.callsPerSourcePer10Seconds
         maxCalls = try c.decodeIfPresent(Int.self, forKey: .maxCalls) ?? d.maxCalls
+        maxNewCallsPerSecond = try c.decodeIfPresent(Int.self, forKey: .maxNewCallsPerSecond) ?? d.maxNewCallsPerSecond
+        trustedSources = try c.decodeIfPresent([String].self, forKey: .trustedSources) ?? d.trustedSources
         maxCallsPerSource = try c.decodeIfPresent(Int.self, forKey: .maxCallsPerSource) ?? d.maxCallsPerSource
         mediaTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .mediaTimeoutSeconds) ?? d.mediaTimeoutSeconds
         holdTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .holdTimeoutSeconds) ?? d.holdTimeoutSeconds
@@ -82,6 +91,7 @@ public final class SIPCallManager: MediaLoopHook {
     public var agent: SIPAgent?
     var sessions: [UInt64: CallSession] = [:]
     var guardian = SourceGuard()
+    var pinGuard = PINGuard()
     private var nextPort: UInt16
     public private(set) var tickCount: UInt64 = 0
 
@@ -192,7 +202,8 @@ public final class SIPCallManager: MediaLoopHook {
             agent?.respond(to: event.call, status: 403, phrase: "Forbidden")
             return
         }
-        switch guardian.admit(event.sourceAddress, now: tickCount) {
+        let trusted = configuration.trustedSources.contains(event.sourceAddress)
+        switch trusted ? .allow : guardian.admit(event.sourceAddress, now: tickCount) {
         case .allow: break
         case .banned:
             agent?.respond(to: event.call, status: 403, phrase: "Forbidden")
@@ -203,7 +214,7 @@ public final class SIPCallManager: MediaLoopHook {
             return
         }
         if tickCount % 3000 == 0 { guardian.prune(now: tickCount) }
-        if let limit = callLimitReached(source: event.sourceAddress) {
+        if let limit = callLimitReached(source: event.sourceAddress, trusted: trusted) {
             logOnce("calls refused: \(limit)", metadata: limit == "per-source limit" ? ["source": "\(LogPrivacy.tag(event.sourceAddress))"] : [:])
             agent?.respond(to: event.call, status: 503, phrase: "Service Unavailable")
             return
@@ -295,9 +306,21 @@ public final class SIPCallManager: MediaLoopHook {
     }
 
     /// Why a new call from `source` must wait, if it must.
-    private func callLimitReached(source: String) -> String? {
+    /// New-call budget of the whole server (a token bucket in ticks; see `maxNewCallsPerSecond`).
+    private var newCallTokens: Double = 0
+    private var newCallTokensTick: UInt64 = 0
+
+    private func callLimitReached(source: String, trusted: Bool) -> String? {
         if sessions.count >= configuration.maxCalls { return "server limit" }
-        if sessions.values.count(where: { $0.source == source }) >= configuration.maxCallsPerSource { return "per-source limit" }
+        let rate = Double(max(1, configuration.maxNewCallsPerSecond))
+        newCallTokens = min(2 * rate, newCallTokens + Double(tickCount &- newCallTokensTick) * rate / 50)
+        if newCallTokensTick == 0 { newCallTokens = 2 * rate }
+        newCallTokensTick = tickCount
+        guard newCallTokens >= 1 else { return "new-call rate" }
+        newCallTokens -= 1
+        if !trusted, sessions.values.count(where: { $0.source == source }) >= configuration.maxCallsPerSource {
+            return "per-source limit"
+        }
         return nil
     }
 

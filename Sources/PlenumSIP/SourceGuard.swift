@@ -1,14 +1,12 @@
 /// Per-source protection for the SIP endpoint, in ticks of the media loop (50 per second): a rate
-/// limit on new calls, a limit on wrong PINs, and an expiring ban list for sources that exceed either.
+/// limit on new calls and an expiring ban list for sources that exceed it. (Wrong PINs are counted per
+/// room and source by `PINGuard`.)
 /// Sans-I/O: the caller passes the time.
 public struct SourceGuard: Sendable {
     public struct Limits: Sendable {
         /// New calls from one source per window before it is banned.
         public var callsPerWindow = 20
         public var windowTicks: UInt64 = 10 * 50
-        /// Wrong PIN entries from one source (over all its calls) before it is banned.
-        public var wrongPINs = 9
-        public var wrongPINWindowTicks: UInt64 = 30 * 60 * 50
         public var banTicks: UInt64 = 30 * 60 * 50
         public init() {}
     }
@@ -18,8 +16,6 @@ public struct SourceGuard: Sendable {
     private struct Record {
         var windowStart: UInt64 = 0
         var calls = 0
-        var pinWindowStart: UInt64 = 0
-        var wrongPINs = 0
         var bannedUntil: UInt64 = 0
     }
 
@@ -45,29 +41,12 @@ public struct SourceGuard: Sendable {
         return .allow
     }
 
-    /// A wrong PIN from `source`; returns true when that got the source banned.
-    @discardableResult
-    public mutating func wrongPIN(from source: String, now: UInt64) -> Bool {
-        var record = records[source] ?? Record()
-        defer { records[source] = record }
-        if now - record.pinWindowStart >= limits.wrongPINWindowTicks {
-            record.pinWindowStart = now
-            record.wrongPINs = 0
-        }
-        record.wrongPINs += 1
-        if record.wrongPINs >= limits.wrongPINs {
-            record.bannedUntil = now + limits.banTicks
-            return true
-        }
-        return false
-    }
-
     public func isBanned(_ source: String, now: UInt64) -> Bool { now < (records[source]?.bannedUntil ?? 0) }
 
     /// Forgets sources whose records have expired (call now and then; bounded memory under a flood).
     public mutating func prune(now: UInt64) {
         records = records.filter { _, r in
-            now < r.bannedUntil || now - r.windowStart < limits.windowTicks || now - r.pinWindowStart < limits.wrongPINWindowTicks && r.wrongPINs > 0
+            now < r.bannedUntil || now - r.windowStart < limits.windowTicks
         }
     }
 

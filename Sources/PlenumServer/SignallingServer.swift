@@ -80,9 +80,10 @@ public struct SignallingServer: Sendable {
         let logger = self.logger
         let tokens = configuration.tokens
         let router = Router(context: PlenumRequestContext.self)
-        // Guessing a room's PIN over HTTP is limited like over SIP: per client address, 9 wrong PINs
-        // in 30 minutes ban it for 30 minutes, and more than 20 requests in 10 s are refused.
-        let pinGuard = Mutex(SourceGuard())
+        // Guessing a room's PIN is limited per (room, client address), as over SIP: 5 tries, then a
+        // doubling delay up to 5 minutes (issue 12: a whole school behind one address must not be
+        // locked out of every room by a few wrong PINs for one).
+        let pinGuard = Mutex(PINGuard())
         router.add(middleware: SecurityHeaders(https: configuration.https != nil))
         router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger))
         router.get("/health") { _, _ in "ok\n" }
@@ -94,41 +95,55 @@ public struct SignallingServer: Sendable {
             let forwarded = HTTPField.Name("X-Forwarded-For").map { request.headers[values: $0] } ?? []
             let source = clientAddress(remote: context.remoteAddress?.ipAddress, forwardedFor: forwarded)
             let now = UInt64(Date().timeIntervalSince1970 * 50)
-            guard pinGuard.withLock({ $0.admit(source, now: now) }) == .allow else {
-                return Self.json(.tooManyRequests, Signal.error("too many attempts; try again later"))
-            }
             guard let body = try? await request.body.collect(upTo: 4096),
                 let ask = try? JSONDecoder().decode(TokenRequest.self, from: Data(body.readableBytesView)),
                 ask.room.count <= 32
             else { return Self.json(.badRequest, Signal.error("send {\"room\": \"…\", \"pin\": \"…\"}")) }
             let room = ask.room
             let pin = ask.pin
+            if let wait = pinGuard.withLock({ $0.retryAfter(room: room, source: source, now: now) }) {
+                return Self.tooManyAttempts(retryAfterSeconds: Int((wait + 49) / 50))
+            }
             let verdict = await loop.run { context -> Result<String, WebRTCManager.JoinError> in
                 context.hook(WebRTCManager.self)?.admits(room: room, pin: pin) ?? .failure(.noSuchRoom)
             }
             switch verdict {
             case .success(let name):
+                pinGuard.withLock { $0.succeeded(room: room, source: source) }
                 let grant = AccessGrant(room: room, expires: Int(Date().timeIntervalSince1970) + AccessTokens.lifetime)
                 return Self.json(.ok, Signal.token(tokens.issue(grant), room: room, roomName: name))
             case .failure(.noSuchRoom):
                 return Self.json(.notFound, Signal.error("no such room"))
             case .failure(let error):
                 logger.notice("token refused", metadata: ["room": "\(room)", "why": "\(error)", "source": "\(LogPrivacy.tag(source))"])
-                if pinGuard.withLock({ $0.wrongPIN(from: source, now: now) }) {
-                    logger.warning("source banned: too many wrong PINs", metadata: ["source": "\(LogPrivacy.tag(source))"])
+                if let delay = pinGuard.withLock({ $0.wrong(room: room, source: source, now: now) }) {
+                    logger.warning("PIN guessing slowed down", metadata: [
+                        "room": "\(room)", "source": "\(LogPrivacy.tag(source))", "seconds": "\(delay / 50)",
+                    ])
                 }
                 return Self.json(.forbidden, Signal.error(error.description))
             }
         }
+        let joinTimeout = max(1, configuration.limits.joinTimeoutSeconds)
         let webSockets = Router(context: BasicWebSocketRequestContext.self)
         webSockets.ws("/ws") { _, _ in
             .upgrade([:])
         } onUpgrade: { inbound, outbound, _ in
             let (feed, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(256))
             var session = SignallingSession(tokens: tokens, loop: loop, logger: logger, feed: continuation)
+            let entered = EnteredFlag()
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await message in feed { try? await outbound.write(.text(message)) }
+                }
+                // A socket that has not joined (or resumed, or started waiting) in time is closed: a
+                // WebSocket is accepted before any token is checked, and an idle one would hold a
+                // connection slot for nothing (issue 11).
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(joinTimeout))
+                    if !Task.isCancelled, !entered.value.withLock({ $0 }) {
+                        try? await outbound.close(.policyViolation, reason: "join-timeout")
+                    }
                 }
                 do {
                     for try await message in inbound.messages(maxSize: Self.maxFrameSize) {
@@ -137,6 +152,7 @@ public struct SignallingServer: Sendable {
                             continue
                         }
                         if await session.handle(text) == .close { break }
+                        if session.sessionID != nil || session.waiting { entered.value.withLock { $0 = true } }
                     }
                 } catch {
                     logger.debug("websocket closed", metadata: ["error": "\(error)"])
@@ -174,6 +190,16 @@ public struct SignallingServer: Sendable {
         try await app.runService(gracefulShutdownSignals: [])
     }
 
+    /// 429 with the code the client translates and when to try again (also as Retry-After, RFC 9110 §10.2.3).
+    static func tooManyAttempts(retryAfterSeconds: Int) -> Response {
+        var response = json(.tooManyRequests, Signal.encode([
+            "type": "error", "code": "too-many-attempts", "message": "too many attempts; try again later",
+            "retryAfter": retryAfterSeconds,
+        ]))
+        response.headers[.retryAfter] = "\(retryAfterSeconds)"
+        return response
+    }
+
     static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
         Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                  body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -191,6 +217,8 @@ public struct HTTPLimits: Codable, Sendable {
     /// latter); a connection beyond is closed at once, and the log says so once a minute.
     public var maxConnections = 4096
     public var maxConnectionsPerAddress = 64
+    /// A WebSocket that has not joined a room (or resumed, or started waiting) after this is closed.
+    public var joinTimeoutSeconds = 30
     public init() {}
 
     public init(from decoder: Decoder) throws {
@@ -200,7 +228,13 @@ public struct HTTPLimits: Codable, Sendable {
         writeIdleSeconds = try c.decodeIfPresent(Int.self, forKey: .writeIdleSeconds) ?? d.writeIdleSeconds
         maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? d.maxConnections
         maxConnectionsPerAddress = try c.decodeIfPresent(Int.self, forKey: .maxConnectionsPerAddress) ?? d.maxConnectionsPerAddress
+        joinTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .joinTimeoutSeconds) ?? d.joinTimeoutSeconds
     }
+}
+
+/// Whether a WebSocket's session has entered (shared with the task that enforces the join timeout).
+final class EnteredFlag: Sendable {
+    let value = Mutex(false)
 }
 
 /// The client a request is from. Behind a reverse proxy on this machine (the remote address is

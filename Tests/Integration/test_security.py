@@ -220,7 +220,8 @@ def test_the_default_log_holds_no_numbers_or_addresses():
 
 @pytest.fixture
 def http_server():
-    s = Server(extra={"httpLimits": {"idleSeconds": 2, "writeIdleSeconds": 3, "maxConnectionsPerAddress": 5}})
+    s = Server(extra={"httpLimits": {"idleSeconds": 2, "writeIdleSeconds": 3, "maxConnectionsPerAddress": 5,
+                                     "joinTimeoutSeconds": 4}})
     yield s
     assert s.alive(), "the server must survive every test"
     assert s.stop()
@@ -340,3 +341,30 @@ def test_options_are_answered_and_a_flood_is_refused_per_source(api_server):
         assert call.invite(call.sdp()) == 200
     finally:
         call.close()
+
+
+def test_a_websocket_that_never_joins_is_closed_and_one_that_joined_stays(http_server):
+    async def scenario():
+        from aiortc import RTCConfiguration, RTCPeerConnection
+        async with websockets.connect(http_server.ws_url, ssl=http_server.ssl_context()) as idle:
+            start = time.time()
+            with pytest.raises(websockets.exceptions.ConnectionClosed):
+                while time.time() - start < 15:
+                    await asyncio.wait_for(idle.recv(), 15)
+            waited = time.time() - start
+            assert 3 <= waited < 12, waited
+        # A joined browser outlives the join timeout and the write-idle time (the server pings it).
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTransceiver("audio", direction="sendrecv")
+        await pc.setLocalDescription(await pc.createOffer())
+        async with websockets.connect(http_server.ws_url, ssl=http_server.ssl_context()) as ws:
+            await ws.send(json.dumps({"type": "join", "token": http_server.token("3001"), "name": "Ada",
+                                      "sdp": pc.localDescription.sdp}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "answer"
+            await asyncio.sleep(7)
+            await ws.send(json.dumps({"type": "hand", "raised": True}))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert reply["type"] != "error", reply
+        await pc.close()
+
+    asyncio.run(scenario())

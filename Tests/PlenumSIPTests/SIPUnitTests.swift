@@ -119,17 +119,29 @@ import Testing
         #expect(verdict == .allow)
     }
 
-    @Test func wrongPINsAcrossCallsBanTheSource() {
-        var guardian = SourceGuard()
-        for i in 0..<8 {
-            let banned = guardian.wrongPIN(from: "9.9.9.9", now: UInt64(i))
-            #expect(!banned)
+    @Test func wrongPINsSlowGuessingForThatRoomAndSourceOnly() {
+        var guardian = PINGuard()
+        for i in 0..<5 {
+            #expect(guardian.wrong(room: "3002", source: "9.9.9.9", now: UInt64(i)) == nil, "five free tries")
         }
-        let banned = guardian.wrongPIN(from: "9.9.9.9", now: 9)
-        #expect(banned)
-        #expect(guardian.isBanned("9.9.9.9", now: 10))
-        guardian.prune(now: 10)
-        #expect(guardian.isBanned("9.9.9.9", now: 10), "pruning keeps active bans")
+        #expect(guardian.wrong(room: "3002", source: "9.9.9.9", now: 10) == 2 * 50)
+        #expect(guardian.retryAfter(room: "3002", source: "9.9.9.9", now: 11) == 99)
+        #expect(guardian.retryAfter(room: "3001", source: "9.9.9.9", now: 11) == nil, "other rooms are open")
+        #expect(guardian.retryAfter(room: "3002", source: "8.8.8.8", now: 11) == nil, "other addresses too")
+        #expect(guardian.retryAfter(room: "3002", source: "9.9.9.9", now: 110) == nil)
+        #expect(guardian.wrong(room: "3002", source: "9.9.9.9", now: 110) == 4 * 50, "the delay doubles")
+        for i in 0..<20 { guardian.wrong(room: "3002", source: "9.9.9.9", now: 200 + UInt64(i)) }
+        #expect(guardian.wrong(room: "3002", source: "9.9.9.9", now: 300) == guardian.limits.maxDelayTicks, "up to 5 minutes")
+        guardian.succeeded(room: "3002", source: "9.9.9.9")
+        #expect(guardian.retryAfter(room: "3002", source: "9.9.9.9", now: 301) == nil, "the right PIN clears it")
+    }
+
+    @Test func pinGuardMemoryIsBounded() {
+        var limits = PINGuard.Limits()
+        limits.maxRecords = 100
+        var guardian = PINGuard(limits: limits)
+        for i in 0..<10_000 { guardian.wrong(room: "3002", source: "10.0.\(i / 256).\(i % 256)", now: UInt64(i)) }
+        #expect(guardian.count <= 100)
     }
 
     @Test func scannersAreRecognised() {
