@@ -368,3 +368,17 @@ def test_a_websocket_that_never_joins_is_closed_and_one_that_joined_stays(http_s
         await pc.close()
 
     asyncio.run(scenario())
+
+
+def test_new_calls_are_rate_limited_server_wide():
+    # 1 new call a second, bursts of 2: the third INVITE in a row is refused, and calls in progress stay.
+    server = Server(sip_extra={"maxNewCallsPerSecond": 1})
+    calls = [RawCall(server.sip_port) for _ in range(3)]
+    try:
+        assert [c.invite(c.sdp()) for c in calls] == [200, 200, 503]
+        assert "calls refused: new-call rate" in server.log_text()
+    finally:
+        for c in calls:
+            c.close()
+        assert server.alive()
+        assert server.stop()
