@@ -8,24 +8,52 @@
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/sdp.h>
 
-/// Whether an m= line holds a byte outside ASCII. Its fields are tokens (RFC 8866 §5.14), and sofia's
-/// parser (1.12.11) loops for ever on a transport such as "RTP/\xc3\xa4": one such SDP in an INVITE or
-/// a browser's offer would stop the media loop (found by fuzzing, issue 11). Refused before sofia sees it.
-static int media_line_is_not_ascii(const char *text, size_t length) {
-    int at_line_start = 1, in_media_line = 0;
-    for (size_t i = 0; i < length; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (at_line_start) in_media_line = c == 'm' && i + 1 < length && text[i + 1] == '=';
-        if (in_media_line && c >= 0x80) return 1;
-        at_line_start = c == '\n';
+/// RFC 8866 §9 token-char: what the fields of an m= line are made of.
+static int is_token_char(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c != 0 && strchr("!#$%&'*+-.^_`{|}~", c) != NULL);
+}
+
+/// Whether every m= line is well formed: `m=<media> <port>[/<count>] <proto> <fmt> …` with tokens for
+/// media and formats, digits for the port, and tokens joined by "/" for the transport (RFC 8866
+/// §5.14). sofia's parser (1.12.11) never returns on some malformed ones — a non-token byte after a
+/// "/" in the transport ("RTP/\xc3\xa4", "UDP/TLS/RTP)/SAVPF"), or a non-token format after an unknown
+/// transport ("X/Y \"") — so one such SDP in an INVITE or a browser's offer would stop the media loop
+/// for good (found by fuzzing, issue 11). Such SDP is refused before sofia sees it.
+static int media_lines_are_well_formed(const char *text, size_t length) {
+    size_t i = 0;
+    while (i < length) {
+        // Lines end at CR or LF, either alone (sofia accepts both).
+        size_t end = i;
+        while (end < length && text[end] != '\n' && text[end] != '\r') end++;
+        size_t line_end = end;
+        if (line_end - i >= 2 && text[i] == 'm' && text[i + 1] == '=') {
+            int field = 0;
+            size_t p = i + 2;
+            while (p < line_end) {
+                size_t start = p;
+                while (p < line_end && text[p] != ' ') p++;
+                if (p == start) return 0;  // an empty field (two spaces)
+                for (size_t k = start; k < p; k++) {
+                    unsigned char c = (unsigned char)text[k];
+                    int ok = field == 1 ? ((c >= '0' && c <= '9') || c == '/')
+                           : field == 2 ? (is_token_char(c) || (c == '/' && k > start && k + 1 < p && text[k - 1] != '/'))
+                           : is_token_char(c);
+                    if (!ok) return 0;
+                }
+                field++;
+                if (p < line_end) p++;  // the space
+            }
+            if (field < 4) return 0;
+        }
+        i = end + 1;
     }
-    return 0;
+    return 1;
 }
 
 int plenum_sdp_parse_audio(const char *text, size_t length, plenum_sdp_audio *audio, char *error, size_t error_capacity) {
     memset(audio, 0, sizeof *audio);
-    if (media_line_is_not_ascii(text, length)) {
-        snprintf(error, error_capacity, "malformed SDP: a media line that is not ASCII");
+    if (!media_lines_are_well_formed(text, length)) {
+        snprintf(error, error_capacity, "malformed SDP: a media line (m=) that is not media, port, transport and formats");
         return -1;
     }
     su_home_t *home = su_home_new(sizeof(su_home_t));
