@@ -13,7 +13,7 @@ static int is_token_char(unsigned char c) {
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c != 0 && strchr("!#$%&'*+-.^_`{|}~", c) != NULL);
 }
 
-/// Whether every m= line is well formed: `m=<media> <port>[/<count>] <proto> <fmt> …` with tokens for
+/// Whether every line is `<type>=…` and every m= line is well formed: `m=<media> <port>[/<count>] <proto> <fmt> …` with tokens for
 /// media and formats, digits for the port, and tokens joined by "/" for the transport (RFC 8866
 /// §5.14). sofia's parser (1.12.11) never returns on some malformed ones — a non-token byte after a
 /// "/" in the transport ("RTP/\xc3\xa4", "UDP/TLS/RTP)/SAVPF"), or a non-token format after an unknown
@@ -26,6 +26,9 @@ static int media_lines_are_well_formed(const char *text, size_t length) {
         size_t end = i;
         while (end < length && text[end] != '\n' && text[end] != '\r') end++;
         size_t line_end = end;
+        // Every line is <type>=<value>, the type one lower-case letter, no white space before it
+        // (RFC 8866 §5); sofia also takes " m=…" as a media line, so nothing else is let through.
+        if (line_end > i && (line_end - i < 2 || text[i] < 'a' || text[i] > 'z' || text[i + 1] != '=')) return 0;
         if (line_end - i >= 2 && text[i] == 'm' && text[i + 1] == '=') {
             int field = 0;
             size_t p = i + 2;

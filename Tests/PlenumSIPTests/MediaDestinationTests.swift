@@ -34,7 +34,7 @@ import Testing
     /// m= line's transport; such an offer (from a phone or a browser) is refused before it gets there.
     @Test func aMalformedMediaLineIsRefusedNotParsedForever() {
         for line in ["m=audio 9 RTP/\u{E4} 0", "m=audio 8 UDP/TLS/RTP)/SAVPF 111 0", "m=audio 9 X/Y \"", "m=audio 9  RTP/AVP 0",
-                     "m=audio 9 RTP//AVP 0", "m=audio x RTP/AVP 0", "m=audio 9 RTP/AVP", "\rm=audio 9 X/Y \""] {
+                     "m=audio 9 RTP//AVP 0", "m=audio x RTP/AVP 0", "m=audio 9 RTP/AVP", "\rm=audio 9 X/Y \"", " m=audio 9 X/Y \""] {
             #expect(throws: AudioOffer.ParseError.self, "\(line)") {
                 try AudioOffer(parsing: "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\n\(line)\r\n")
             }
