@@ -306,15 +306,14 @@ public final class SIPCallManager: MediaLoopHook {
     }
 
     /// Why a new call from `source` must wait, if it must.
-    /// New-call budget of the whole server (a token bucket in ticks; see `maxNewCallsPerSecond`).
-    private var newCallTokens: Double = 0
+    /// New-call budget of the whole server (a token bucket in ticks; see `maxNewCallsPerSecond`), full at start.
+    private lazy var newCallTokens = 2 * Double(max(1, configuration.maxNewCallsPerSecond))
     private var newCallTokensTick: UInt64 = 0
 
     private func callLimitReached(source: String, trusted: Bool) -> String? {
         if sessions.count >= configuration.maxCalls { return "server limit" }
         let rate = Double(max(1, configuration.maxNewCallsPerSecond))
         newCallTokens = min(2 * rate, newCallTokens + Double(tickCount &- newCallTokensTick) * rate / 50)
-        if newCallTokensTick == 0 { newCallTokens = 2 * rate }
         newCallTokensTick = tickCount
         guard newCallTokens >= 1 else { return "new-call rate" }
         newCallTokens -= 1

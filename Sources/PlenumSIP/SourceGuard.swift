@@ -41,7 +41,6 @@ public struct SourceGuard: Sendable {
         return .allow
     }
 
-    public func isBanned(_ source: String, now: UInt64) -> Bool { now < (records[source]?.bannedUntil ?? 0) }
 
     /// Forgets sources whose records have expired (call now and then; bounded memory under a flood).
     public mutating func prune(now: UInt64) {
