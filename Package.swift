@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // MARK: System libraries (Debian -dev packages, found through pkg-config)
@@ -57,7 +58,7 @@ let package = Package(
         ),
         .target(
             name: "PlenumICE",
-            dependencies: ["COpenSSL", "CZlib"],
+            dependencies: ["COpenSSL", "CZlib", "CPlenumDTLS"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -77,7 +78,7 @@ let package = Package(
         ),
         .target(
             name: "PlenumSIP",
-            dependencies: ["CPlenumSofia", "PlenumSDP", "PlenumMedia", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CPlenumSofia", "CPlenumDTLS", "PlenumSDP", "PlenumMedia", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // Meetings, roles and the BigBlueButton-compatible API: control plane, sans-I/O.
@@ -97,6 +98,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,11 +1,19 @@
 // The Plenum web client: join screen with a microphone check, then the room (participants, mute,
 // leave), over the signalling protocol in docs/signalling.md. Plain modern JavaScript, no libraries,
 // nothing loaded from anywhere but this server.
-import { strings, pickLanguage, format } from "./i18n.js";
+import { strings, errors, pickLanguage, format } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 let language = pickLanguage();
 const t = (key, values) => format(strings[language][key] ?? strings.en[key] ?? key, values);
+/// A refusal from the server in the reader's language, by its code (docs/signalling.md); a code this
+/// page does not know yet shows the server's English text.
+const errorText = (error) => {
+  const text = (errors[language] || errors.en)[error.code] ?? errors.en[error.code];
+  return text ? format(text, { seconds: error.retryAfter ?? "" }) : t("failed", { reason: error.message || error.code });
+};
+/// The signalling protocol version this page speaks (sent in `join`).
+const PROTOCOL_VERSION = 1;
 
 // ---- Language ------------------------------------------------------------------------------------
 
@@ -119,9 +127,7 @@ async function requestToken(room, pin) {
     cache: "no-store",
   });
   const body = await response.json().catch(() => ({}));
-  if (response.status === 404) throw new Error(t("noSuchRoom"));
-  if (response.status === 403) throw new Error(body.message === "wrong PIN" ? t("wrongPin") : body.message || t("wrongPin"));
-  if (!response.ok) throw new Error(body.message || response.statusText);
+  if (!response.ok) throw new Error(body.code ? errorText(body) : response.statusText);
   return body;
 }
 
@@ -217,7 +223,7 @@ class Call {
     this.pc = this.makePeerConnection();
     this.openSocket(async () => {
       await this.pc.setLocalDescription(await this.pc.createOffer());
-      this.send({ type: "join", token: this.token, name: this.name, sdp: this.pc.localDescription.sdp });
+      this.send({ type: "join", version: PROTOCOL_VERSION, token: this.token, name: this.name, sdp: this.pc.localDescription.sdp });
     });
   }
 
@@ -328,7 +334,7 @@ class Call {
     rows.clear();
     this.pc = this.makePeerConnection();
     await this.pc.setLocalDescription(await this.pc.createOffer());
-    this.send({ type: "join", token: this.token, name: this.name, sdp: this.pc.localDescription.sdp });
+    this.send({ type: "join", version: PROTOCOL_VERSION, token: this.token, name: this.name, sdp: this.pc.localDescription.sdp });
   }
 
   send(message) {
@@ -404,6 +410,7 @@ class Call {
         this.waiting = true;
         setStatus("statusWaiting");
         $("waiting-notice").hidden = false;
+        renderChat();
         break;
       case "denied":
         this.end();
@@ -474,13 +481,13 @@ class Call {
         showJoinMessage(t(message.type === "removed" ? "removed" : "meetingEnded"));
         break;
       case "error":
-        if (message.message === "session expired") return this.rejoin();
-        if (!this.memberId) {
+        // By code, never by English text: a refused chat message while waiting is no failed join.
+        if (message.code === "session-expired") return this.rejoin();
+        if (message.request === "join" || (!message.request && message.code.startsWith("connection-"))) {
           this.end();
-          const known = { "no such room": "noSuchRoom", "the room is full or locked": "roomFull" };
-          showJoinMessage(known[message.message] ? t(known[message.message]) : t("failed", { reason: message.message }));
+          showJoinMessage(errorText(message));
         } else {
-          announce(t("refused", { reason: message.message }));
+          showToast(errorText(message));
         }
         break;
     }
@@ -861,7 +868,11 @@ function renderChat() {
   select.value = options.some((o) => o.value === chosen) ? chosen : "";
   const moderator = call.role === "moderator";
   const publicLocked = call.lock.publicChat && !moderator;
-  $("chat-locked").hidden = !publicLocked;
+  $("chat-locked").hidden = !publicLocked || call.waiting;
+  // A guest in the waiting room is not in the meeting yet: nothing to chat with.
+  $("chat-waiting").hidden = !call.waiting;
+  $("chat-text").disabled = call.waiting;
+  $("chat-form").querySelector("button[type=submit]")?.toggleAttribute("disabled", call.waiting);
 }
 
 function markChatRead() {
@@ -907,6 +918,16 @@ function renderControls() {
 
 function announce(text) {
   $("announcer").textContent = text;
+}
+
+/// A notice everybody sees for a few seconds (a refused request), not only screen readers.
+let toastTimer = null;
+function showToast(text) {
+  const toast = $("toast");
+  toast.textContent = text;
+  toast.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (toast.hidden = true), 5000);
 }
 
 $("mute").addEventListener("click", () => call && call.stream && call.setMuted(!call.muted));

@@ -318,8 +318,8 @@ int plenum_hmac_sha256(const uint8_t *key, size_t key_length, const uint8_t *dat
     return HMAC(EVP_sha256(), key, (int)key_length, data, length, mac, &out) && out == 32 ? 0 : -1;
 }
 
-int plenum_constant_time_equal(const uint8_t *a, const uint8_t *b, size_t length) {
-    return CRYPTO_memcmp(a, b, length) == 0;
+int plenum_secrets_equal(const uint8_t *a, size_t a_length, const uint8_t *b, size_t b_length) {
+    return a_length == b_length && CRYPTO_memcmp(a, b, a_length) == 0;
 }
 
 int plenum_digest(const char *name, const uint8_t *data, size_t length, uint8_t *out) {

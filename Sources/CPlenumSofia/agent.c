@@ -26,6 +26,7 @@
 #include <sofia-sip/su_wait.h>
 #include <malloc.h>
 #include <strings.h>
+#include <time.h>
 
 struct plenum_call {
     uint64_t id;
@@ -36,12 +37,19 @@ struct plenum_call {
 
 /// One slot of the out-of-dialog request guard: a token bucket per source address. A fixed table, so a
 /// flood from many addresses overwrites slots instead of growing memory (issue 11).
-enum { GUARD_SLOTS = 4096 };
+enum { GUARD_SLOTS = 4096, TRUSTED_MAX = 64 };
 struct guard_slot {
     char ip[46];
     double tokens;
     su_time_t last;
+    /// Requests refused since the bucket was last full: a source that keeps going after its budget
+    /// is spent is flooding, and the kernel drops it for a while (sofia would keep a transaction for
+    /// every refusal).
+    int refused;
 };
+
+/// Refusals after which a source is dropped in the kernel, and for how long.
+enum { FLOOD_REFUSALS = 20, FLOOD_DROP_SECONDS = 60 };
 
 struct plenum_sip_agent {
     su_home_t home[1];
@@ -55,19 +63,29 @@ struct plenum_sip_agent {
     int shutting_down;
     auth_mod_t *auth;
     su_timer_t *trim_timer;
+    plenum_drop_list *drops;
+    char trusted[TRUSTED_MAX][46];
+    int trusted_count;
     struct guard_slot guard[GUARD_SLOTS];
 };
 
+static double monotonic_seconds(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
 /// After a flood of requests, sofia has freed its finished transactions (64*T1 later) but glibc keeps
-/// the pages: hand them back every 10 s, so the process shrinks again once the flood is over.
-static void trim_memory(su_root_magic_t *magic, su_timer_t *timer, su_timer_arg_t *arg) {
-    (void)magic;
+/// the pages: hand them back every 10 s, so the process shrinks again once the flood is over. Dropped
+/// sources whose time is up are released at the same beat.
+static void housekeeping(su_root_magic_t *agent, su_timer_t *timer, su_timer_arg_t *arg) {
     (void)timer;
     (void)arg;
     malloc_trim(0);
+    if (agent->drops) plenum_drop_list_expire(agent->drops, monotonic_seconds());
 }
 
-enum { COMMAND_RESPOND = 1, COMMAND_HANGUP = 2, COMMAND_SHUTDOWN = 3, COMMAND_CHALLENGE = 4 };
+enum { COMMAND_RESPOND = 1, COMMAND_HANGUP = 2, COMMAND_SHUTDOWN = 3, COMMAND_CHALLENGE = 4, COMMAND_DROP = 5 };
 
 /// 401 with WWW-Authenticate: a user agent server's challenge (RFC 3261 §22.2).
 static auth_challenger_t const server_challenger = {401, "Unauthorized", sip_www_authenticate_class,
@@ -93,8 +111,23 @@ static void request_source(nua_t *nua, char *ip, size_t size) {
     }
 }
 
+static void emit_dropped(plenum_sip_agent *agent, const char *ip, int seconds);
+
+static void drop_source(plenum_sip_agent *agent, const char *ip, int seconds) {
+    if (agent->drops == NULL || plenum_drop_list_drop(agent->drops, ip, monotonic_seconds() + seconds) != 0) return;
+    emit_dropped(agent, ip, seconds);
+}
+
+static int is_trusted(plenum_sip_agent *agent, const char *ip) {
+    for (int i = 0; i < agent->trusted_count; i++)
+        if (strcmp(agent->trusted[i], ip) == 0) return 1;
+    return 0;
+}
+
 /// Whether `ip` may send one more out-of-dialog request now: `burst` at once, `per_second` after that.
+/// A source that goes on after its budget is spent is dropped in the kernel for a while.
 static int guard_allow(plenum_sip_agent *agent, const char *ip, double per_second, double burst) {
+    if (is_trusted(agent, ip)) return 1;
     uint32_t h = 2166136261u;  // FNV-1a
     for (const char *p = ip; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
     struct guard_slot *slot = &agent->guard[h % GUARD_SLOTS];
@@ -103,11 +136,21 @@ static int guard_allow(plenum_sip_agent *agent, const char *ip, double per_secon
         snprintf(slot->ip, sizeof slot->ip, "%s", ip);
         slot->tokens = burst;
         slot->last = now;
+        slot->refused = 0;
     }
     slot->tokens += su_time_diff(now, slot->last) * per_second;
     slot->last = now;
-    if (slot->tokens > burst) slot->tokens = burst;
-    if (slot->tokens < 1) return 0;
+    if (slot->tokens >= burst) {
+        slot->tokens = burst;
+        slot->refused = 0;
+    }
+    if (slot->tokens < 1) {
+        if (++slot->refused >= FLOOD_REFUSALS) {
+            slot->refused = 0;
+            drop_source(agent, ip, FLOOD_DROP_SECONDS);
+        }
+        return 0;
+    }
     slot->tokens -= 1;
     return 1;
 }
@@ -212,6 +255,15 @@ static void emit(plenum_sip_agent *agent, int kind, struct plenum_call *call, in
     agent->callback(agent->context, &event);
 }
 
+static void emit_dropped(plenum_sip_agent *agent, const char *ip, int seconds) {
+    plenum_sip_event event;
+    memset(&event, 0, sizeof event);
+    event.kind = PLENUM_SIP_SOURCE_DROPPED;
+    event.status = seconds;
+    event.source_address = ip;
+    agent->callback(agent->context, &event);
+}
+
 static void on_event(nua_event_t event, int status, char const *phrase, nua_t *nua, plenum_sip_agent *agent,
                      nua_handle_t *nh, struct plenum_call *call, sip_t const *sip, tagi_t tags[]) {
     (void)phrase;
@@ -307,15 +359,26 @@ static void on_event(nua_event_t event, int status, char const *phrase, nua_t *n
         }
         break;
     }
+    case nua_i_register:
     case nua_i_refer:
     case nua_i_message:
     case nua_i_subscribe:
     case nua_i_publish:
-    case nua_i_method:
-        // Plenum makes no calls and keeps no subscriptions: refuse (issue 3, "Safety").
-        nua_respond(nh, SIP_405_METHOD_NOT_ALLOWED, TAG_END());
+    case nua_i_method: {
+        // Plenum makes no calls, takes no registrations and keeps no subscriptions: refuse (issue 3,
+        // "Safety"), within the same per-source budget as OPTIONS.
+        char ip[64];
+        request_source(nua, ip, sizeof ip);
+        if (call != NULL || guard_allow(agent, ip, 5, 20)) {
+            if (event == nua_i_register)
+                nua_respond(nh, 403, "Registration Not Offered", NUTAG_WITH_THIS(nua), TAG_END());
+            else
+                nua_respond(nh, SIP_405_METHOD_NOT_ALLOWED, NUTAG_WITH_THIS(nua), TAG_END());
+        } else
+            nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua), TAG_END());
         if (call == NULL) nua_handle_destroy(nh);
         break;
+    }
     case nua_r_shutdown:
         if (status >= 200) su_root_break(agent->root);
         break;
@@ -326,6 +389,10 @@ static void on_event(nua_event_t event, int status, char const *phrase, nua_t *n
 
 static void run_command(plenum_sip_agent *agent, su_msg_r msg, struct plenum_command *command) {
     (void)msg;
+    if (command->kind == COMMAND_DROP) {
+        if (!is_trusted(agent, command->phrase)) drop_source(agent, command->phrase, command->status);
+        return;
+    }
     if (command->kind == COMMAND_SHUTDOWN) {
         if (!agent->shutting_down) {
             agent->shutting_down = 1;
@@ -405,12 +472,14 @@ plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *tls_
                             NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1), NUTAG_ENABLEMESSAGE(0), NUTAG_ENABLEINVITE(1),
                             // SIPTAG_ALLOW_STR replaces nua's default Allow set (NUTAG_ALLOW only adds to it);
                             // methods outside it get 405 from nua before any usage (REFER's implicit
-                            // subscription and its NOTIFYs) is created.
-                            SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
+                            // subscription and its NOTIFYs) is created. REGISTER is listed only so that
+                            // it reaches on_event (else nua answers it unseen, and a REGISTER flood
+                            // would escape the per-source guard): it is refused there with 403.
+                            SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"),
                             // A message larger than this is refused by the parser (issue 3: size caps).
                             NTATAG_MAXSIZE(64 * 1024), SIPTAG_USER_AGENT_STR(user_agent),
                             // OPTIONS reach on_event, where they are limited per source.
-                            NUTAG_APPL_METHOD("OPTIONS"),
+                            NUTAG_APPL_METHOD("OPTIONS"), NUTAG_APPL_METHOD("REGISTER"),
                             // Floods (issue 11): at most 256 INVITEs waiting for our answer (beyond, a
                             // stateless 503); finished transactions kept 8 s instead of 32 (64*T1;
                             // retransmissions of a request still meet their answer), which bounds what
@@ -437,12 +506,15 @@ plenum_sip_agent *plenum_sip_agent_create(const char *bind_url, const char *tls_
         }
     }
     agent->trim_timer = su_timer_create(su_root_task(agent->root), 10000);
-    if (agent->trim_timer) su_timer_set_interval(agent->trim_timer, trim_memory, NULL, 10000);
-    // The bound port (for a bind URL with port 0 or to confirm).
-    const url_string_t *url = NULL;
-    (void)url;
+    if (agent->trim_timer) su_timer_set_interval(agent->trim_timer, housekeeping, NULL, 10000);
     const char *colon = strrchr(bind_url, ':');
     agent->port = colon ? atoi(colon + 1) : 5060;
+    // The UDP sockets nua bound: flooding sources are dropped there, before sofia sees them.
+    agent->drops = plenum_drop_list_create();
+    if (agent->drops && plenum_drop_list_add_sockets_bound_to(agent->drops, agent->port) == 0) {
+        plenum_drop_list_destroy(agent->drops);
+        agent->drops = NULL;
+    }
     return agent;
 }
 
@@ -454,6 +526,7 @@ void plenum_sip_agent_run(plenum_sip_agent *agent) {
         free(c);
     }
     if (agent->trim_timer) su_timer_destroy(agent->trim_timer);
+    if (agent->drops) plenum_drop_list_destroy(agent->drops);
     nua_destroy(agent->nua);
     if (agent->auth) auth_mod_unref(agent->auth);
     su_root_destroy(agent->root);
@@ -477,3 +550,12 @@ void plenum_sip_hangup(plenum_sip_agent *agent, uint64_t call) {
 }
 
 int plenum_sip_agent_port(plenum_sip_agent *agent) { return agent->port; }
+
+void plenum_sip_agent_trust(plenum_sip_agent *agent, const char *ip) {
+    if (agent->trusted_count < TRUSTED_MAX)
+        snprintf(agent->trusted[agent->trusted_count++], sizeof agent->trusted[0], "%s", ip);
+}
+
+void plenum_sip_drop_source(plenum_sip_agent *agent, const char *ip, int seconds) {
+    send_command(agent, COMMAND_DROP, 0, seconds, ip, NULL);
+}

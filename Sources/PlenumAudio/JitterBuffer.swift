@@ -12,7 +12,9 @@
 /// - nothing buffered at all is an underrun: conceal *without* advancing, so the late packet still
 ///   plays and the buffer has grown by one frame (adapting to jitter);
 /// - when at least one spare frame stayed buffered through a whole observation window the buffer
-///   drops one frame, preferring a quiet one (no latency creep under drift or after a jitter burst).
+///   drops one frame, preferring a quiet one (no latency creep under drift or after a jitter burst);
+/// - a sequence number the stream spent on something else (an RFC 4733 telephone event sent instead
+///   of audio) is a pause, not a loss: skipped, and what follows plays as after a sender's pause.
 public struct JitterBuffer: ~Copyable {
     public struct Configuration: Sendable {
         /// Slots; a power of two. 64 × 20 ms holds over a second of audio; conference members use 32.
@@ -71,6 +73,8 @@ public struct JitterBuffer: ~Copyable {
         var length: Int32 = 0
         /// RFC 6464 level (0 loud ... 127 silent), 127 when unknown.
         var level: UInt8 = 127
+        /// No audio: the sequence number went to a telephone event (see `insertPause`).
+        var isPause = false
     }
 
     public let configuration: Configuration
@@ -118,6 +122,23 @@ public struct JitterBuffer: ~Copyable {
             statistics.rejected += 1
             return .rejected
         }
+        return store(payload, sequence: sequence, timestamp: timestamp, duration: duration, level: level, isPause: false)
+    }
+
+    /// Records that `sequence` carried no audio: the sender spent it on an RFC 4733 telephone event
+    /// (which shares the audio's sequence numbers, RFC 4733 §2.1, and is sent instead of audio while a
+    /// key is held). Without this the event's sequence numbers were losses to conceal and its silence
+    /// an underrun that grew the buffer, for the rest of the call (issue 13).
+    @discardableResult
+    public mutating func insertPause(sequence: UInt16, timestamp: UInt32) -> InsertOutcome {
+        guard started else { return .rejected }  // nothing to keep in step with yet
+        return store(UnsafeRawBufferPointer(start: nil, count: 0), sequence: sequence, timestamp: timestamp, duration: 0,
+                     level: 127, isPause: true)
+    }
+
+    private mutating func store(
+        _ payload: UnsafeRawBufferPointer, sequence: UInt16, timestamp: UInt32, duration: Int, level: UInt8, isPause: Bool
+    ) -> InsertOutcome {
         statistics.received += 1
         var outcome = InsertOutcome.stored
         var extendedSequence: Int64
@@ -158,9 +179,11 @@ public struct JitterBuffer: ~Copyable {
         }
         slots[index] = Slot(
             sequence: extendedSequence, timestamp: extendedTimestamp, duration: Int32(duration),
-            length: Int32(payload.count), level: level)
-        let offset = index * configuration.maxPayloadBytes
-        UnsafeMutableRawBufferPointer(rebasing: payloads[offset..<(offset + payload.count)]).copyMemory(from: payload)
+            length: Int32(payload.count), level: level, isPause: isPause)
+        if !payload.isEmpty {
+            let offset = index * configuration.maxPayloadBytes
+            UnsafeMutableRawBufferPointer(rebasing: payloads[offset..<(offset + payload.count)]).copyMemory(from: payload)
+        }
         highestSequence = max(highestSequence, extendedSequence)
         highestTimestamp = max(highestTimestamp, extendedTimestamp)
         return outcome
@@ -194,6 +217,11 @@ public struct JitterBuffer: ~Copyable {
             statistics.underruns += 1
             return .underrun
         }
+        // Sequence numbers spent on telephone events take no time of their own: skip them.
+        while slots[Int(nextSequence & mask)].sequence == nextSequence, slots[Int(nextSequence & mask)].isPause {
+            nextSequence += 1
+            heldTicks = 0
+        }
         let index = Int(nextSequence & mask)
         let slot = slots[index]
         if slot.sequence == nextSequence {
@@ -221,7 +249,7 @@ public struct JitterBuffer: ~Copyable {
             nextSequence += 1
             playoutTimestamp += Int64(configuration.unitsPerTick)
             let nextIndex = Int(nextSequence & mask)
-            return .lost(next: later == nextSequence ? payload(at: nextIndex) : nil)
+            return .lost(next: later == nextSequence && !slots[nextIndex].isPause ? payload(at: nextIndex) : nil)
         }
         // Nothing buffered.
         if heldTicks < configuration.maxHoldTicks, !lastPlayedWasSilence {
@@ -277,7 +305,7 @@ public struct JitterBuffer: ~Copyable {
         let quiet = slots[index].level >= 60 || slots[index].length <= 2
         if windowMinimumSpare >= 1, quiet || windowTicks >= configuration.shrinkWindowTicks * 3 {
             statistics.dropped += 1
-            playoutTimestamp = slots[index].timestamp + Int64(slots[index].duration)
+            playoutTimestamp = max(playoutTimestamp, slots[index].timestamp + Int64(slots[index].duration))
             nextSequence += 1
             windowTicks = 0
             windowMinimumSpare = .max
@@ -287,11 +315,12 @@ public struct JitterBuffer: ~Copyable {
         }
     }
 
+    /// Audio packets buffered contiguously from the playout position (pauses take no time: not counted).
     private func contiguousPackets(limit: Int) -> Int {
         var count = 0
         var sequence = nextSequence
         while count < limit, slots[Int(sequence & mask)].sequence == sequence {
-            count += 1
+            if !slots[Int(sequence & mask)].isPause { count += 1 }
             sequence += 1
         }
         return count

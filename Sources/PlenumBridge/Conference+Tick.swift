@@ -13,6 +13,9 @@ extension Conference {
     /// Allocation-free in the steady state (arrays keep their capacity).
     public func tick() {
         tickCount &+= 1
+        // An empty room (a meeting created, nobody in it yet) has nothing to mix or send: 10,000 of
+        // them once took the whole media loop (issue 11, `scripts/bench-floods.sh meetings`).
+        if members.isEmpty, roomPrompts.isEmpty { return }
         detectTalkers()
         mixTalkers()
         deliver()

@@ -126,6 +126,12 @@ public final class Member {
         return outcome
     }
 
+    /// The stream spent `sequence` on a telephone event instead of audio (see `JitterBuffer.insertPause`).
+    public func receivePause(sequence: UInt16, timestamp: UInt32) {
+        guard !flags.onHold else { return }
+        jitter.insertPause(sequence: sequence, timestamp: timestamp)
+    }
+
     /// Whether this member's level is only known by decoding it.
     var decodesEveryTick: Bool {
         !legProvidesLevels && inputCodec.kind != .pcmu && inputCodec.kind != .pcma && jitter.isStarted

@@ -1,4 +1,5 @@
 import COpenSSL
+import CPlenumDTLS
 import CZlib
 
 /// A STUN message (RFC 8489), as ICE uses it (RFC 8445 §7): parsed in place, built into a buffer.
@@ -95,10 +96,8 @@ public struct STUNMessage: Sendable, Equatable {
         header[2] = UInt8(adjusted >> 8)
         header[3] = UInt8(adjusted & 0xFF)
         guard let mac = hmacSHA1(key: Array(password.utf8), data: header) else { return false }
-        // Constant-time comparison.
-        var difference: UInt8 = 0
-        for i in 0..<20 { difference |= mac[i] ^ bytes[offset + 4 + i] }
-        return difference == 0
+        let received = Array(bytes[(offset + 4)..<(offset + 24)])
+        return plenum_secrets_equal(mac, mac.count, received, received.count) == 1
     }
 
     /// CRC-32 of the message so far XOR 0x5354554e, with the length field covering the fingerprint.

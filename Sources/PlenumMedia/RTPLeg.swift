@@ -197,6 +197,12 @@ public final class RTPLeg: MemberOutput {
                 }
                 member?.receive(payload, sequence: packet.sequenceNumber, timestamp: packet.timestamp, audioLevel: level)
             } else if packet.payloadType == codecs.telephoneEvent {
+                // Same stream, same sequence numbers as the audio (RFC 4733 §2.1): counted for loss,
+                // and a pause in the audio rather than a hole in it.
+                if remoteSSRC == nil || remoteSSRC == packet.ssrc {
+                    statistics.record(sequence: packet.sequenceNumber, timestamp: nil, arrival: 0)
+                    member?.receivePause(sequence: packet.sequenceNumber, timestamp: packet.timestamp)
+                }
                 if let digit = digits.receive(payload, timestamp: packet.timestamp) {
                     counters.digits += 1
                     onDigit?(digit)

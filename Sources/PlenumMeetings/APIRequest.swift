@@ -86,10 +86,7 @@ public struct APIRequest: Sendable {
         guard let algorithm = ChecksumAlgorithm(hexLength: checksum.count), allowed.contains(algorithm) else { return .mismatch }
         let expected = Array(algorithm.hexDigest(call + signedQuery + secret).utf8)
         let given = Array(checksum.lowercased().utf8)
-        guard expected.count == given.count else { return .mismatch }
-        var difference: UInt8 = 0
-        for i in expected.indices { difference |= expected[i] ^ given[i] }
-        return difference == 0 ? .valid : .mismatch
+        return plenum_secrets_equal(expected, expected.count, given, given.count) == 1 ? .valid : .mismatch
     }
 
     /// The first value of `name` (names are case-sensitive, as in BigBlueButton).

@@ -60,27 +60,3 @@ public struct ChatLog: Sendable {
     }
 }
 
-/// A token bucket per sender: `burst` messages at once, then one per `interval` seconds.
-public struct RateLimiter: Sendable {
-    let burst: Double
-    let perSecond: Double
-    private var tokens: [Int: (level: Double, at: TimeInterval)] = [:]
-
-    public init(burst: Int = 5, perSecond: Double = 1) {
-        self.burst = Double(burst)
-        self.perSecond = perSecond
-    }
-
-    public mutating func allow(_ sender: Int, now: TimeInterval) -> Bool {
-        let previous = tokens[sender] ?? (burst, now)
-        let level = min(burst, previous.level + (now - previous.at) * perSecond)
-        guard level >= 1 else {
-            tokens[sender] = (level, now)
-            return false
-        }
-        tokens[sender] = (level - 1, now)
-        return true
-    }
-
-    public mutating func forget(_ sender: Int) { tokens[sender] = nil }
-}

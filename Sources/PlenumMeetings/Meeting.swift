@@ -154,25 +154,30 @@ public final class Meeting {
 /// The running meetings of one server, and their voice bridges.
 public final class MeetingRegistry {
     public private(set) var meetings: [String: Meeting] = [:]
+    /// Meetings by voice bridge, kept beside `meetings` so that a create costs the same with 10,000
+    /// meetings as with one (it scanned them all: issue 11, `scripts/bench-floods.sh meetings`).
+    private var byVoiceBridge: [String: Meeting] = [:]
     /// Numbers that are not free for voice bridges (configured rooms, dial-in numbers).
-    public var reservedNumbers: Set<String>
+    public var isReserved: (String) -> Bool
 
-    public init(reservedNumbers: Set<String> = []) { self.reservedNumbers = reservedNumbers }
+    public init(reservedNumbers: Set<String> = []) { isReserved = { reservedNumbers.contains($0) } }
+
+    public init(isReserved: @escaping (String) -> Bool) { self.isReserved = isReserved }
 
     public func meeting(_ id: String) -> Meeting? { meetings[id] }
 
     public func meeting(voiceBridge: String) -> Meeting? {
-        meetings.values.first { $0.settings.voiceBridge == voiceBridge && !$0.ended }
+        guard let meeting = byVoiceBridge[voiceBridge], !meeting.ended else { return nil }
+        return meeting
     }
 
-    public var voiceBridgesInUse: Set<String> { Set(meetings.values.filter { !$0.ended }.map(\.settings.voiceBridge)) }
+    private func isFree(_ number: String) -> Bool { meeting(voiceBridge: number) == nil && !isReserved(number) }
 
     /// A free 5-digit number (BigBlueButton's range 10000–99999), avoiding reserved ones.
     public func freeVoiceBridge() -> String? {
-        let used = voiceBridgesInUse.union(reservedNumbers)
         for _ in 0..<1000 {
             let candidate = String(Int.random(in: 10_000...99_999))
-            if !used.contains(candidate) { return candidate }
+            if isFree(candidate) { return candidate }
         }
         return nil
     }
@@ -182,16 +187,21 @@ public final class MeetingRegistry {
     /// `create` is idempotent: an existing meeting with the same ID is returned as it is.
     public func create(_ settings: MeetingSettings, now: Date) -> Result<Creation, APIError> {
         if let existing = meetings[settings.meetingID], !existing.ended { return .success(.existing(existing)) }
-        if voiceBridgesInUse.contains(settings.voiceBridge) || reservedNumbers.contains(settings.voiceBridge) {
-            return .failure(BigBlueButtonAPI.Errors.nonUniqueVoiceBridge)
+        guard isFree(settings.voiceBridge) else { return .failure(BigBlueButtonAPI.Errors.nonUniqueVoiceBridge) }
+        if let previous = meetings[settings.meetingID], byVoiceBridge[previous.settings.voiceBridge] === previous {
+            byVoiceBridge[previous.settings.voiceBridge] = nil
         }
         let meeting = Meeting(settings: settings, now: now)
         meetings[settings.meetingID] = meeting
+        byVoiceBridge[settings.voiceBridge] = meeting
         return .success(.created(meeting))
     }
 
     /// Forgets an ended meeting (its chat and attendees go with it: nothing is kept).
-    public func forget(_ id: String) { meetings[id] = nil }
+    public func forget(_ id: String) {
+        guard let meeting = meetings.removeValue(forKey: id) else { return }
+        if byVoiceBridge[meeting.settings.voiceBridge] === meeting { byVoiceBridge[meeting.settings.voiceBridge] = nil }
+    }
 }
 
 /// A meeting as the API reports it, copied off the loop.

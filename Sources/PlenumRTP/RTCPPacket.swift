@@ -150,6 +150,7 @@ public struct ReceptionStatistics: Sendable {
     private var expectedPrior: UInt32 = 0
     private var receivedPrior: UInt32 = 0
     private var transit: Int64 = 0
+    private var hasTransit = false
     /// Interarrival jitter in RTP units, scaled by 16 as in A.8.
     private var jitterScaled: Int64 = 0
 
@@ -158,8 +159,10 @@ public struct ReceptionStatistics: Sendable {
     public var extendedHighestSequence: UInt32 { cycles | UInt32(maxSequence) }
     public var jitter: UInt32 { UInt32(clamping: jitterScaled >> 4) }
 
-    /// `arrival` is the arrival time in the stream's RTP clock units.
-    public mutating func record(sequence: UInt16, timestamp: UInt32, arrival: Int64) {
+    /// `arrival` is the arrival time in the stream's RTP clock units. A packet whose timestamp says
+    /// nothing about its sending time (an RFC 4733 event repeats its start time, §2.5.1.2) counts for
+    /// loss only: `timestamp` nil.
+    public mutating func record(sequence: UInt16, timestamp: UInt32?, arrival: Int64) {
         if !started {
             started = true
             baseSequence = UInt32(sequence)
@@ -172,12 +175,14 @@ public struct ReceptionStatistics: Sendable {
             }
         }
         received &+= 1
+        guard let timestamp else { return }
         let newTransit = arrival - Int64(timestamp)
-        if received > 1 {
+        if hasTransit {
             let d = abs(newTransit - transit)
             jitterScaled += d - ((jitterScaled + 8) >> 4)
         }
         transit = newTransit
+        hasTransit = true
     }
 
     /// A report block, and the interval counters reset (A.3).

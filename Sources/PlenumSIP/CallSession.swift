@@ -1,3 +1,4 @@
+import CPlenumDTLS
 import Foundation
 import PlenumAudio
 import PlenumBridge
@@ -216,7 +217,8 @@ final class CallSession {
             if let sound = action.sound, let member, conference?.play(sound, to: member.id) == true { wait = .prompt }
         case .collect:
             answer()
-            digits.removeAll()
+            digits.removeAll()  // keys pressed during an earlier prompt are not an answer to this one
+            manager.logger.debug("collecting", metadata: ["call": "\(id)", "into": "\(action.into ?? "-")"])
             wait = .digits(Collecting(action: action))
         case .setName:
             displayName = DisplayName.clean(Dialplan.expand(action.name ?? displayName, variables)) ?? displayName
@@ -361,15 +363,14 @@ final class CallSession {
             guard parts.count == 3 else { return false }
             // While guessing this room's PIN is slowed down for this source, no entry is even compared.
             if manager.pinGuard.retryAfter(room: parts[2], source: source, now: manager.tickCount) != nil { return false }
-            // Constant-time comparison: a PIN's digits do not leak through timing.
+            // Compared in constant time: a PIN's digits do not leak through timing.
             let expected = Array(parts[1].utf8), given = Array(entered.utf8)
-            var difference = expected.count ^ given.count
-            for i in 0..<min(expected.count, given.count) { difference |= Int(expected[i] ^ given[i]) }
-            if difference == 0 {
+            let accepted = plenum_secrets_equal(expected, expected.count, given, given.count) == 1
+            if accepted {
                 variables["pinAccepted"] = parts[2]
                 manager.pinGuard.succeeded(room: parts[2], source: source)
             }
-            return difference == 0
+            return accepted
         }
         return Dialplan.fullMatch(rule, entered) != nil
     }

@@ -3,7 +3,7 @@
 /// one NAT address is not locked out of every room (rooms without a PIN least of all) by a few pupils
 /// guessing one (issue 12), while guessing one room's PIN stays slow: after 5 free tries, 2, 4, 8, …
 /// seconds up to 5 minutes between guesses. Sans-I/O, times in ticks (50 per second); memory bounded
-/// (the oldest records go first beyond `maxRecords`).
+/// (beyond `maxRecords` the stale records go, then the oldest of those not blocked).
 public struct PINGuard: Sendable {
     public struct Limits: Sendable {
         public var freeTries = 5
@@ -50,20 +50,15 @@ public struct PINGuard: Sendable {
             record.blockedUntil = now + (delay ?? 0)
         }
         records[key] = record
-        if records.count > limits.maxRecords { evict(now: now) }
+        records.bound(
+            to: limits.maxRecords, isStale: { now - $0.lastSeen >= limits.forgetTicks }, isBanned: { now < $0.blockedUntil },
+            age: { $0.lastSeen })
         return delay
     }
 
     /// The right PIN: the record goes.
     public mutating func succeeded(room: String, source: String) {
         records[Key(room: room, source: source)] = nil
-    }
-
-    private mutating func evict(now: UInt64) {
-        records = records.filter { now - $0.value.lastSeen < limits.forgetTicks }
-        while records.count > limits.maxRecords, let oldest = records.min(by: { $0.value.lastSeen < $1.value.lastSeen }) {
-            records[oldest.key] = nil
-        }
     }
 
     public var count: Int { records.count }

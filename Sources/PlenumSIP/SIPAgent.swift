@@ -4,7 +4,11 @@ import Synchronization
 
 /// An event from the SIP stack, copied off sofia's thread.
 public struct SIPEvent: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable { case invite, active, cancelled, bye, terminated, info }
+    public enum Kind: Sendable, Equatable {
+        case invite, active, cancelled, bye, terminated, info
+        /// A flooding source is dropped by the kernel for `status` seconds (no call).
+        case sourceDropped
+    }
     public var kind: Kind
     public var call: UInt64
     public var isReinvite = false
@@ -54,7 +58,8 @@ public final class SIPAgent: Sendable {
     /// Starts listening on `bindURL` (e.g. `sip:127.0.0.1:5060`, `sip:0.0.0.0:5060;transport=tcp`).
     public init(
         bindURL: String, tlsURL: String? = nil, certificateDirectory: String? = nil, authenticationRealm: String? = nil,
-        passwordFile: String? = nil, userAgent: String = "Plenum", handler: @escaping Handler
+        passwordFile: String? = nil, userAgent: String = "Plenum", trustedSources: [String] = [],
+        handler: @escaping Handler
     ) throws {
         self.bindURL = bindURL
         context = Context(handler: handler)
@@ -74,6 +79,7 @@ public final class SIPAgent: Sendable {
                 started.signal()
                 return
             }
+            for source in trustedSources { plenum_sip_agent_trust(created, source) }
             result.withLock { $0 = .success(Handle(pointer: created)) }
             started.signal()
             plenum_sip_agent_run(created)
@@ -108,6 +114,15 @@ public final class SIPAgent: Sendable {
         agent.withLock { agent in
             guard let agent else { return }
             plenum_sip_hangup(agent.pointer, call)
+        }
+    }
+
+    /// Has the kernel drop everything `source` sends to the SIP port for `seconds` (trusted sources
+    /// excepted).
+    public func drop(source: String, seconds: Int) {
+        agent.withLock { agent in
+            guard let agent else { return }
+            plenum_sip_drop_source(agent.pointer, source, Int32(seconds))
         }
     }
 
@@ -148,6 +163,7 @@ public final class SIPAgent: Sendable {
         case Int32(PLENUM_SIP_BYE.rawValue): kind = .bye
         case Int32(PLENUM_SIP_TERMINATED.rawValue): kind = .terminated
         case Int32(PLENUM_SIP_INFO.rawValue): kind = .info
+        case Int32(PLENUM_SIP_SOURCE_DROPPED.rawValue): kind = .sourceDropped
         default: return nil
         }
         var event = SIPEvent(kind: kind, call: e.call)

@@ -185,6 +185,8 @@ public final class SIPCallManager: MediaLoopHook {
             }
         case .active:
             sessions[event.call]?.established = true
+        case .sourceDropped:
+            logger.warning("source dropped: flooding", metadata: ["source": "\(LogPrivacy.tag(event.sourceAddress))", "seconds": "\(event.status)"])
         case .info:
             guard let session = sessions[event.call] else { return }
             for digit in Self.digits(fromInfo: event.body, contentType: event.contentType) { session.receive(digit: digit) }
@@ -196,6 +198,9 @@ public final class SIPCallManager: MediaLoopHook {
         }
     }
 
+    /// How long the kernel drops a source that goes on calling while banned.
+    static let floodDropSeconds = 60
+
     private func newCall(_ event: SIPEvent) {
         if SourceGuard.isScanner(userAgent: event.userAgent) {
             logger.notice("scanner refused", metadata: ["source": "\(LogPrivacy.tag(event.sourceAddress))", "agent": "\(event.userAgent)"])
@@ -206,7 +211,9 @@ public final class SIPCallManager: MediaLoopHook {
         switch trusted ? .allow : guardian.admit(event.sourceAddress, now: tickCount) {
         case .allow: break
         case .banned:
+            // Still calling while banned: the kernel drops it for a while (no transaction, no answer).
             agent?.respond(to: event.call, status: 403, phrase: "Forbidden")
+            agent?.drop(source: event.sourceAddress, seconds: Self.floodDropSeconds)
             return
         case .rateLimited:
             logger.warning("source banned: too many calls", metadata: ["source": "\(LogPrivacy.tag(event.sourceAddress))"])
@@ -306,17 +313,13 @@ public final class SIPCallManager: MediaLoopHook {
     }
 
     /// Why a new call from `source` must wait, if it must.
-    /// New-call budget of the whole server (a token bucket in ticks; see `maxNewCallsPerSecond`), full at start.
-    private lazy var newCallTokens = 2 * Double(max(1, configuration.maxNewCallsPerSecond))
-    private var newCallTokensTick: UInt64 = 0
+    /// New-call budget of the whole server (see `maxNewCallsPerSecond`: bursts of twice that), full at start.
+    private lazy var newCallRate = RateLimiter<Int>(
+        burst: 2 * Double(max(1, configuration.maxNewCallsPerSecond)), perSecond: Double(max(1, configuration.maxNewCallsPerSecond)))
 
     private func callLimitReached(source: String, trusted: Bool) -> String? {
         if sessions.count >= configuration.maxCalls { return "server limit" }
-        let rate = Double(max(1, configuration.maxNewCallsPerSecond))
-        newCallTokens = min(2 * rate, newCallTokens + Double(tickCount &- newCallTokensTick) * rate / 50)
-        newCallTokensTick = tickCount
-        guard newCallTokens >= 1 else { return "new-call rate" }
-        newCallTokens -= 1
+        guard newCallRate.allow(0, now: Double(tickCount) / 50) else { return "new-call rate" }
         if !trusted, sessions.values.count(where: { $0.source == source }) >= configuration.maxCallsPerSource {
             return "per-source limit"
         }

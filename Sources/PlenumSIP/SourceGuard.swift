@@ -8,6 +8,8 @@ public struct SourceGuard: Sendable {
         public var callsPerWindow = 20
         public var windowTicks: UInt64 = 10 * 50
         public var banTicks: UInt64 = 30 * 60 * 50
+        /// Sources remembered at most (the oldest unbanned are forgotten first).
+        public var maxRecords = 10_000
         public init() {}
     }
 
@@ -27,7 +29,13 @@ public struct SourceGuard: Sendable {
     /// A new call from `source` at `now`.
     public mutating func admit(_ source: String, now: UInt64) -> Verdict {
         var record = records[source] ?? Record()
-        defer { records[source] = record }
+        defer {
+            records[source] = record
+            let limits = self.limits
+            records.bound(
+                to: limits.maxRecords, isStale: { now >= $0.bannedUntil && now - $0.windowStart >= limits.windowTicks },
+                isBanned: { now < $0.bannedUntil }, age: { $0.windowStart })
+        }
         if now < record.bannedUntil { return .banned }
         if now - record.windowStart >= limits.windowTicks {
             record.windowStart = now
@@ -42,12 +50,14 @@ public struct SourceGuard: Sendable {
     }
 
 
-    /// Forgets sources whose records have expired (call now and then; bounded memory under a flood).
+    /// Forgets sources whose records have expired (call now and then; memory is bounded anyway).
     public mutating func prune(now: UInt64) {
         records = records.filter { _, r in
             now < r.bannedUntil || now - r.windowStart < limits.windowTicks
         }
     }
+
+    public var count: Int { records.count }
 
     /// User agents of SIP scanners (sipvicious and its relatives): refused before anything else.
     public static func isScanner(userAgent: String) -> Bool {

@@ -80,7 +80,7 @@ public struct AccessTokens: Sendable {
             return .failure(.malformed)
         }
         let expected = mac(Array(parts[0].utf8))
-        guard plenum_constant_time_equal(expected, signature, 32) == 1 else { return .failure(.badSignature) }
+        guard plenum_secrets_equal(expected, expected.count, signature, signature.count) == 1 else { return .failure(.badSignature) }
         guard let body = Self.decode(parts[0]), let grant = try? JSONDecoder().decode(AccessGrant.self, from: Data(body)) else {
             return .failure(.malformed)
         }

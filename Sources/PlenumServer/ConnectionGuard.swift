@@ -16,13 +16,42 @@ import Synchronization
 // child channel of our own around the public HTTP1WebSocketUpgradeChannel (and TLS).
 
 /// Caps on open connections: in all, and per client address. Shared by every accepted channel.
+///
+/// When the total is reached, a newcomer does not find the door shut: it takes the place of the oldest
+/// connection that has not entered a meeting (static files, a WebSocket that has not joined yet).
+/// Otherwise 100 addresses holding silent WebSockets would lock every new participant out (issue 11,
+/// measured with `scripts/bench-floods.sh websockets`); a flooder now has to outpace the joins.
 final class ConnectionLimits: Sendable {
+    struct Entry {
+        let address: String
+        let sequence: UInt64
+        let channel: any Channel
+        var entered = false
+    }
+
     struct Counts {
         var total = 0
         var byAddress: [String: Int] = [:]
-        /// Refusals since the last log line, and when that was (a flood is logged once a minute).
-        var refusedSinceLog = 0
-        var lastLog: ContinuousClock.Instant?
+        var entries: [ObjectIdentifier: Entry] = [:]
+        var nextSequence: UInt64 = 0
+        /// Refusals and evictions since their last log line (a flood is logged once a minute).
+        var refusals = LogBudget()
+        var evictions = LogBudget()
+
+        mutating func remove(_ id: ObjectIdentifier) -> Entry? {
+            guard let entry = entries.removeValue(forKey: id) else { return nil }
+            total -= 1
+            let left = byAddress[entry.address, default: 1] - 1
+            byAddress[entry.address] = left > 0 ? left : nil
+            return entry
+        }
+    }
+
+    enum Admission: Equatable {
+        case admitted
+        /// Admitted in the place of the oldest connection that had not entered (now being closed).
+        case admittedByEviction
+        case refused
     }
 
     let total: Int
@@ -37,39 +66,47 @@ final class ConnectionLimits: Sendable {
         self.exempt = exempt
     }
 
-    /// Counts one more connection from `address`, or refuses it (nothing counted).
-    func admit(_ address: String) -> Bool {
+    /// Counts `channel`, a new connection from `address`, or refuses it (nothing counted): over its
+    /// address's cap, or when every connection has entered a meeting.
+    func admit(_ address: String, channel: any Channel) -> Admission {
         let capped = !exempt(address)
-        return counts.withLock { counts in
+        let (admission, evicted): (Admission, (any Channel)?) = counts.withLock { counts in
             let fromAddress = counts.byAddress[address, default: 0]
-            guard counts.total < total, !capped || fromAddress < perAddress else { return false }
+            guard !capped || fromAddress < perAddress else { return (.refused, nil) }
+            var evicted: (any Channel)?
+            if counts.total >= total {
+                // Only when full, so a linear scan for the oldest is fine.
+                guard let oldest = counts.entries.filter({ !$0.value.entered }).min(by: { $0.value.sequence < $1.value.sequence })
+                else { return (.refused, nil) }
+                evicted = counts.remove(oldest.key)?.channel
+            }
             counts.total += 1
-            counts.byAddress[address] = fromAddress + 1
-            return true
+            counts.byAddress[address] = counts.byAddress[address, default: 0] + 1
+            counts.entries[ObjectIdentifier(channel)] = Entry(address: address, sequence: counts.nextSequence, channel: channel)
+            counts.nextSequence += 1
+            return (evicted == nil ? .admitted : .admittedByEviction, evicted)
         }
+        evicted?.close(promise: nil)
+        return admission
     }
 
-    func release(_ address: String) {
-        counts.withLock { counts in
-            counts.total -= 1
-            let left = counts.byAddress[address, default: 1] - 1
-            counts.byAddress[address] = left > 0 ? left : nil
-        }
+    /// The connection carries a participant now (joined, resumed or waiting): it is never evicted.
+    func entered(_ channel: any Channel) {
+        counts.withLock { $0.entries[ObjectIdentifier(channel)]?.entered = true }
+    }
+
+    /// The connection closed (or was evicted, then this does nothing).
+    func release(_ channel: any Channel) {
+        counts.withLock { _ = $0.remove(ObjectIdentifier(channel)) }
     }
 
     var open: Int { counts.withLock { $0.total } }
 
     /// Counts a refusal; returns how many to report when a log line is due (at most one a minute).
-    func refusedAndDue() -> Int? {
-        counts.withLock { counts in
-            counts.refusedSinceLog += 1
-            let now = ContinuousClock.now
-            if let last = counts.lastLog, now - last < .seconds(60) { return nil }
-            counts.lastLog = now
-            defer { counts.refusedSinceLog = 0 }
-            return counts.refusedSinceLog
-        }
-    }
+    func refusedAndDue() -> Int? { counts.withLock { $0.refusals.count(now: .now) } }
+
+    /// Counts an eviction; likewise.
+    func evictedAndDue() -> Int? { counts.withLock { $0.evictions.count(now: .now) } }
 
     /// The key a connection is counted under: the IP address; an IPv4-mapped IPv6 address as IPv4;
     /// other IPv6 addresses by their /64 (one host usually has a whole /64 to pick from).
@@ -85,6 +122,21 @@ final class ConnectionLimits: Sendable {
 }
 
 struct ConnectionRefused: Error {}
+
+/// Events of a flood, logged at most once a minute with how many there were.
+struct LogBudget {
+    private var since = 0
+    private var last: ContinuousClock.Instant?
+
+    /// Counts one; returns how many to report when a line is due.
+    mutating func count(now: ContinuousClock.Instant) -> Int? {
+        since += 1
+        if let last, now - last < .seconds(60) { return nil }
+        last = now
+        defer { since = 0 }
+        return since
+    }
+}
 
 /// Wraps Hummingbird's HTTP/1 + WebSocket child channel: per-address and total connection caps,
 /// a write-idle deadline on every connection, an answer (431/400) to a malformed first request,
@@ -104,7 +156,11 @@ struct GuardedChannel: ServerChildChannel {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let address = ConnectionLimits.key(channel.remoteAddress)
-        guard limits.admit(address) else {
+        let admission = limits.admit(address, channel: channel)
+        if admission == .admittedByEviction, let evicted = limits.evictedAndDue() {
+            logger.warning("connections evicted: all slots taken", metadata: ["evicted": "\(evicted)", "open": "\(limits.open)"])
+        }
+        guard admission != .refused else {
             if let refused = limits.refusedAndDue() {
                 logger.warning("connections refused: too many open", metadata: [
                     "refused": "\(refused)", "open": "\(limits.open)", "source": "\(LogPrivacy.tag(address))",
@@ -116,7 +172,7 @@ struct GuardedChannel: ServerChildChannel {
             return channel.eventLoop.makeFailedFuture(ConnectionRefused())
         }
         let limits = self.limits
-        channel.closeFuture.whenComplete { _ in limits.release(address) }
+        channel.closeFuture.whenComplete { _ in limits.release(channel) }
         do {
             let pipeline = channel.pipeline.syncOperations
             if let tls {

@@ -80,7 +80,10 @@ public final class MeetingManager: MediaLoopHook {
 
     public func create(_ settings: MeetingSettings) -> Result<Created, APIError> {
         guard let sip = context.hook(SIPCallManager.self) else { return .failure(APIError("internalError", "no SIP manager")) }
-        registry.reservedNumbers = Set(sip.rooms.rooms.keys).subtracting(registry.voiceBridgesInUse)
+        registry.isReserved = { [weak sip] number in
+            guard let sip else { return false }
+            return sip.rooms.rooms[number] != nil && !sip.isMeetingRoom(number)
+        }
         switch registry.create(settings, now: Date()) {
         case .failure(let error): return .failure(error)
         case .success(.existing(let meeting)): return .success(.existing(snapshot(meeting)))
@@ -166,13 +169,14 @@ public final class MeetingManager: MediaLoopHook {
 
     public enum Refusal: Error, CustomStringConvertible {
         case noSuchMeeting, banned, full
-        public var description: String {
+        public var signalError: SignalError {
             switch self {
-            case .noSuchMeeting: "the meeting has ended"
-            case .banned: "you were removed from this meeting"
-            case .full: "the meeting is full"
+            case .noSuchMeeting: .meetingEnded
+            case .banned: .removed
+            case .full: .meetingFull
             }
         }
+        public var description: String { signalError.message }
     }
 
     /// Whether a browser with this grant may enter now (before its member exists): only the meeting

@@ -7,6 +7,8 @@ public enum Signal {
     /// What a browser sends.
     public struct ClientMessage: Decodable, Sendable {
         public var type: String
+        /// `join`: the protocol version the client speaks (absent: 1).
+        public var version: Int?
         public var token: String?
         /// A room named in a message must be the session's own (refused otherwise).
         public var room: String?
@@ -85,7 +87,15 @@ public enum Signal {
         return String(decoding: data, as: UTF8.self)
     }
 
-    public static func error(_ message: String) -> String { encode(["type": "error", "message": message]) }
+    /// A refusal: its code, its English text, and the type of the message it answers (none when unasked).
+    public static func error(_ error: SignalError, request: String? = nil, extra: [String: Any] = [:]) -> String {
+        var object = extra
+        object["type"] = "error"
+        object["code"] = error.code.rawValue
+        object["message"] = error.message
+        if let request { object["request"] = request }
+        return encode(object)
+    }
 
     public static func answer(sdp: String, memberID: Int, session: String, restart: Bool, role: Role, roomName: String,
                               welcome: String, participants: [Participant], chat: [ChatLog.Message], lock: LockSettings?) -> String {

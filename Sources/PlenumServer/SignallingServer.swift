@@ -9,6 +9,7 @@ import Logging
 import NIOCore
 import PlenumBridge
 import PlenumSIP
+import ServiceLifecycle
 import Synchronization
 
 extension MediaLoop {
@@ -58,6 +59,8 @@ public struct SignallingServer: Sendable {
     let loop: MediaLoop
     let logger: Logger
 
+    /// The signalling protocol versions this server speaks (`join`'s `version`; docs/signalling.md).
+    public static let protocolVersions = 1...1
     /// Messages above this get an error reply (an SDP offer is a few KiB).
     public static let maxMessageSize = 64 * 1024
     /// Frames above this are refused by the WebSocket decoder, which closes the connection: the hard
@@ -75,7 +78,9 @@ public struct SignallingServer: Sendable {
         return "\(configuration.https == nil ? "http" : "https")://\(host):\(configuration.port)/"
     }
 
-    public func run() async throws {
+    /// Serves until `stop` returns, then shuts down gracefully: no new connections, and open ones are
+    /// closed by Hummingbird (a cancelled server logged two error lines on every normal stop, issue 12).
+    public func run(until stop: @escaping @Sendable () async -> Void) async throws {
         let loop = self.loop
         let logger = self.logger
         let tokens = configuration.tokens
@@ -98,13 +103,13 @@ public struct SignallingServer: Sendable {
             guard let body = try? await request.body.collect(upTo: 4096),
                 let ask = try? JSONDecoder().decode(TokenRequest.self, from: Data(body.readableBytesView)),
                 ask.room.count <= 32
-            else { return Self.json(.badRequest, Signal.error("send {\"room\": \"…\", \"pin\": \"…\"}")) }
+            else { return Self.json(.badRequest, Signal.error(SignalError(.malformedMessage, "send {\"room\": \"…\", \"pin\": \"…\"}"))) }
             let room = ask.room
             let pin = ask.pin
             if let wait = pinGuard.withLock({ $0.retryAfter(room: room, source: source, now: now) }) {
                 return Self.tooManyAttempts(retryAfterSeconds: Int((wait + 49) / 50))
             }
-            let verdict = await loop.run { context -> Result<String, WebRTCManager.JoinError> in
+            let verdict = await loop.run { context -> Result<String, SignalError> in
                 context.hook(WebRTCManager.self)?.admits(room: room, pin: pin) ?? .failure(.noSuchRoom)
             }
             switch verdict {
@@ -113,7 +118,7 @@ public struct SignallingServer: Sendable {
                 let grant = AccessGrant(room: room, expires: Int(Date().timeIntervalSince1970) + AccessTokens.lifetime)
                 return Self.json(.ok, Signal.token(tokens.issue(grant), room: room, roomName: name))
             case .failure(.noSuchRoom):
-                return Self.json(.notFound, Signal.error("no such room"))
+                return Self.json(.notFound, Signal.error(.noSuchRoom))
             case .failure(let error):
                 logger.notice("token refused", metadata: ["room": "\(room)", "why": "\(error)", "source": "\(LogPrivacy.tag(source))"])
                 if let delay = pinGuard.withLock({ $0.wrong(room: room, source: source, now: now) }) {
@@ -121,14 +126,17 @@ public struct SignallingServer: Sendable {
                         "room": "\(room)", "source": "\(LogPrivacy.tag(source))", "seconds": "\(delay / 50)",
                     ])
                 }
-                return Self.json(.forbidden, Signal.error(error.description))
+                return Self.json(.forbidden, Signal.error(error))
             }
         }
         let joinTimeout = max(1, configuration.limits.joinTimeoutSeconds)
-        let webSockets = Router(context: BasicWebSocketRequestContext.self)
+        let httpLimits = configuration.limits
+        let limits = ConnectionLimits(total: httpLimits.maxConnections, perAddress: httpLimits.maxConnectionsPerAddress, exempt: isLoopback)
+        let webSockets = Router(context: ChannelWebSocketRequestContext.self)
         webSockets.ws("/ws") { _, _ in
             .upgrade([:])
-        } onUpgrade: { inbound, outbound, _ in
+        } onUpgrade: { inbound, outbound, context in
+            let channel = context.requestContext.channel
             let (feed, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(256))
             var session = SignallingSession(tokens: tokens, loop: loop, logger: logger, feed: continuation)
             let entered = EnteredFlag()
@@ -148,11 +156,14 @@ public struct SignallingServer: Sendable {
                 do {
                     for try await message in inbound.messages(maxSize: Self.maxFrameSize) {
                         guard case .text(let text) = message else {
-                            continuation.yield(Signal.error("text frames only"))
+                            continuation.yield(Signal.error(.textFramesOnly))
                             continue
                         }
                         if await session.handle(text) == .close { break }
-                        if session.sessionID != nil || session.waiting { entered.value.withLock { $0 = true } }
+                        if session.sessionID != nil || session.waiting, !entered.value.withLock({ $0 }) {
+                            entered.value.withLock { $0 = true }
+                            limits.entered(channel)  // a participant's connection is never evicted
+                        }
                     }
                 } catch {
                     logger.debug("websocket closed", metadata: ["error": "\(error)"])
@@ -164,14 +175,12 @@ public struct SignallingServer: Sendable {
         }
         // See HTTPLimits. A live WebSocket writes a ping well within the write-idle time, so only dead
         // or stalled connections reach it.
-        let httpLimits = configuration.limits
         let writeIdle = max(2, httpLimits.writeIdleSeconds)
         let webSocketConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
             http1: .init(
                 idleTimeout: .seconds(Int64(max(1, httpLimits.idleSeconds))),
                 httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100)),
             ws: .init(maxFrameSize: Self.maxFrameSize, autoPing: .enabled(timePeriod: .milliseconds(Int64(min(30_000, writeIdle * 400))))))
-        let limits = ConnectionLimits(total: httpLimits.maxConnections, perAddress: httpLimits.maxConnectionsPerAddress, exempt: isLoopback)
         let tls = try configuration.https.map { try NIOSSLContext(configuration: $0.tlsConfiguration()) }
         let webSocketResponder = webSockets.buildResponder()
         let port = configuration.port
@@ -185,17 +194,31 @@ public struct SignallingServer: Sendable {
             router: router, server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
             logger: logger)
-        // The server's own signal handling (SIGINT/SIGTERM) stays with `plenum serve`, which cancels
-        // this task to stop: two signal owners would each swallow half of a shutdown.
-        try await app.runService(gracefulShutdownSignals: [])
+        // The server's own signal handling (SIGINT/SIGTERM) stays with `plenum serve`, which tells us
+        // through `stop`: two signal owners would each swallow half of a shutdown.
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        try await withThrowingTaskGroup(of: Bool.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return true
+            }
+            tasks.addTask {
+                await stop()
+                await group.triggerGracefulShutdown()
+                return false
+            }
+            // Done when the server is: a stop that never came is not waited for.
+            while let serverDone = try await tasks.next() {
+                if serverDone { break }
+            }
+            tasks.cancelAll()
+        }
     }
 
     /// 429 with the code the client translates and when to try again (also as Retry-After, RFC 9110 §10.2.3).
     static func tooManyAttempts(retryAfterSeconds: Int) -> Response {
-        var response = json(.tooManyRequests, Signal.encode([
-            "type": "error", "code": "too-many-attempts", "message": "too many attempts; try again later",
-            "retryAfter": retryAfterSeconds,
-        ]))
+        var response = json(.tooManyRequests, Signal.error(
+            SignalError(.tooManyAttempts, "too many attempts; try again later"), extra: ["retryAfter": retryAfterSeconds]))
         response.headers[.retryAfter] = "\(retryAfterSeconds)"
         return response
     }
@@ -249,6 +272,20 @@ public func clientAddress(remote: String?, forwardedFor: [String]) -> String {
 }
 
 /// Hummingbird's basic context plus the client's address (for the PIN guard).
+/// The WebSocket route's context: Hummingbird's, plus the connection, so that a connection that
+/// enters a meeting can be marked as such in `ConnectionLimits`.
+public struct ChannelWebSocketRequestContext: RequestContext, WebSocketRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<Self>
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+        channel = source.channel
+    }
+}
+
 public struct PlenumRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: NIOCore.SocketAddress?
@@ -283,36 +320,41 @@ struct SignallingSession {
     }
 
     mutating func handle(_ text: String) async -> Outcome {
-        guard text.utf8.count <= SignallingServer.maxMessageSize else { return refuse("message too large") }
+        guard text.utf8.count <= SignallingServer.maxMessageSize else { return refuse(.messageTooLarge) }
         guard let request = try? JSONDecoder().decode(Signal.ClientMessage.self, from: Data(text.utf8)) else {
-            return refuse("malformed message")
+            return refuse(.malformedMessage)
         }
         // Issue 5: a message about a room the session is not in is refused.
-        if let named = request.room, let room, named != room { return refuse("not in room \(named)") }
+        if let named = request.room, let room, named != room { return refuse(.notInRoom(named), request.type) }
         if waiting, sessionID == nil {
             let connection = self.connection
             if let admitted = await loop.run({ context in context.hook(WebRTCManager.self)?.session(forConnection: connection) }) {
                 sessionID = admitted.id
                 waiting = false
             } else if request.type != "leave" {
-                return refuse("waiting for a moderator")
+                return refuse(.waitingForModerator, request.type)
             }
         }
         switch request.type {
         case "join":
-            guard sessionID == nil else { return refuse("already joined") }
-            guard let token = request.token else { return refuse("join needs a token (POST /api/token)") }
+            guard sessionID == nil else { return refuse(.alreadyJoined, request.type) }
+            let version = request.version ?? 1
+            guard SignallingServer.protocolVersions.contains(version) else {
+                let supported = SignallingServer.protocolVersions
+                return refuse(.unsupportedVersion, request.type, extra: ["supported": ["min": supported.lowerBound, "max": supported.upperBound]])
+            }
+            guard let token = request.token else { return refuse(SignalError(.missingFields, "join needs a token (POST /api/token)"), request.type) }
             let grant: AccessGrant
             switch tokens.verify(token) {
             case .success(let g): grant = g
-            case .failure(let refusal): return refuse(refusal.description)
+            case .failure(let refusal): return refuse(.token(refusal), request.type)
             }
-            if let named = request.room, named != grant.room { return refuse("the token is for another room") }
-            guard let sdp = request.sdp, sdp.utf8.count < 32_768 else { return refuse("join needs an sdp offer") }
+            if let named = request.room, named != grant.room { return refuse(.wrongRoom, request.type) }
+            guard let sdp = request.sdp, sdp.utf8.count < 32_768 else { return refuse(SignalError(.missingFields, "join needs an sdp offer"), request.type) }
             let name = request.name ?? "Guest"
             let feed = self.feed
             let connection = self.connection
-            let result = await loop.run { context -> Result<WebRTCManager.Joined, WebRTCManager.JoinError> in
+            let result = await loop.run { context -> Result<WebRTCManager.Joined, SignalError> in
                 guard let manager = context.hook(WebRTCManager.self) else { return .failure(.noSuchRoom) }
                 return manager.join(grant: grant, name: name, offerSDP: sdp, feed: feed, connection: connection)
             }
@@ -326,17 +368,17 @@ struct SignallingSession {
                 waiting = true
                 self.room = room
             case .failure(let error):
-                return refuse(error.description)
+                return refuse(error, request.type)
             }
         case "resume":
-            guard sessionID == nil else { return refuse("already joined") }
+            guard sessionID == nil else { return refuse(.alreadyJoined, request.type) }
             guard let handle = request.session, let sdp = request.sdp, sdp.utf8.count < 32_768 else {
-                return refuse("resume needs session and sdp")
+                return refuse(SignalError(.missingFields, "resume needs session and sdp"), request.type)
             }
             let feed = self.feed
             let connection = self.connection
-            let result = await loop.run { context -> Result<(id: UInt64, room: String), WebRTCManager.JoinError> in
-                guard let manager = context.hook(WebRTCManager.self) else { return .failure(.noSuchSession) }
+            let result = await loop.run { context -> Result<(id: UInt64, room: String), SignalError> in
+                guard let manager = context.hook(WebRTCManager.self) else { return .failure(.sessionExpired) }
                 return manager.resume(handle, offerSDP: sdp, feed: feed, connection: connection)
             }
             switch result {
@@ -345,30 +387,30 @@ struct SignallingSession {
                 room = resumed.room
                 logger.info("browser resumed", metadata: ["room": "\(resumed.room)"])
             case .failure(let error):
-                return refuse(error.description)
+                return refuse(error, request.type)
             }
         case "restart":
             guard let id = sessionID, let sdp = request.sdp, sdp.utf8.count < 32_768 else {
-                return refuse("restart needs a joined session and an sdp offer")
+                return refuse(sessionID == nil ? .notJoined("restart") : SignalError(.missingFields, "restart needs an sdp offer"), request.type)
             }
-            let result = await loop.run { context -> Result<Void, WebRTCManager.JoinError> in
-                context.hook(WebRTCManager.self)?.restart(id, offerSDP: sdp) ?? .failure(.noSuchSession)
+            let result = await loop.run { context -> Result<Void, SignalError> in
+                context.hook(WebRTCManager.self)?.restart(id, offerSDP: sdp) ?? .failure(.sessionExpired)
             }
-            if case .failure(let error) = result { return refuse(error.description) }
+            if case .failure(let error) = result { return refuse(error, request.type) }
         case "mute", "mute-all", "remove", "rename", "promote", "demote", "end-meeting", "hand", "lock", "chat", "chat-delete",
              "admit", "breakouts-start", "breakouts-extend", "breakouts-end", "breakouts-visit", "help", "breakouts-message",
              "breakouts-choose":
-            guard let id = sessionID else { return refuse("\(request.type) needs a joined session") }
-            guard let action = Self.action(request) else { return refuse("\(request.type): missing fields") }
-            let result = await loop.run { context -> Result<Void, WebRTCManager.JoinError> in
-                context.hook(WebRTCManager.self)?.perform(id, action) ?? .failure(.noSuchSession)
+            guard let id = sessionID else { return refuse(.notJoined(request.type), request.type) }
+            guard let action = Self.action(request) else { return refuse(.missingFields(request.type), request.type) }
+            let result = await loop.run { context -> Result<Void, SignalError> in
+                context.hook(WebRTCManager.self)?.perform(id, action) ?? .failure(.sessionExpired)
             }
-            if case .failure(let error) = result { return refuse(error.description) }
+            if case .failure(let error) = result { return refuse(error, request.type) }
         case "leave":
             left = true
             return .close
         default:
-            return refuse("unknown message type")
+            return refuse(.unknownType, request.type)
         }
         return .open
     }
@@ -406,8 +448,8 @@ struct SignallingSession {
         }
     }
 
-    private func refuse(_ message: String) -> Outcome {
-        feed.yield(Signal.error(message))
+    private func refuse(_ error: SignalError, _ request: String? = nil, extra: [String: Any] = [:]) -> Outcome {
+        feed.yield(Signal.error(error, request: request, extra: extra))
         return .open
     }
 

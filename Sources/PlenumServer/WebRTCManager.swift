@@ -1,3 +1,4 @@
+import CPlenumDTLS
 import Foundation
 import Logging
 import PlenumBridge
@@ -20,11 +21,18 @@ public final class WebRTCManager: MediaLoopHook {
     let logger: Logger
     private var sessions: [UInt64: Browser] = [:]
     private var nextID: UInt64 = 1
-    private var watchedConferences: Set<String> = []
+    /// The conference whose events go to the browsers, by room. By identity, not by name: a room's
+    /// conference is replaced when the last phone leaves it empty, and the new one must be watched too
+    /// (issue 12: after Leave and Join in the same tab the participant list no longer changed).
+    private var watchedConferences: [String: WeakConference] = [:]
+
+    private struct WeakConference {
+        weak var conference: Conference?
+    }
     private var clock: UInt64 = 0
     /// Each room's chat, kept while browsers are in it (and gone with the last one, or the meeting).
     private var chats: [String: ChatLog] = [:]
-    private var chatRate = RateLimiter(burst: 5, perSecond: 1)
+    private var chatRate = RateLimiter<Int>(burst: 5, perSecond: 1)
     /// Milliseconds a detached browser keeps its place.
     public static let resumeWindow: UInt64 = 30_000
 
@@ -73,10 +81,10 @@ public final class WebRTCManager: MediaLoopHook {
     public func afterTick() {
         for browser in sessions.values {
             if let failure = browser.session.failure {
-                browser.feed?.yield(Signal.error(failure))
+                browser.feed?.yield(Signal.error(.connectionFailed(failure)))
                 leave(browser.id, reason: "failure")
             } else if browser.session.ice.consentExpired(now: clock) {
-                browser.feed?.yield(Signal.error("connection lost (no ICE consent for 30 s)"))
+                browser.feed?.yield(Signal.error(.connectionLost))
                 leave(browser.id, reason: "no consent")
             } else if let detached = browser.detachedAt, clock > detached + Self.resumeWindow {
                 leave(browser.id, reason: "not resumed")
@@ -84,27 +92,14 @@ public final class WebRTCManager: MediaLoopHook {
         }
     }
 
-    public enum JoinError: Error, CustomStringConvertible {
-        case noSuchRoom, roomFull, badOffer(String), noSuchSession, refused(String)
-        public var description: String {
-            switch self {
-            case .refused(let why): why
-            case .noSuchRoom: "no such room"
-            case .roomFull: "the room is full or locked"
-            case .badOffer(let why): why
-            case .noSuchSession: "session expired"
-            }
-        }
-    }
-
     /// Whether `room` is a configured room and `pin` opens it (for the join page's token). A meeting's
     /// voice bridge is no such room: a meeting is entered only through its join URL, which applies its
     /// guest policy, its removals and its roles; answering for it would also tell who meets.
-    public func admits(room: String, pin: String?) -> Result<String, JoinError> {
+    public func admits(room: String, pin: String?) -> Result<String, SignalError> {
         guard let sip = context.hook(SIPCallManager.self), !sip.isMeetingRoom(room), let entry = sip.rooms.room(room) else {
             return .failure(.noSuchRoom)
         }
-        if let expected = entry.pin, expected != pin { return .failure(.badOffer("wrong PIN")) }
+        if let expected = entry.pin, expected != pin { return .failure(.wrongPIN) }
         return .success(entry.name ?? room)
     }
 
@@ -118,13 +113,13 @@ public final class WebRTCManager: MediaLoopHook {
     }
 
     public func join(grant: AccessGrant, name: String, offerSDP: String, feed: AsyncStream<String>.Continuation,
-                     connection: UInt64) -> Result<Joined, JoinError>
+                     connection: UInt64) -> Result<Joined, SignalError>
     {
         join(grant: grant, name: name, offerSDP: offerSDP, feed: feed, connection: connection, admitted: false)
     }
 
     private func join(grant: AccessGrant, name: String, offerSDP: String, feed: AsyncStream<String>.Continuation,
-                      connection: UInt64, admitted: Bool) -> Result<Joined, JoinError>
+                      connection: UInt64, admitted: Bool) -> Result<Joined, SignalError>
     {
         let room = grant.room
         guard let sip = context.hook(SIPCallManager.self), let entry = sip.rooms.room(room) else { return .failure(.noSuchRoom) }
@@ -136,12 +131,12 @@ public final class WebRTCManager: MediaLoopHook {
         if let meetingID = grant.meeting {
             guard let meetings = context.hook(MeetingManager.self) else { return .failure(.noSuchRoom) }
             switch meetings.mayEnter((meetingID, grant.instance, room), userID: userID) {
-            case .failure(let refusal): return .failure(.refused(refusal.description))
+            case .failure(let refusal): return .failure(refusal.signalError)
             case .success(let m): meeting = m
             }
             role = grant.role.flatMap { meetings.roles.role(named: $0) } ?? .viewer
             if let m = meeting, m.settings.guestPolicy == .alwaysDeny, !role.isModerator {
-                return .failure(.refused("guests are not admitted to this meeting"))
+                return .failure(.guestsNotAdmitted)
             }
             if let m = meeting, !admitted, meetings.mustWait(m, userID: userID, role: role) {
                 let displayName = DisplayName.clean(grant.name ?? name) ?? "Guest"
@@ -156,7 +151,7 @@ public final class WebRTCManager: MediaLoopHook {
                     if case .failure(let error) = self.join(
                         grant: grant, name: name, offerSDP: offerSDP, feed: feed, connection: connection, admitted: true)
                     {
-                        feed.yield(Signal.error(error.description))
+                        feed.yield(Signal.error(error, request: "join"))
                     }
                 }
                 feed.yield(Signal.waiting())
@@ -171,11 +166,12 @@ public final class WebRTCManager: MediaLoopHook {
             offer = try AudioOffer(parsing: offerSDP)
             session = try WebRTCSession(offer: offer, context: port.context, socket: port.sockets[0], now: clock)
         } catch {
-            return .failure(.badOffer("\(error)"))
+            logger.notice("offer refused", metadata: ["room": "\(room)", "why": "\(error)"])
+            return .failure(.badOffer)
         }
         guard let member = try? conference.join(
             name: DisplayName.clean(grant.name ?? name) ?? "Guest", input: .opus, kind: .browser, sink: session.leg)
-        else { return .failure(.badOffer("codec")) }
+        else { return .failure(.badOffer) }
         session.leg.member = member
         port.add(session)
         let id = nextID
@@ -219,13 +215,14 @@ public final class WebRTCManager: MediaLoopHook {
     }
 
     /// An ICE restart offer from the joined browser `id`: the answer goes into its feed.
-    public func restart(_ id: UInt64, offerSDP: String) -> Result<Void, JoinError> {
-        guard let browser = sessions[id] else { return .failure(.noSuchSession) }
+    public func restart(_ id: UInt64, offerSDP: String) -> Result<Void, SignalError> {
+        guard let browser = sessions[id] else { return .failure(.sessionExpired) }
         let previous = browser.session.ice.local.usernameFragment
         do {
             try browser.session.restartICE(offer: AudioOffer(parsing: offerSDP), now: clock)
         } catch {
-            return .failure(.badOffer("\(error)"))
+            logger.notice("restart offer refused", metadata: ["room": "\(browser.room)", "why": "\(error)"])
+            return .failure(.badOffer)
         }
         port.reindex(browser.session, previousFragment: previous)
         logger.info("ICE restart", metadata: ["room": "\(browser.room)", "member": "\(browser.member.id)"])
@@ -243,12 +240,12 @@ public final class WebRTCManager: MediaLoopHook {
 
     /// A new WebSocket takes over session `token` ("id.secret") with an ICE-restart offer.
     public func resume(_ token: String, offerSDP: String, feed: AsyncStream<String>.Continuation, connection: UInt64)
-        -> Result<(id: UInt64, room: String), JoinError>
+        -> Result<(id: UInt64, room: String), SignalError>
     {
         let parts = token.split(separator: ".", maxSplits: 1)
         guard parts.count == 2, let id = UInt64(parts[0]), let browser = sessions[id],
-            Array(browser.resumeSecret.utf8).elementsEqualConstantTime(Array(parts[1].utf8))
-        else { return .failure(.noSuchSession) }
+            plenum_secrets_equal(Array(browser.resumeSecret.utf8), browser.resumeSecret.utf8.count, Array(parts[1].utf8), parts[1].utf8.count) == 1
+        else { return .failure(.sessionExpired) }
         browser.feed?.finish()
         browser.feed = feed
         browser.connection = connection
@@ -283,41 +280,41 @@ public final class WebRTCManager: MediaLoopHook {
     }
 
     /// Carries out `action` for browser `id` if its role allows it; the refusal's text otherwise.
-    public func perform(_ id: UInt64, _ action: Action) -> Result<Void, JoinError> {
-        guard let browser = sessions[id], let conference = context.conferences[browser.room] else { return .failure(.noSuchSession) }
+    public func perform(_ id: UInt64, _ action: Action) -> Result<Void, SignalError> {
+        guard let browser = sessions[id], let conference = context.conferences[browser.room] else { return .failure(.sessionExpired) }
         let meetings = context.hook(MeetingManager.self)
         let meeting = browser.meetingID.flatMap { meetings?.registry.meeting($0) }
         let role = browser.role
-        func refuse(_ why: String) -> Result<Void, JoinError> {
-            logger.notice("action refused", metadata: ["room": "\(browser.room)", "member": "\(browser.member.id)", "why": "\(why)"])
-            return .failure(.refused(why))
+        func refuse(_ why: SignalError) -> Result<Void, SignalError> {
+            logger.notice("action refused", metadata: ["room": "\(browser.room)", "member": "\(browser.member.id)", "why": "\(why.code.rawValue)"])
+            return .failure(why)
         }
         /// A member of this room only: ids from other rooms and meetings are refused.
         func target(_ memberID: Int) -> Member? { conference.member(memberID) }
         switch action {
         case .mute(let targetID, let muted):
             let memberID = targetID ?? browser.member.id
-            guard target(memberID) != nil else { return refuse("no such participant") }
+            guard target(memberID) != nil else { return refuse(.noSuchParticipant) }
             if memberID == browser.member.id {
                 if !muted {
-                    guard role.may(.unmuteSelf) else { return refuse("not allowed to unmute") }
-                    if let meeting, meeting.lock.disableMicrophone, !role.isModerator { return refuse("microphones are locked") }
+                    guard role.may(.unmuteSelf) else { return refuse(.notAllowed("unmute")) }
+                    if let meeting, meeting.lock.disableMicrophone, !role.isModerator { return refuse(.microphonesLocked) }
                 }
             } else {
-                guard role.may(.muteOthers) else { return refuse("not allowed to mute others") }
-                if !muted, !role.may(.unmuteOthers) { return refuse("only participants unmute themselves") }
+                guard role.may(.muteOthers) else { return refuse(.notAllowed("mute others")) }
+                if !muted, !role.may(.unmuteOthers) { return refuse(.onlySelfUnmute) }
             }
             conference.setMuted(memberID, muted)
         case .muteAll(let muted):
-            guard role.may(.muteOthers) else { return refuse("not allowed to mute others") }
-            if !muted, !role.may(.unmuteOthers) { return refuse("only participants unmute themselves") }
+            guard role.may(.muteOthers) else { return refuse(.notAllowed("mute others")) }
+            if !muted, !role.may(.unmuteOthers) { return refuse(.onlySelfUnmute) }
             for member in conference.members where member.id != browser.member.id {
                 let isModerator = meeting.flatMap { meetings?.attendee(memberID: member.id, in: $0) }?.role.isModerator ?? false
                 if !isModerator { conference.setMuted(member.id, muted) }
             }
         case .remove(let targetID):
-            guard role.may(.remove) else { return refuse("not allowed to remove participants") }
-            guard target(targetID) != nil, targetID != browser.member.id else { return refuse("no such participant") }
+            guard role.may(.remove) else { return refuse(.notAllowed("remove participants")) }
+            guard target(targetID) != nil, targetID != browser.member.id else { return refuse(.noSuchParticipant) }
             if let other = sessions.values.first(where: { $0.room == browser.room && $0.member.id == targetID }) {
                 if let meeting { meeting.banned.insert(other.userID) }
                 other.feed?.yield(Signal.removed())
@@ -326,13 +323,13 @@ public final class WebRTCManager: MediaLoopHook {
                 conference.requestHangup(targetID)
             }
         case .rename(let targetID, let name):
-            guard role.may(.rename) else { return refuse("not allowed to rename participants") }
-            guard let clean = DisplayName.clean(name) else { return refuse("a name is needed") }
-            guard target(targetID) != nil else { return refuse("no such participant") }
+            guard role.may(.rename) else { return refuse(.notAllowed("rename participants")) }
+            guard let clean = DisplayName.clean(name) else { return refuse(.nameRequired) }
+            guard target(targetID) != nil else { return refuse(.noSuchParticipant) }
             conference.rename(targetID, to: clean)
         case .setRole(let targetID, let moderator):
-            guard role.may(.promote) else { return refuse("not allowed to change roles") }
-            guard let meeting, let meetings, target(targetID) != nil else { return refuse("no such participant") }
+            guard role.may(.promote) else { return refuse(.notAllowed("change roles")) }
+            guard let meeting, let meetings, target(targetID) != nil else { return refuse(.noSuchParticipant) }
             let newRole: Role = moderator ? meetings.roles.moderator : .viewer
             meetings.setRole(newRole, memberID: targetID, in: meeting)
             if let other = sessions.values.first(where: { $0.room == browser.room && $0.member.id == targetID }) {
@@ -341,19 +338,19 @@ public final class WebRTCManager: MediaLoopHook {
             }
             broadcast(Signal.roleChanged(id: targetID, role: newRole.name), room: browser.room)
         case .endMeeting:
-            guard role.may(.endMeeting) else { return refuse("not allowed to end the meeting") }
-            guard let meeting, let meetings else { return refuse("this room is not a meeting") }
+            guard role.may(.endMeeting) else { return refuse(.notAllowed("end the meeting")) }
+            guard let meeting, let meetings else { return refuse(.notAMeeting) }
             meetings.end(meeting.settings.meetingID, reason: "moderator")
         case .hand(let targetID, let raised):
             let memberID = targetID ?? browser.member.id
-            guard target(memberID) != nil else { return refuse("no such participant") }
+            guard target(memberID) != nil else { return refuse(.noSuchParticipant) }
             if memberID != browser.member.id {
-                guard !raised, role.may(.muteOthers) else { return refuse("not allowed to lower others' hands") }
+                guard !raised, role.may(.muteOthers) else { return refuse(.notAllowed("lower others' hands")) }
             }
             conference.setHandRaised(memberID, raised)
         case .lock(let microphone, let publicChat, let privateChat):
-            guard role.may(.lockSettings) else { return refuse("not allowed to change lock settings") }
-            guard let meeting, let meetings else { return refuse("this room is not a meeting") }
+            guard role.may(.lockSettings) else { return refuse(.notAllowed("change lock settings")) }
+            guard let meeting, let meetings else { return refuse(.notAMeeting) }
             if let microphone { meeting.lock.disableMicrophone = microphone }
             if let publicChat { meeting.lock.disablePublicChat = publicChat }
             if let privateChat { meeting.lock.disablePrivateChat = privateChat }
@@ -366,22 +363,22 @@ public final class WebRTCManager: MediaLoopHook {
         case .chat(let text, let to):
             let locked = !role.isModerator
             if let to {
-                guard role.may(.chatPrivately) else { return refuse("not allowed to chat privately") }
+                guard role.may(.chatPrivately) else { return refuse(.notAllowed("chat privately")) }
                 guard let recipient = sessions.values.first(where: { $0.room == browser.room && $0.member.id == to }), to != browser.member.id
-                else { return refuse("no such participant") }
+                else { return refuse(.noSuchParticipant) }
                 if locked, meeting?.lock.disablePrivateChat == true, !recipient.role.isModerator {
-                    return refuse("private chat is locked")
+                    return refuse(.privateChatLocked)
                 }
             } else {
-                guard role.may(.chat) else { return refuse("not allowed to chat") }
-                if locked, meeting?.lock.disablePublicChat == true { return refuse("public chat is locked") }
+                guard role.may(.chat) else { return refuse(.notAllowed("chat")) }
+                if locked, meeting?.lock.disablePublicChat == true { return refuse(.publicChatLocked) }
             }
-            guard chatRate.allow(browser.member.id, now: Double(clock) / 1000) else { return refuse("too many messages; wait a moment") }
+            guard chatRate.allow(browser.member.id, now: Double(clock) / 1000) else { return refuse(.tooManyMessages) }
             var log = chats[browser.room] ?? ChatLog()
             let posted = log.post(from: browser.member.id, fromName: browser.member.name, to: to, text: text, now: Date())
             chats[browser.room] = log
             switch posted {
-            case .failure(let refusal): return refuse(refusal.description)
+            case .failure(let refusal): return refuse(.chat(refusal))
             case .success(let message):
                 let signal = Signal.chat(message)
                 for other in sessions.values where other.room == browser.room {
@@ -389,60 +386,60 @@ public final class WebRTCManager: MediaLoopHook {
                 }
             }
         case .admit(let guest, let allow):
-            guard role.may(.admitGuests) else { return refuse("not allowed to admit guests") }
+            guard role.may(.admitGuests) else { return refuse(.notAllowed("admit guests")) }
             guard let meeting, let meetings, meetings.decide(meetingID: meeting.settings.meetingID, guestID: guest, admit: allow)
-            else { return refuse("no such guest") }
+            else { return refuse(.noSuchGuest) }
         case .startBreakouts(let rooms, let seconds, let freeJoin):
-            guard role.may(.manageBreakouts) else { return refuse("not allowed to manage breakout rooms") }
+            guard role.may(.manageBreakouts) else { return refuse(.notAllowed("manage breakout rooms")) }
             guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID) ?? Optional(meeting.settings.meetingID)
-            else { return refuse("this room is not a meeting") }
+            else { return refuse(.notAMeeting) }
             // Only members of the meeting's main room can be sent away.
             let main = conference.members.map(\.id)
-            guard rooms.allSatisfy({ $0.members.allSatisfy(main.contains) }) else { return refuse("no such participant") }
+            guard rooms.allSatisfy({ $0.members.allSatisfy(main.contains) }) else { return refuse(.noSuchParticipant) }
             if case .failure(let error) = meetings.startBreakouts(parent, rooms: rooms, seconds: seconds, freeJoin: freeJoin) {
-                return refuse(error.message)
+                return refuse(error.key == "breakoutsRunning" ? .breakoutsRunning : SignalError(.badBreakoutPlan, error.message))
             }
         case .extendBreakouts(let seconds):
-            guard role.may(.manageBreakouts) else { return refuse("not allowed to manage breakout rooms") }
+            guard role.may(.manageBreakouts) else { return refuse(.notAllowed("manage breakout rooms")) }
             guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
                 meetings.extendBreakouts(parent, seconds: seconds)
-            else { return refuse("no breakout rooms are open") }
+            else { return refuse(.noBreakoutRooms) }
         case .endBreakouts:
-            guard role.may(.manageBreakouts) else { return refuse("not allowed to manage breakout rooms") }
+            guard role.may(.manageBreakouts) else { return refuse(.notAllowed("manage breakout rooms")) }
             guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
                 meetings.endBreakouts(parent)
-            else { return refuse("no breakout rooms are open") }
+            else { return refuse(.noBreakoutRooms) }
         case .visitBreakout(let sequence):
-            guard role.may(.manageBreakouts) else { return refuse("not allowed to manage breakout rooms") }
+            guard role.may(.manageBreakouts) else { return refuse(.notAllowed("manage breakout rooms")) }
             guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
                 meetings.visit(memberID: browser.member.id, parentID: parent, sequence: sequence)
-            else { return refuse("no such breakout room") }
+            else { return refuse(.noSuchBreakoutRoom) }
         case .askForHelp:
             conference.requestHelp(browser.member.id)
         case .messageBreakouts(let text):
-            guard role.may(.manageBreakouts) else { return refuse("not allowed to manage breakout rooms") }
+            guard role.may(.manageBreakouts) else { return refuse(.notAllowed("manage breakout rooms")) }
             guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
                 let rooms = meetings.breakoutRooms(of: parent)
-            else { return refuse("no breakout rooms are open") }
+            else { return refuse(.noBreakoutRooms) }
             // The message appears in every room's chat, from the moderator.
             for room in rooms {
                 var log = chats[room] ?? ChatLog()
                 guard case .success(let message) = log.post(
                     from: browser.member.id, fromName: browser.member.name, to: nil, text: text, now: Date())
-                else { return refuse("an empty message") }
+                else { return refuse(.emptyMessage) }
                 chats[room] = log
                 broadcast(Signal.chat(message), room: room)
             }
         case .chooseBreakout(let sequence):
             guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
                 meetings.freeJoin(parent)
-            else { return refuse("breakout rooms are not open to choose") }
+            else { return refuse(.breakoutsNotChoosable) }
             guard meetings.visit(memberID: browser.member.id, parentID: parent, sequence: sequence) else {
-                return refuse("no such breakout room")
+                return refuse(.noSuchBreakoutRoom)
             }
         case .deleteChat(let messageID):
-            guard role.may(.moderateChat) else { return refuse("not allowed to delete messages") }
-            guard chats[browser.room]?.delete(messageID) != nil else { return refuse("no such message") }
+            guard role.may(.moderateChat) else { return refuse(.notAllowed("delete messages")) }
+            guard chats[browser.room]?.delete(messageID) != nil else { return refuse(.noSuchMessage) }
             broadcast(Signal.chatDeleted(messageID), room: browser.room)
         }
         return .success(())
@@ -483,7 +480,7 @@ public final class WebRTCManager: MediaLoopHook {
     /// A breakout room closed: its chat goes with it.
     public func forgetRoom(_ room: String) {
         chats[room] = nil
-        watchedConferences.remove(room)
+        watchedConferences[room] = nil
     }
 
     /// The meeting in `room` ended: every browser is told and leaves.
@@ -531,8 +528,8 @@ public final class WebRTCManager: MediaLoopHook {
 
     /// Forwards a room's events to every browser in it (once per conference).
     private func watch(_ conference: Conference) {
-        guard !watchedConferences.contains(conference.name) else { return }
-        watchedConferences.insert(conference.name)
+        guard watchedConferences[conference.name]?.conference !== conference else { return }
+        watchedConferences[conference.name] = WeakConference(conference: conference)
         let room = conference.name
         conference.observers.append { [weak self, weak conference] event in
             guard let self, let conference else { return }
@@ -542,12 +539,4 @@ public final class WebRTCManager: MediaLoopHook {
     }
 }
 
-extension Array where Element == UInt8 {
-    /// Comparison whose time does not depend on where the arrays differ (for secrets).
-    func elementsEqualConstantTime(_ other: [UInt8]) -> Bool {
-        guard count == other.count else { return false }
-        var difference: UInt8 = 0
-        for i in indices { difference |= self[i] ^ other[i] }
-        return difference == 0
-    }
-}
+

@@ -17,6 +17,10 @@ public final class WebRTCSession {
     public let leg: RTPLeg
     public private(set) var established = false
     public private(set) var failure: String?
+    /// Where the DTLS handshake runs (the checked address it came from, and the socket), and when
+    /// OpenSSL's retransmission timer is due, in the loop's milliseconds.
+    private var handshakePeer: (address: SocketAddress, socket: UDPSocket)?
+    private var handshakeDeadline: UInt64?
 
     public struct Offer: Sendable {
         public var offer: AudioOffer
@@ -132,7 +136,9 @@ public final class WebRTCSession {
         case .dtls:
             // DTLS only from an address that passed an ICE check (issue 4: "DTLS from a foreign address").
             guard ice.validated.contains(endpoint) else { return }
+            handshakePeer = (source, socket)
             for reply in dtls.receive(datagram) { _ = reply.withUnsafeBytes { socket.send($0, to: source) } }
+            handshakeDeadline = dtls.timeout.map { now + UInt64($0) }
             if !established, dtls.state == .connected {
                 do {
                     let (inbound, outbound) = try dtls.srtpSessions()
@@ -155,6 +161,18 @@ public final class WebRTCSession {
     }
 }
 
+extension WebRTCSession {
+    /// Resends our last handshake flight when OpenSSL's timer says it was lost (RFC 6347 §4.2.4): the
+    /// browser waits for it, and a lost ServerHello would otherwise be recovered only if the browser
+    /// retransmits (issue 13). Called every tick while the session is handshaking.
+    func checkHandshakeTimer(now: UInt64) {
+        guard !established, failure == nil, let deadline = handshakeDeadline, now >= deadline, let peer = handshakePeer else { return }
+        for datagram in dtls.onTimeout() { _ = datagram.withUnsafeBytes { peer.socket.send($0, to: peer.address) } }
+        handshakeDeadline = dtls.timeout.map { now + UInt64($0) }
+        if case .failed(let why) = dtls.state { failure = why }
+    }
+}
+
 extension Endpoint {
     init(_ address: SocketAddress) { self.init(high: address.high, low: address.low, port: address.port) }
 }
@@ -172,6 +190,8 @@ public final class WebRTCPort {
     public let context: DTLSContext
     private var byFragment: [String: WebRTCSession] = [:]
     private var byEndpoint: [Endpoint: WebRTCSession] = [:]
+    /// Sessions whose DTLS handshake is not done: their retransmission timers run.
+    private var handshaking: [ObjectIdentifier: WebRTCSession] = [:]
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 16)
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 512, alignment: 16)
     public private(set) var unroutable = 0
@@ -198,7 +218,10 @@ public final class WebRTCPort {
         scratch.deallocate()
     }
 
-    public func add(_ session: WebRTCSession) { byFragment[session.ice.local.usernameFragment] = session }
+    public func add(_ session: WebRTCSession) {
+        byFragment[session.ice.local.usernameFragment] = session
+        handshaking[ObjectIdentifier(session)] = session
+    }
 
     /// After an ICE restart: the session answers to its new username only.
     public func reindex(_ session: WebRTCSession, previousFragment: String) {
@@ -208,6 +231,7 @@ public final class WebRTCPort {
 
     public func remove(_ session: WebRTCSession) {
         byFragment[session.ice.local.usernameFragment] = nil
+        handshaking[ObjectIdentifier(session)] = nil
         for (endpoint, s) in byEndpoint where s === session { byEndpoint[endpoint] = nil }
     }
 
@@ -228,6 +252,13 @@ public final class WebRTCPort {
                 }
                 session.receive(buffer, length: length, from: source, via: socket, now: now, scratch: scratch)
                 if session.ice.validated.contains(endpoint) { byEndpoint[endpoint] = session }
+            }
+        }
+        for (id, session) in handshaking {
+            if session.established || session.failure != nil {
+                handshaking[id] = nil
+            } else {
+                session.checkHandshakeTimer(now: now)
             }
         }
     }

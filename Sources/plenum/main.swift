@@ -124,7 +124,8 @@ struct Serve: AsyncParsableCommand {
         let agentSlot = AgentSlot()
         let agent = try SIPAgent(
             bindURL: sip.listen, tlsURL: sip.tlsListen, certificateDirectory: sip.certificateDirectory,
-            authenticationRealm: sip.authentication?.realm, passwordFile: sip.authentication?.passwordFile
+            authenticationRealm: sip.authentication?.realm, passwordFile: sip.authentication?.passwordFile,
+            trustedSources: sip.trustedSources
         ) { event in
             loop.execute { context in
                 guard let manager = context.hook(SIPCallManager.self) else { return }
@@ -175,7 +176,12 @@ struct Serve: AsyncParsableCommand {
                 api: try apiSettings(configuration.api, dataDirectory: dataDirectory, logger: logger),
                 publicURL: configuration.publicURL, limits: configuration.httpLimits ?? HTTPLimits()),
             loop: loop)
-        let httpTask = Task { try await signalling.run() }
+        let (stopRequests, requestStop) = AsyncStream<Void>.makeStream()
+        let httpTask = Task {
+            try await signalling.run(until: {
+                for await _ in stopRequests {}  // ends when a stop is requested (or the task is cancelled)
+            })
+        }
         logger.notice("open \(signalling.url) in a browser", metadata: [
             "webrtc": "\(mediaAddressesForBrowsers.joined(separator: ", ")) port \(webrtcPort)",
             "dtls_fingerprint": "\(identity.fingerprint)",
@@ -214,9 +220,10 @@ struct Serve: AsyncParsableCommand {
             logger.notice("stopping", metadata: ["signal": "\(number)"])
             break
         }
-        httpTask.cancel()
+        requestStop.finish()
         // A WebSocket whose peer vanished (a browser that changed networks) never answers the close
-        // handshake; waiting for it would stall the stop, so open connections get 2 s.
+        // handshake; waiting for it would stall the stop, so open connections get 2 s, then the server
+        // is cancelled.
         let httpStopped = AgentSlot.Flag()
         Task {
             _ = await httpTask.result
@@ -228,6 +235,7 @@ struct Serve: AsyncParsableCommand {
         }
         if await !httpStopped.value() {
             logger.notice("connections still open after 2 s are dropped")
+            httpTask.cancel()
         }
         agent.shutdown()
         loop.stop()

@@ -4,6 +4,7 @@ gap. Run by scripts/bench-floods.sh inside a network namespace of its own; every
 server in that namespace, from addresses the script adds there (10.77.0.100-.163 for "many sources")."""
 import os
 import socket
+import ssl
 import struct
 import subprocess
 import threading
@@ -13,6 +14,8 @@ from peers import SERVER_IP, Server
 from sipraw import RawCall
 
 MANY = [f"10.77.0.{100 + i}" for i in range(64)]
+MANY_MORE = [f"10.77.0.{100 + i}" for i in range(100)]
+ONE = "10.77.0.99"  # a flooder of its own: the legitimate call's address must stay reachable
 
 
 def rss_kb(pid: int) -> int:
@@ -70,14 +73,20 @@ class LegitimateCall:
         self.call.close()
 
 
-def sip_flood(server: Server, method: str, sources: list[str], rate: int, seconds: float):
-    """`rate` requests a second for `seconds`, round robin over `sources`, never answered or ACKed."""
+def udp_sockets(sources: list[str]) -> list[socket.socket]:
+    """A non-blocking UDP socket bound to each source address."""
     sockets = []
     for ip in sources:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind((ip, 0))
         s.setblocking(False)
         sockets.append(s)
+    return sockets
+
+
+def sip_flood(server: Server, method: str, sources: list[str], rate: int, seconds: float):
+    """`rate` requests a second for `seconds`, round robin over `sources`, never answered or ACKed."""
+    sockets = udp_sockets(sources)
     body = f"v=0\r\no=- 1 1 IN IP4 {sources[0]}\r\ns=-\r\nc=IN IP4 {sources[0]}\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
     sent, start = 0, time.time()
     while time.time() - start < seconds:
@@ -132,7 +141,7 @@ def slowloris(server: Server, count: int, seconds: float):
 
 
 def run_case(name: str, action):
-    server = Server(sip_extra={"mediaTimeoutSeconds": 60}, log_level="notice")
+    server = Server(sip_extra={"mediaTimeoutSeconds": 60}, log_level="notice", api_secret=SECRET)
     try:
         pid = server.process.pid
         call = LegitimateCall(server)
@@ -171,17 +180,105 @@ def run_case(name: str, action):
         server.stop()
 
 
+def websocket_flood(server: Server, sources: list[str], count: int, seconds: float) -> str:
+    """`count` TLS connections upgraded to WebSockets and then silent (no join), spread over `sources`;
+    returns how many were upgraded, and whether a new one from elsewhere still gets in after `seconds`."""
+    import asyncio
+
+    context = server.ssl_context()
+    request = (f"GET /ws HTTP/1.1\r\nHost: {SERVER_IP}:{server.http_port}\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+
+    async def connect(ip):
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(
+                SERVER_IP, server.http_port, ssl=context, local_addr=(ip, 0)), 10)
+            writer.write(request)
+            line = await asyncio.wait_for(reader.readline(), 10)
+            return (reader, writer) if b" 101 " in line else None
+        except (OSError, asyncio.TimeoutError, ssl.SSLError):
+            return None
+
+    async def run():
+        connections = []
+        for batch in range(0, count, 200):
+            results = await asyncio.gather(*(connect(sources[i % len(sources)]) for i in range(batch, min(count, batch + 200))))
+            connections += [c for c in results if c]
+        opened = len(connections)
+        await asyncio.sleep(seconds)
+        newcomer = await connect("10.77.0.2")
+        for c in connections + ([newcomer] if newcomer else []):
+            c[1].close()
+        return f"{count} tried, {opened} upgraded; a newcomer after {seconds:.0f} s: {'in' if newcomer else 'refused'}"
+
+    return asyncio.run(run())
+
+
+def meetings_flood(server: Server, count: int) -> str:
+    """`count` BigBlueButton `create` calls, correctly signed, over one keep-alive connection."""
+    import hashlib
+    import http.client
+
+    connection = http.client.HTTPSConnection(SERVER_IP, server.http_port, context=server.ssl_context(), timeout=10)
+    created = 0
+    for i in range(count):
+        query = f"name=Flood+{i}&meetingID=flood-{i}"
+        checksum = hashlib.sha256(("create" + query + SECRET).encode()).hexdigest()
+        connection.request("GET", f"/bigbluebutton/api/create?{query}&checksum={checksum}")
+        body = connection.getresponse().read()
+        created += b"<returncode>SUCCESS</returncode>" in body
+    connection.close()
+    return f"{count} tried, {created} created"
+
+
+def media_flood(server: Server, sources: list[str], rate: int, seconds: float) -> int:
+    """Junk and RTP-looking datagrams at `rate` a second to the WebRTC port and the phones' RTP ports."""
+    import random
+
+    random.seed(11)
+    sockets = udp_sockets(sources)
+    packets = [bytes(random.getrandbits(8) for _ in range(random.randint(1, 1200))) for _ in range(64)]
+    packets += [struct.pack("!BBHII", 0x80, 0, i, i * 160, 0x1234) + bytes(160) for i in range(64)]
+    ports = [40000] + list(range(21000, 21100, 2))
+    sent, start = 0, time.time()
+    while time.time() - start < seconds:
+        due = int((time.time() - start) * rate)
+        while sent < due:
+            try:
+                sockets[sent % len(sockets)].sendto(packets[sent % len(packets)], (SERVER_IP, ports[sent % len(ports)]))
+            except (BlockingIOError, OSError):
+                pass
+            sent += 1
+        time.sleep(0.001)
+    for s in sockets:
+        s.close()
+    return sent
+
+
+SECRET = "flood-bench-secret"
+CASES = {
+    "options-one": ("OPTIONS 2,000/s for 10 s, one source", lambda s: sip_flood(s, "OPTIONS", [ONE], 2000, 10)),
+    "options-many": ("OPTIONS 5,000/s for 10 s, 64 sources", lambda s: sip_flood(s, "OPTIONS", MANY, 5000, 10)),
+    "register-many": ("REGISTER 2,000/s for 10 s, 64 sources", lambda s: sip_flood(s, "REGISTER", MANY, 2000, 10)),
+    "invite-many": ("INVITE 500/s for 10 s, 64 sources, never ACKed", lambda s: sip_flood(s, "INVITE", MANY, 500, 10)),
+    "slowloris": ("500 slow HTTPS connections from one address, 1 byte/s for 10 s (kept)", lambda s: slowloris(s, 500, 10)),
+    "websockets": ("5,000 silent WebSockets from 100 sources", lambda s: websocket_flood(s, MANY_MORE, 5000, 8)),
+    "meetings": ("10,000 meetings created (signed API calls)", lambda s: meetings_flood(s, 10000)),
+    "media": ("UDP 20,000/s for 10 s to the media ports, 64 sources", lambda s: media_flood(s, MANY, 20000, 10)),
+}
+
+
 def main():
-    for ip in MANY:
+    import sys
+
+    for ip in [ONE] + MANY_MORE:
         subprocess.run(["ip", "addr", "add", f"{ip}/24", "dev", "veth1"], check=False, capture_output=True)
     print("| flood | sent | RSS before (MB) | RSS peak (MB) | RSS 20 s after (MB) | server CPU (s) | "
           "legit call pps (before → during) | legit call longest gap (ms) | /api/token after |")
     print("|---|---|---|---|---|---|---|---|---|")
-    run_case("OPTIONS 2,000/s for 10 s, one source", lambda s: sip_flood(s, "OPTIONS", ["10.77.0.2"], 2000, 10))
-    run_case("OPTIONS 5,000/s for 10 s, 64 sources", lambda s: sip_flood(s, "OPTIONS", MANY, 5000, 10))
-    run_case("REGISTER 2,000/s for 10 s, 64 sources", lambda s: sip_flood(s, "REGISTER", MANY, 2000, 10))
-    run_case("INVITE 500/s for 10 s, 64 sources (never ACKed)", lambda s: sip_flood(s, "INVITE", MANY, 500, 10))
-    run_case("slowloris: 500 HTTPS connections, 1 byte/s for 10 s (survivors)", lambda s: slowloris(s, 500, 10))
+    for key in sys.argv[1:] or CASES:
+        name, action = CASES[key]
+        run_case(name, action)
 
 
 if __name__ == "__main__":

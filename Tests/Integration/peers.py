@@ -23,6 +23,14 @@ SERVER_IP6 = os.environ.get("PLENUM_TEST_SERVER_IP6", "")
 PHONE_IP6 = os.environ.get("PLENUM_TEST_PHONE_IP6", "")
 
 
+def wait_until(condition, timeout: float, what: str = ""):
+    """Polls `condition` until it holds (the state that must come), failing after `timeout` seconds."""
+    end = time.time() + timeout
+    while not condition():
+        assert time.time() < end, f"timed out waiting: {what}"
+        time.sleep(0.05)
+
+
 def plenum_binary() -> Path:
     """The most recently built plenum (debug from scripts/test.sh, or a release build)."""
     builds = [p for p in (ROOT / ".build" / b / "plenum" for b in ["debug", "release"]) if p.exists()]

@@ -52,8 +52,12 @@ class RawCall:
 
     def options(self, count: int) -> list[int]:
         """Sends `count` OPTIONS as fast as it can (each a transaction of its own); returns the statuses."""
+        return self.requests("OPTIONS", count)
+
+    def requests(self, method: str, count: int) -> list[int]:
+        """Sends `count` out-of-dialog `method` requests as fast as it can; returns the statuses."""
         for i in range(count):
-            self._send(self._headers("OPTIONS", i + 1, f"sip:{self.room}@{SERVER_IP}:{self.server_port}", f"opt{i}-{time.time_ns()}")
+            self._send(self._headers(method, i + 1, f"sip:{self.room}@{SERVER_IP}:{self.server_port}", f"opt{i}-{time.time_ns()}")
                        .replace(f"Call-ID: {self.call_id}", f"Call-ID: opt{i}-{self.call_id}") + "Content-Length: 0\r\n\r\n")
         statuses = []
         end = time.time() + 5
@@ -127,6 +131,10 @@ class RawCall:
         for i in range(count):
             header = struct.pack("!BBHII", 0x80, 0, (sequence + i) & 0xFFFF, (sequence + i) * 160, 0x1234ABCD)
             self.rtp.sendto(header + b"\xff" * 160, self.remote_rtp)
+
+    def bye(self):
+        """Hangs up the established call."""
+        self._send(self._headers("BYE", 2, self.contact, f"bye{time.time_ns()}") + "Content-Length: 0\r\n\r\n")
 
     def close(self):
         self.sip.close()

@@ -1,9 +1,10 @@
 """Phones dial in over SIP (issue 3): real baresip phones, audio checked by frequency."""
+import re
 import time
 
 import pytest
 
-from peers import SERVER_IP, Phone, Server, level_dbfs, tone_share_db
+from peers import SERVER_IP, Phone, Server, level_dbfs, tone_share_db, wait_until
 
 
 
@@ -92,3 +93,26 @@ def test_tcp_transport(server):
     b.wait(20)
     heard, rate = a.heard()
     assert tone_share_db(heard[-3 * rate:], rate, 1000) > -6, a.log_text()[-1500:]
+
+
+def test_digits_typed_by_rfc4733_leave_no_loss_and_no_delay(server):
+    # Issue 13: dial the dial-in number, type the room and # (RFC 4733 events on the audio's own
+    # sequence numbers): the call then carries no "lost" packets and no extra jitter-buffer delay, like
+    # a call dialled straight to the room (it was lost=11, jitter_buffer_ms≈130).
+    b = Phone(1000)
+    b.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 14)
+    a = Phone(440)
+    a.dial(f"sip:1000@{SERVER_IP}:{server.sip_port}", 12)
+    assert a.wait_for_log("Call established", 5), a.log_text()
+    # Keys pressed during the welcome are not an answer: type once the room's number is asked for.
+    wait_until(lambda: "into=room" in server.log_text(), 10, "the dial-in number asks for the room")
+    a.send_digits("3001#")
+    a.wait(25)
+    b.wait(25)
+    wait_until(lambda: server.log_text().count("call statistics") == 2, 10, "both calls ended in the room")
+    heard, rate = a.heard()
+    assert tone_share_db(heard[-3 * rate:], rate, 1000) > -6, "A typed its way into B's room"
+    for line in [l for l in server.log_text().splitlines() if "call statistics" in l]:
+        lost = int(re.search(r"lost=(\d+)", line).group(1))
+        delay = float(re.search(r"jitter_buffer_ms=([\d.]+)", line).group(1))
+        assert lost == 0 and delay < 45, line

@@ -226,6 +226,48 @@ def test_a_moderator_admits_a_guest_from_the_page(server, chromium):
         guest.send(json.dumps({"type": "leave"}))
 
 
+def test_a_waiting_guest_who_chats_keeps_waiting_and_is_let_in(server, chromium):
+    """Issue 12, defect 2: a guest in the waiting room (the page in Chromium) whose request is refused
+    keeps waiting, with the refusal shown in its language, and stays on the moderator's list; chat is
+    closed until the guest is in."""
+    import asyncio
+    import json
+    import urllib.parse
+
+    from test_meetings import Browser
+
+    def token(query: str) -> str:
+        url = api(server, "join", query + "&redirect=false").split("<url>")[1].split("</url>")[0].replace("&amp;", "&")
+        return urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["token"][0]
+
+    api(server, "create", "name=Office+hours&meetingID=office&guestPolicy=ASK_MODERATOR")
+
+    async def scenario():
+        async with Browser(server, token("fullName=Host&meetingID=office&role=MODERATOR")) as host:
+            chromium.call("open", url=f"{server.base_url}/?lang=de&token={token('fullName=Gast&meetingID=office&role=VIEWER')}")
+            chromium.wait_for("document.readyState === 'complete'", 10)
+            chromium.call("click", css="#join-mic")
+            chromium.wait_for("document.getElementById('status').dataset.state === 'statusWaiting'", 15, "waiting")
+            guests = (await host.next("guests", 10))["guests"]
+            while not guests:
+                guests = (await host.next("guests", 10))["guests"]
+            assert chromium.js("return document.getElementById('chat-text').disabled"), "no chat while waiting"
+            SCREENSHOTS.mkdir(exist_ok=True)
+            chromium.call("screenshot", path=str(SCREENSHOTS / "waiting-guest-de.png"))
+            # What the guest can still press is refused while waiting (mute: the server has no member
+            # to mute yet); the refusal is shown and the guest waits on (it was thrown out).
+            chromium.call("click", css="#mute")
+            chromium.wait_for("!document.getElementById('toast').hidden && "
+                              "document.getElementById('toast').innerText.includes('Moderation')", 5, "the refusal, in German")
+            assert chromium.js("return document.getElementById('status').dataset.state") == "statusWaiting"
+            assert not chromium.js("return document.getElementById('room-view').hidden")
+            await host.send({"type": "admit", "guest": guests[0]["id"], "allow": True})
+            chromium.wait_for("document.getElementById('status').dataset.state === 'statusConnected'", 15, "let in")
+            assert not chromium.js("return document.getElementById('chat-text').disabled")
+
+    asyncio.run(scenario())
+
+
 def test_a_denied_microphone_is_explained_and_listening_still_works(server):
     """The person says no to the microphone: the page says what to do, and "Listen only" still joins."""
     chromium = Chromium(server, deny_microphone=True)

@@ -156,7 +156,8 @@ def test_bad_signalling_gets_errors_and_the_server_stays_up(server):
                             json.dumps({"type": "join", "token": token, "sdp": "garbage"}),
                             json.dumps({"type": "restart", "sdp": "v=0"}),
                             json.dumps({"type": "resume", "session": "1.nope", "sdp": "v=0"}),
-                            "[" * 5000 + "]" * 5000, json.dumps({"type": "join", "token": token, "sdp": "x" * 100_000})]:
+                            "[" * 5000 + "]" * 5000, json.dumps({"type": "join", "token": token, "sdp": "x" * 100_000}),
+                            json.dumps({"type": "join", "version": 99, "token": token, "sdp": "v=0"})]:
                 await ws.send(message)
                 replies.append(json.loads(await ws.recv()))
             return replies
@@ -166,6 +167,11 @@ def test_bad_signalling_gets_errors_and_the_server_stays_up(server):
     messages = [r["message"] for r in replies]
     assert "invalid token" in messages and "malformed token" in messages, messages
     assert "the token is for another room" in messages and "session expired" in messages, messages
+    codes = [r["code"] for r in replies]
+    assert codes[:3] == ["malformed-message", "unknown-type", "missing-fields"], codes
+    assert {"token-invalid", "wrong-room", "bad-offer", "not-joined", "session-expired", "message-too-large"} <= set(codes), codes
+    assert all(r.get("request") == "join" for r in replies[2:8]), "the refused request is named"
+    assert replies[-1]["code"] == "unsupported-version" and replies[-1]["supported"] == {"min": 1, "max": 1}, replies[-1]
     assert server.alive()
 
 
@@ -344,3 +350,73 @@ def test_hostile_packets_on_the_media_port_change_nothing(server):
     phone_heard, rate = phone.heard()
     assert tone_share_db(phone_heard[-5 * rate:-2 * rate], rate, 440) > -6, "the phone keeps hearing the browser"
     assert server.alive()
+
+
+def test_leave_and_join_again_still_sees_people_come_and_go(server):
+    # Issue 12, defect 1: the room's conference is replaced once a phone leaves it empty; a browser
+    # that joins again must see participants come and go in the new one.
+    from sipraw import RawCall
+    from test_meetings import Browser
+    from peers import wait_until
+
+    async def scenario():
+        async with Browser(server, server.token("3001")):
+            pass  # joined and left: the room is empty
+        phone = RawCall(server.sip_port)
+        assert phone.invite(phone.sdp()) == 200
+        phone.bye()
+        wait_until(lambda: "why=bye" in server.log_text(), 5, "the phone left the room empty")
+        phone.close()
+        async with Browser(server, server.token("3001")) as again:
+            async with Browser(server, server.token("3001")) as other:
+                joined = await again.next("participant-joined")
+                assert joined["id"] == other.answer["memberId"]
+            left = await again.next("participant-left")
+            assert left["id"] == joined["id"]
+
+    asyncio.run(scenario())
+
+
+class LostServerFlightRelay(LossyRelay):
+    """Loses the server's first DTLS flight (ServerHello and what follows it at once) and, for ten
+    seconds, every retransmitted ClientHello: only the server's own retransmission timer can then
+    complete the handshake (RFC 6347 §4.2.4) before the call below ends."""
+
+    def __init__(self, server_address):
+        super().__init__(server_address, loss=0.0, jitter=0.0)
+        self.first_flight_at = None
+        self.client_hellos = 0
+        self.lost = 0
+        self.server_dtls_after_loss = 0
+
+    @staticmethod
+    def is_dtls(data):
+        return 20 <= data[0] <= 63
+
+    def datagram_received(self, data, address):
+        now = time.time()
+        if address == self.server_address and self.is_dtls(data):
+            if self.first_flight_at is None:
+                self.first_flight_at = now
+            if now - self.first_flight_at < 0.05:
+                self.lost += 1
+                return
+            self.server_dtls_after_loss += 1
+        elif address != self.server_address and self.is_dtls(data) and len(data) > 13 and data[0] == 22 and data[13] == 1:
+            self.client_hellos += 1
+            if self.client_hellos > 1 and self.first_flight_at is not None and now - self.first_flight_at < 10:
+                self.lost += 1
+                return
+        super().datagram_received(data, address)
+
+
+def test_a_lost_handshake_flight_is_retransmitted_by_the_server(server):
+    # Issue 13: the server's DTLS timer must resend its flight; the browser still connects and hears.
+    phone = Phone(1000)
+    phone.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 14)
+    assert phone.wait_for_log("Call established", 5)
+    relay = LostServerFlightRelay((SERVER_IP, 40000))
+    heard = asyncio.run(browser(server, "3001", 440, 8, [], relay=relay))
+    phone.stop()
+    assert relay.lost >= 1 and relay.server_dtls_after_loss >= 1, vars(relay)
+    assert tone_share_db(heard[-3 * 48000:], 48000, 1000) > -10, "the browser connected and hears the phone"

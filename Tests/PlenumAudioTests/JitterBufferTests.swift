@@ -169,3 +169,44 @@ struct Scenario {
         #expect(kinds.joined() == "pppppp" + String(repeating: "s", count: 19) + "ppppp" + "uu", "\(kinds.joined())")
     }
 }
+
+/// Issue 13: a caller who types digits by RFC 4733 sends telephone events instead of audio, on the
+/// audio's own sequence numbers. They are pauses: nothing is concealed as lost and the buffer does not
+/// grow (it did: `lost=11`, ≈ 130 ms of delay for the rest of the call).
+@Suite struct TelephoneEventPauseTests {
+    /// 2 s of G.711, a key held for 11 packets, then 10 s of audio; one packet per 20 ms tick, each
+    /// arriving 5 ms before its tick. Returns the buffer's statistics and its depth at the end.
+    static func run(markPauses: Bool) -> (JitterBuffer.Statistics, Int) {
+        var buffer = JitterBuffer(.init(unitsPerTick: 160, maxPayloadBytes: 640))
+        let audio = [UInt8](repeating: 0x55, count: 160)
+        var sequence: UInt16 = 65_500  // wraps during the run
+        var timestamp: UInt32 = 4_294_960_000
+        for tick in 0..<(100 + 11 + 500) {
+            if (100..<111).contains(tick) {
+                // The event keeps its start time (RFC 4733 §2.5.1.2); audio time runs on meanwhile.
+                if markPauses { buffer.insertPause(sequence: sequence, timestamp: 4_294_960_000 &+ 100 * 160) }
+            } else {
+                _ = audio.withUnsafeBytes { buffer.insert($0, sequence: sequence, timestamp: timestamp, duration: 160) }
+            }
+            sequence &+= 1
+            timestamp &+= 160
+            _ = buffer.next()
+        }
+        return (buffer.statistics, buffer.bufferedTicks)
+    }
+
+    @Test func eventsArePausesNotLosses() {
+        let (statistics, depth) = Self.run(markPauses: true)
+        #expect(statistics.lost == 0)
+        #expect(statistics.underruns == 0, "a pause is no underrun: \(statistics)")
+        #expect(statistics.played == 600)
+        #expect(depth <= 1)
+        #expect(statistics.meanBufferedTicks < 0.1, "no delay carried on: \(statistics.meanBufferedTicks) ticks")
+    }
+
+    /// What happened before: the same stream with the events unseen by the buffer.
+    @Test func unseenEventsWereLossesAndDelay() {
+        let (statistics, _) = Self.run(markPauses: false)
+        #expect(statistics.lost + statistics.underruns >= 8)
+    }
+}

@@ -117,16 +117,4 @@ import Testing
         for i in 0..<1100 { _ = log.post(from: 1, fromName: "a", to: nil, text: "\(i)", now: now) }
         #expect(log.messages.count == ChatLog.capacity && log.messages.last?.text == "1099")
     }
-
-    @Test func theRateLimiterAllowsABurstThenOnePerSecond() {
-        var limiter = RateLimiter(burst: 5, perSecond: 1)
-        var results: [Bool] = []
-        for _ in 0..<8 { results.append(limiter.allow(1, now: 0)) }
-        #expect(results == [true, true, true, true, true, false, false, false])
-        let other = limiter.allow(2, now: 0)
-        #expect(other, "per sender")
-        let early = limiter.allow(1, now: 0.5)
-        let later = limiter.allow(1, now: 1.6)
-        #expect(!early && later)
-    }
 }

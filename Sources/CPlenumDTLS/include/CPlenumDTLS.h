@@ -48,8 +48,10 @@ int plenum_sha256(const uint8_t *data, size_t length, uint8_t *digest);
 int plenum_digest(const char *name, const uint8_t *data, size_t length, uint8_t *out);
 /// HMAC-SHA-256 (RFC 2104) into 32 bytes; 0 on success.
 int plenum_hmac_sha256(const uint8_t *key, size_t key_length, const uint8_t *data, size_t length, uint8_t *mac);
-/// 1 when equal, in time independent of the contents (for MACs).
-int plenum_constant_time_equal(const uint8_t *a, const uint8_t *b, size_t length);
+/// 1 when `a` and `b` are equal, in time independent of their contents (OpenSSL's CRYPTO_memcmp): the
+/// one comparison of secrets in Plenum (MACs, checksums, PINs, session handles). Only the lengths may
+/// show in the time taken.
+int plenum_secrets_equal(const uint8_t *a, size_t a_length, const uint8_t *b, size_t b_length);
 /// The last OpenSSL error, for logs.
 const char *plenum_dtls_error(plenum_dtls *dtls);
 

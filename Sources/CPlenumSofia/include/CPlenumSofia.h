@@ -26,6 +26,9 @@ typedef enum {
     PLENUM_SIP_TERMINATED = 5,
     /// An INFO request in the call (DTMF relay bodies: application/dtmf-relay, application/dtmf).
     PLENUM_SIP_INFO = 6,
+    /// A source went on flooding past its budget: the kernel drops its packets for `status` seconds
+    /// (`source_address` says which; no call).
+    PLENUM_SIP_SOURCE_DROPPED = 7,
 } plenum_sip_event_kind;
 
 typedef struct {
@@ -74,6 +77,28 @@ void plenum_sip_respond(plenum_sip_agent *agent, uint64_t call, int status, cons
 void plenum_sip_hangup(plenum_sip_agent *agent, uint64_t call);
 /// The local port the agent listens on (after create), or 0.
 int plenum_sip_agent_port(plenum_sip_agent *agent);
+/// A source the request guards never limit (a SIP trunk: one address for many callers). Call after
+/// create and before run, on the same thread.
+void plenum_sip_agent_trust(plenum_sip_agent *agent, const char *ip);
+/// Has the kernel drop every packet from `ip` to the SIP port for `seconds` (a source that floods
+/// calls; the agent does the same by itself for out-of-dialog floods). Any thread.
+void plenum_sip_drop_source(plenum_sip_agent *agent, const char *ip, int seconds);
+
+/// Source addresses whose datagrams the kernel drops on a set of sockets (a classic BPF socket filter,
+/// rebuilt when the list changes). At most 256 addresses (IPv6 ones by their /64); when full, the one released soonest makes
+/// room. Times are seconds on any monotonic clock the caller chooses. Not thread-safe.
+typedef struct plenum_drop_list plenum_drop_list;
+plenum_drop_list *plenum_drop_list_create(void);
+void plenum_drop_list_destroy(plenum_drop_list *list);
+/// Filters `fd` (a UDP socket) by the list from now on. 0, or -1 when the filter cannot be attached.
+int plenum_drop_list_add_socket(plenum_drop_list *list, int fd);
+/// Adds every UDP socket of this process bound to `port`; returns how many.
+int plenum_drop_list_add_sockets_bound_to(plenum_drop_list *list, int port);
+/// Drops `ip` (IPv4 or IPv6 text) until `until`. 0, or -1 for an address that does not parse.
+int plenum_drop_list_drop(plenum_drop_list *list, const char *ip, double until);
+/// Releases the addresses whose time is up at `now`.
+void plenum_drop_list_expire(plenum_drop_list *list, double now);
+int plenum_drop_list_count(const plenum_drop_list *list);
 /// Parses one SIP request with sofia's parser and calls `callback` with the fields the agent hands to
 /// Swift (kind INVITE, no call), as the live agent would: the entry point for fuzzing that hand-off.
 /// Returns -1 for a message sofia refuses.
