@@ -20,7 +20,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// RTP with header extensions (RFC 8285 one- and two-byte) and the RFC 6464 level, and RFC 4733 events.
     case rtp
     case rtcp
-    /// The WebSocket's JSON messages.
+    /// The WebSocket's JSON messages, through the dispatch table the session uses.
     case signalling
     /// BigBlueButton API query strings: checksum, then every call's parameters.
     case api
@@ -48,7 +48,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .rtcp:
             try? RTCP.parse(bytes, item: { _ in }, report: { _ in })
         case .signalling:
-            _ = try? JSONDecoder().decode(Signal.ClientMessage.self, from: Data(bytes))
+            _ = ClientRequest.decode(Data(bytes))
         case .api:
             let text = String(decoding: bytes, as: UTF8.self)
             let call = text.prefix { $0 != "?" }

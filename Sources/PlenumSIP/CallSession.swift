@@ -386,8 +386,8 @@ final class CallSession {
         var profile = ConferenceProfile()
         profile.announceAlone = false
         profile.enterExitTones = false
-        profile.language = manager.profiles["default"]?.language ?? "en"
-        let lobby = Conference(name: "lobby-\(id)", profile: profile, sounds: manager.sounds)
+        profile.language = manager.rooms.profiles["default"]?.language ?? "en"
+        let lobby = Conference(name: "lobby-\(id)", profile: profile, sounds: manager.rooms.sounds)
         manager.context.conferences[lobby.name] = lobby
         enter(lobby)
     }
@@ -395,7 +395,7 @@ final class CallSession {
     private func join(_ room: RoomDirectory.Room) {
         answer()
         leaveCurrentConference()
-        let conference = manager.conference(for: room.number)
+        let conference = manager.rooms.conference(for: room.number)
         inRoom = true
         enter(conference)
         variables["room"] = room.number

@@ -136,28 +136,3 @@ public struct Dialplan: Sendable {
     }
 }
 
-/// The rooms phones can join until meetings exist (issue 6): a number, a name, an optional PIN.
-public struct RoomDirectory: Sendable {
-    public struct Room: Codable, Sendable, Equatable {
-        public var number: String
-        public var name: String?
-        public var pin: String?
-        public var profile: String?
-        /// At most this many participants; the next caller gets 486 Busy Here (or `conf-locked` once answered).
-        public var maxParticipants: Int?
-        /// A locked room takes nobody new.
-        public var locked: Bool?
-        public init(number: String, name: String? = nil, pin: String? = nil, profile: String? = nil,
-                    maxParticipants: Int? = nil, locked: Bool? = nil) {
-            self.number = number
-            self.name = name
-            self.pin = pin
-            self.profile = profile
-            self.maxParticipants = maxParticipants
-            self.locked = locked
-        }
-    }
-    public var rooms: [String: Room]
-    public init(_ rooms: [Room]) { self.rooms = Dictionary(rooms.map { ($0.number, $0) }, uniquingKeysWith: { a, _ in a }) }
-    public func room(_ number: String) -> Room? { rooms[number] }
-}

@@ -8,6 +8,8 @@ import PlenumRTP
 
 /// Where the SIP endpoint listens and how its calls are handled.
 public struct SIPConfiguration: Codable, Sendable {
+    /// Off: no SIP endpoint at all (browsers only).
+    public var enabled = true
     /// sofia-sip bind URL: `sip:ADDRESS:PORT` (UDP and TCP).
     public var listen = "sip:127.0.0.1:5060"
     /// TLS: `sips:ADDRESS:5061`, with `certificateDirectory` holding agent.pem (certificate and key)
@@ -54,6 +56,7 @@ public struct SIPConfiguration: Codable, Sendable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = SIPConfiguration()
+        enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? d.enabled
         listen = try c.decodeIfPresent(String.self, forKey: .listen) ?? d.listen
         tlsListen = try c.decodeIfPresent(String.self, forKey: .tlsListen)
         certificateDirectory = try c.decodeIfPresent(String.self, forKey: .certificateDirectory)
@@ -82,9 +85,8 @@ public struct SIPConfiguration: Codable, Sendable {
 public final class SIPCallManager: MediaLoopHook {
     public let configuration: SIPConfiguration
     private(set) var dialplan: Dialplan
-    public private(set) var rooms: RoomDirectory
-    let sounds: SoundLibrary?
-    let profiles: [String: ConferenceProfile]
+    /// The loop's rooms, shared with browsers and meetings.
+    public let rooms: Rooms
     let context: MediaLoopContext
     let logger: Logger
     /// Set once the agent runs (the agent's handler needs the manager's loop first).
@@ -95,19 +97,24 @@ public final class SIPCallManager: MediaLoopHook {
     private var nextPort: UInt16
     public private(set) var tickCount: UInt64 = 0
 
-    public init(configuration: SIPConfiguration, dialplan: Dialplan, rooms: RoomDirectory, sounds: SoundLibrary?,
-                profiles: [String: ConferenceProfile], context: MediaLoopContext, logger: Logger = Logger(label: "plenum.sip")) {
+    public init(configuration: SIPConfiguration, dialplan: Dialplan, rooms: Rooms, context: MediaLoopContext,
+                logger: Logger = Logger(label: "plenum.sip")) {
         self.configuration = configuration
         self.dialplan = dialplan
         self.rooms = rooms
-        self.sounds = sounds
-        self.profiles = profiles
         self.context = context
         self.logger = logger
         nextPort = configuration.rtpPortMin
         var limits = SourceGuard.Limits()
         limits.callsPerWindow = configuration.callsPerSourcePer10Seconds
         guardian = SourceGuard(limits: limits)
+        // A caller's own controls (the hang-up key) reach its call, in every room.
+        rooms.conferenceCreated.append { [weak self] conference in
+            conference.observers.append { [weak self] event in
+                guard case .hangupRequested(let memberID) = event else { return }
+                self?.sessions.values.first { $0.member?.id == memberID }?.hangup()
+            }
+        }
     }
 
     public var activeCalls: Int { sessions.count }
@@ -132,31 +139,10 @@ public final class SIPCallManager: MediaLoopHook {
 
     public func isPhone(memberID: Int) -> Bool { sessions.values.contains { $0.member?.id == memberID } }
 
-    /// Rooms that meetings opened (their voice bridges): they survive a reload of the configured rooms.
-    private var meetingRooms: [String: RoomDirectory.Room] = [:]
-
-    public func addMeetingRoom(_ room: RoomDirectory.Room) {
-        meetingRooms[room.number] = room
-        rooms.rooms[room.number] = room
-    }
-
-    /// Whether `number` is a meeting's voice bridge (or a breakout room's) rather than a configured room.
-    public func isMeetingRoom(_ number: String) -> Bool { meetingRooms[number] != nil }
-
-    public func removeMeetingRoom(_ number: String) {
-        meetingRooms[number] = nil
-        rooms.rooms[number] = nil
-    }
-
     /// New rules and rooms for the calls that come next; calls in progress keep what they started with.
-    public func reload(dialplan: Dialplan, rooms: RoomDirectory) {
+    public func reload(dialplan: Dialplan) {
         self.dialplan = dialplan
-        var rooms = rooms
-        for (number, room) in meetingRooms { rooms.rooms[number] = room }
-        self.rooms = rooms
-        logger.notice("dialplan reloaded", metadata: [
-            "contexts": "\(dialplan.contexts.count)", "rooms": "\(rooms.rooms.count)", "calls": "\(sessions.count)",
-        ])
+        logger.notice("dialplan reloaded", metadata: ["contexts": "\(dialplan.contexts.count)", "calls": "\(sessions.count)"])
     }
 
     // MARK: Media loop hook
@@ -372,22 +358,6 @@ public final class SIPCallManager: MediaLoopHook {
             return (rtp, rtcp)
         }
         return nil
-    }
-
-    /// The room's conference on this loop, created on first use (shared by phones and browsers).
-    /// `language` overrides the profile's prompt language for a new conference (a meeting's own).
-    public func conference(for number: String, language: String? = nil) -> Conference {
-        if let existing = context.conferences[number] { return existing }
-        let room = rooms.room(number)
-        var profile = room?.profile.flatMap { profiles[$0] } ?? profiles["default"] ?? ConferenceProfile()
-        if let language { profile.language = language }
-        let conference = Conference(name: number, profile: profile, sounds: sounds)
-        conference.observers.append { [weak self] event in
-            guard case .hangupRequested(let memberID) = event else { return }
-            self?.sessions.values.first { $0.member?.id == memberID }?.hangup()
-        }
-        context.conferences[number] = conference
-        return conference
     }
 
     /// Digits from a SIP INFO body: `application/dtmf-relay` ("Signal=5\r\nDuration=160") or `application/dtmf` ("5").

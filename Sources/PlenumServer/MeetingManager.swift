@@ -79,20 +79,21 @@ public final class MeetingManager: MediaLoopHook {
     public enum Created: Sendable { case created(MeetingSnapshot), existing(MeetingSnapshot) }
 
     public func create(_ settings: MeetingSettings) -> Result<Created, APIError> {
-        guard let sip = context.hook(SIPCallManager.self) else { return .failure(APIError("internalError", "no SIP manager")) }
-        registry.isReserved = { [weak sip] number in
-            guard let sip else { return false }
-            return sip.rooms.rooms[number] != nil && !sip.isMeetingRoom(number)
+        guard let rooms = context.hook(Rooms.self) else { return .failure(APIError("internalError", "no rooms")) }
+        registry.isReserved = { [weak rooms] number in
+            guard let rooms else { return false }
+            return rooms.room(number) != nil && !rooms.isMeetingRoom(number)
         }
         switch registry.create(settings, now: Date()) {
         case .failure(let error): return .failure(error)
         case .success(.existing(let meeting)): return .success(.existing(snapshot(meeting)))
         case .success(.created(let meeting)):
-            if sip.admission == nil {
+            // Phones, when SIP is on, wait in the same waiting room as browsers.
+            if let sip = context.hook(SIPCallManager.self), sip.admission == nil {
                 sip.admission = { [weak self] room, call, name in self?.admitPhone(room: room, call: call, name: name) ?? .admit }
                 sip.admissionCancelled = { [weak self] room, call in self?.cancelPhone(room: room, call: call) }
             }
-            open(meeting, sip: sip)
+            open(meeting, rooms: rooms)
             let id = settings.meetingID
             logger.info("meeting created", metadata: ["meeting": "\(id)", "voiceBridge": "\(settings.voiceBridge)"])
             return .success(.created(snapshot(meeting)))
@@ -101,12 +102,12 @@ public final class MeetingManager: MediaLoopHook {
 
     /// The meeting's conference under its voice bridge, for phones (a SIP room) and browsers, with the
     /// meeting's unmute rule and its attendee bookkeeping.
-    private func open(_ meeting: Meeting, sip: SIPCallManager) {
+    private func open(_ meeting: Meeting, rooms: Rooms) {
         let settings = meeting.settings
-        sip.addMeetingRoom(RoomDirectory.Room(
+        rooms.addMeetingRoom(RoomDirectory.Room(
             number: settings.voiceBridge, name: settings.name,
             maxParticipants: settings.maxParticipants > 0 ? settings.maxParticipants : nil))
-        let conference = sip.conference(for: settings.voiceBridge, language: settings.language)
+        let conference = rooms.conference(for: settings.voiceBridge, language: settings.language)
         conference.mayUnmute = { [weak self, weak meeting] member in
             guard let self, let meeting else { return true }
             return self.mayUnmute(memberID: member.id, in: meeting)
@@ -133,14 +134,13 @@ public final class MeetingManager: MediaLoopHook {
         guard let meeting = registry.meeting(meetingID), !meeting.ended else { return false }
         // One breakout room ended (by the API) while its parent runs: its people go back, nobody is hung up.
         if let parentID = meeting.settings.parentMeetingID, let session = breakouts[parentID],
-            let index = session.rooms.firstIndex(where: { $0.meetingID == meetingID }), let parent = registry.meeting(parentID),
-            let sip = context.hook(SIPCallManager.self)
+            let index = session.rooms.firstIndex(where: { $0.meetingID == meetingID }), let parent = registry.meeting(parentID)
         {
             let room = session.rooms.remove(at: index)
             for member in context.conferences[room.voiceBridge]?.members ?? [] {
                 move(member.id, from: room.voiceBridge, to: parent.settings.voiceBridge, prompt: "conf-breakout-returning")
             }
-            discard(room, sip: sip)
+            discard(room)
             if session.rooms.isEmpty { breakouts[parentID] = nil }
             announceBreakouts(parentID)
             logger.info("breakout room ended", metadata: ["meeting": "\(meetingID)", "reason": "\(reason)"])
@@ -157,7 +157,7 @@ public final class MeetingManager: MediaLoopHook {
             for member in conference.members { conference.requestHangup(member.id) }
         }
         for guest in waiting.removeValue(forKey: meetingID) ?? [] { guest.decide(false) }
-        context.hook(SIPCallManager.self)?.removeMeetingRoom(number)
+        context.hook(Rooms.self)?.removeMeetingRoom(number)
         context.conferences[number] = nil
         registry.forget(meetingID)
         emptySince[meetingID] = nil
@@ -294,7 +294,7 @@ public final class MeetingManager: MediaLoopHook {
         -> Result<Void, APIError>
     {
         guard let parent = registry.meeting(parentID), !parent.ended, parent.settings.parentMeetingID == nil,
-            let sip = context.hook(SIPCallManager.self)
+            let loopRooms = context.hook(Rooms.self)
         else { return .failure(APIError("notFound", "no such meeting")) }
         guard breakouts[parentID] == nil else { return .failure(APIError("breakoutsRunning", "breakout rooms are already open")) }
         guard (1...16).contains(plans.count) else { return .failure(APIError("breakoutCount", "1 to 16 breakout rooms")) }
@@ -305,10 +305,10 @@ public final class MeetingManager: MediaLoopHook {
             var settings = MeetingSettings.breakout(of: parent.settings, sequence: index + 1, name: name.isEmpty ? "Room \(index + 1)" : name)
             settings.lock = parent.lock
             guard case .success(.created(let meeting)) = registry.create(settings, now: Date()) else {
-                for room in rooms { discard(room, sip: sip) }
+                for room in rooms { discard(room) }
                 return .failure(BigBlueButtonAPI.Errors.nonUniqueVoiceBridge)
             }
-            open(meeting, sip: sip)
+            open(meeting, rooms: loopRooms)
             rooms.append(.init(meetingID: settings.meetingID, voiceBridge: settings.voiceBridge, name: settings.name, sequence: index + 1))
         }
         let session = BreakoutSession(
@@ -333,14 +333,12 @@ public final class MeetingManager: MediaLoopHook {
     /// Everybody back to the main room, and the rooms closed.
     @discardableResult
     public func endBreakouts(_ parentID: String) -> Bool {
-        guard let session = breakouts.removeValue(forKey: parentID), let parent = registry.meeting(parentID),
-            let sip = context.hook(SIPCallManager.self)
-        else { return false }
+        guard let session = breakouts.removeValue(forKey: parentID), let parent = registry.meeting(parentID) else { return false }
         for room in session.rooms {
             for member in context.conferences[room.voiceBridge]?.members ?? [] {
                 move(member.id, from: room.voiceBridge, to: parent.settings.voiceBridge, prompt: "conf-breakout-returning")
             }
-            discard(room, sip: sip)
+            discard(room)
         }
         logger.info("breakout rooms closed", metadata: ["meeting": "\(parentID)"])
         announceBreakouts(parentID)
@@ -360,8 +358,8 @@ public final class MeetingManager: MediaLoopHook {
         ([parent.settings.voiceBridge] + session.rooms.map(\.voiceBridge)).first { context.conferences[$0]?.member(memberID) != nil }
     }
 
-    private func discard(_ room: BreakoutSession.Room, sip: SIPCallManager) {
-        sip.removeMeetingRoom(room.voiceBridge)
+    private func discard(_ room: BreakoutSession.Room) {
+        context.hook(Rooms.self)?.removeMeetingRoom(room.voiceBridge)
         context.conferences[room.voiceBridge] = nil
         context.hook(WebRTCManager.self)?.forgetRoom(room.voiceBridge)
         registry.forget(room.meetingID)
@@ -369,17 +367,18 @@ public final class MeetingManager: MediaLoopHook {
 
     /// Moves a member between two conferences of this loop and tells its leg's owner.
     private func move(_ memberID: Int, from: String, to: String, prompt: String?) {
-        guard let source = context.conferences[from], let sip = context.hook(SIPCallManager.self) else { return }
-        let destination = sip.conference(for: to)
+        guard let source = context.conferences[from], let rooms = context.hook(Rooms.self) else { return }
+        let destination = rooms.conference(for: to)
+        let sip = context.hook(SIPCallManager.self)
         guard source.member(memberID) != nil else { return }
         // The attendee goes along: the source meeting's observer hands it over on memberLeft, the
         // destination's takes it on memberJoined (both inside the transfer).
         moving = (memberID, nil)
         defer { moving = nil }
         guard (try? source.transfer(memberID, to: destination)) != nil else { return }
-        sip.moved(memberID: memberID, to: to)
+        sip?.moved(memberID: memberID, to: to)
         context.hook(WebRTCManager.self)?.moved(memberID: memberID, to: to, breakout: breakoutInfo(room: to))
-        if let prompt, sip.isPhone(memberID: memberID) { destination.play(prompt, to: memberID) }
+        if let prompt, sip?.isPhone(memberID: memberID) == true { destination.play(prompt, to: memberID) }
     }
 
     /// The member being moved, and its attendee record on the way between two meetings.

@@ -4,46 +4,7 @@ import PlenumMeetings
 
 /// The signalling protocol's messages (docs/signalling.md): JSON text frames over a WebSocket.
 public enum Signal {
-    /// What a browser sends.
-    public struct ClientMessage: Decodable, Sendable {
-        public var type: String
-        /// `join`: the protocol version the client speaks (absent: 1).
-        public var version: Int?
-        public var token: String?
-        /// A room named in a message must be the session's own (refused otherwise).
-        public var room: String?
-        public var name: String?
-        public var sdp: String?
-        public var muted: Bool?
-        /// `resume`: the session handle from the answer.
-        public var session: String?
-        /// The participant a moderation message is about (a member id of the sender's own room).
-        public var id: Int?
-        public var raised: Bool?
-        public var microphone: Bool?
-        public var publicChat: Bool?
-        public var privateChat: Bool?
-        /// `chat`: the text, and the recipient's member id for a private message.
-        public var text: String?
-        public var to: Int?
-        /// `chat-delete`: the message.
-        public var messageId: Int?
-        /// `admit`: the waiting guest and the decision.
-        public var guest: Int?
-        public var allow: Bool?
-        /// `breakouts-start`: the rooms with their names and members; `seconds` also for `breakouts-extend`.
-        public var rooms: [RoomPlan]?
-        public var seconds: Int?
-        /// `breakouts-visit`: a room's sequence (1–16), 0 for the main room.
-        public var sequence: Int?
-        /// `breakouts-start`: participants may pick a room themselves.
-        public var freeJoin: Bool?
-
-        public struct RoomPlan: Decodable, Sendable {
-            public var name: String?
-            public var members: [Int]?
-        }
-    }
+    // What a browser sends: `ClientRequest`, one type per message.
 
     public struct Participant: Codable, Sendable, Equatable {
         public var id: Int

@@ -321,37 +321,38 @@ struct SignallingSession {
 
     mutating func handle(_ text: String) async -> Outcome {
         guard text.utf8.count <= SignallingServer.maxMessageSize else { return refuse(.messageTooLarge) }
-        guard let request = try? JSONDecoder().decode(Signal.ClientMessage.self, from: Data(text.utf8)) else {
-            return refuse(.malformedMessage)
+        let decoded: ClientRequest.Decoded
+        switch ClientRequest.decode(Data(text.utf8)) {
+        case .success(let d): decoded = d
+        case .failure(let refusal): return refuse(refusal.error, refusal.type)
         }
+        let type = decoded.type
         // Issue 5: a message about a room the session is not in is refused.
-        if let named = request.room, let room, named != room { return refuse(.notInRoom(named), request.type) }
+        if let named = decoded.room, let room, named != room { return refuse(.notInRoom(named), type) }
         if waiting, sessionID == nil {
             let connection = self.connection
             if let admitted = await loop.run({ context in context.hook(WebRTCManager.self)?.session(forConnection: connection) }) {
                 sessionID = admitted.id
                 waiting = false
-            } else if request.type != "leave" {
-                return refuse(.waitingForModerator, request.type)
+            } else if !decoded.request.isLeave {
+                return refuse(.waitingForModerator, type)
             }
         }
-        switch request.type {
-        case "join":
-            guard sessionID == nil else { return refuse(.alreadyJoined, request.type) }
-            let version = request.version ?? 1
-            guard SignallingServer.protocolVersions.contains(version) else {
+        switch decoded.request {
+        case .join(let join):
+            guard sessionID == nil else { return refuse(.alreadyJoined, type) }
+            guard SignallingServer.protocolVersions.contains(join.version ?? 1) else {
                 let supported = SignallingServer.protocolVersions
-                return refuse(.unsupportedVersion, request.type, extra: ["supported": ["min": supported.lowerBound, "max": supported.upperBound]])
+                return refuse(.unsupportedVersion, type, extra: ["supported": ["min": supported.lowerBound, "max": supported.upperBound]])
             }
-            guard let token = request.token else { return refuse(SignalError(.missingFields, "join needs a token (POST /api/token)"), request.type) }
             let grant: AccessGrant
-            switch tokens.verify(token) {
+            switch tokens.verify(join.token) {
             case .success(let g): grant = g
-            case .failure(let refusal): return refuse(.token(refusal), request.type)
+            case .failure(let refusal): return refuse(.token(refusal), type)
             }
-            if let named = request.room, named != grant.room { return refuse(.wrongRoom, request.type) }
-            guard let sdp = request.sdp, sdp.utf8.count < 32_768 else { return refuse(SignalError(.missingFields, "join needs an sdp offer"), request.type) }
-            let name = request.name ?? "Guest"
+            if let named = decoded.room, named != grant.room { return refuse(.wrongRoom, type) }
+            guard join.sdp.utf8.count < 32_768 else { return refuse(.messageTooLarge, type) }
+            let (name, sdp) = (join.name ?? "Guest", join.sdp)
             let feed = self.feed
             let connection = self.connection
             let result = await loop.run { context -> Result<WebRTCManager.Joined, SignalError> in
@@ -368,18 +369,16 @@ struct SignallingSession {
                 waiting = true
                 self.room = room
             case .failure(let error):
-                return refuse(error, request.type)
+                return refuse(error, type)
             }
-        case "resume":
-            guard sessionID == nil else { return refuse(.alreadyJoined, request.type) }
-            guard let handle = request.session, let sdp = request.sdp, sdp.utf8.count < 32_768 else {
-                return refuse(SignalError(.missingFields, "resume needs session and sdp"), request.type)
-            }
+        case .resume(let resume):
+            guard sessionID == nil else { return refuse(.alreadyJoined, type) }
+            guard resume.sdp.utf8.count < 32_768 else { return refuse(.messageTooLarge, type) }
             let feed = self.feed
             let connection = self.connection
             let result = await loop.run { context -> Result<(id: UInt64, room: String), SignalError> in
                 guard let manager = context.hook(WebRTCManager.self) else { return .failure(.sessionExpired) }
-                return manager.resume(handle, offerSDP: sdp, feed: feed, connection: connection)
+                return manager.resume(resume.session, offerSDP: resume.sdp, feed: feed, connection: connection)
             }
             switch result {
             case .success(let resumed):
@@ -387,65 +386,26 @@ struct SignallingSession {
                 room = resumed.room
                 logger.info("browser resumed", metadata: ["room": "\(resumed.room)"])
             case .failure(let error):
-                return refuse(error, request.type)
+                return refuse(error, type)
             }
-        case "restart":
-            guard let id = sessionID, let sdp = request.sdp, sdp.utf8.count < 32_768 else {
-                return refuse(sessionID == nil ? .notJoined("restart") : SignalError(.missingFields, "restart needs an sdp offer"), request.type)
-            }
+        case .restart(let restart):
+            guard let id = sessionID else { return refuse(.notJoined(type), type) }
+            guard restart.sdp.utf8.count < 32_768 else { return refuse(.messageTooLarge, type) }
             let result = await loop.run { context -> Result<Void, SignalError> in
-                context.hook(WebRTCManager.self)?.restart(id, offerSDP: sdp) ?? .failure(.sessionExpired)
+                context.hook(WebRTCManager.self)?.restart(id, offerSDP: restart.sdp) ?? .failure(.sessionExpired)
             }
-            if case .failure(let error) = result { return refuse(error, request.type) }
-        case "mute", "mute-all", "remove", "rename", "promote", "demote", "end-meeting", "hand", "lock", "chat", "chat-delete",
-             "admit", "breakouts-start", "breakouts-extend", "breakouts-end", "breakouts-visit", "help", "breakouts-message",
-             "breakouts-choose":
-            guard let id = sessionID else { return refuse(.notJoined(request.type), request.type) }
-            guard let action = Self.action(request) else { return refuse(.missingFields(request.type), request.type) }
+            if case .failure(let error) = result { return refuse(error, type) }
+        case .action(let action):
+            guard let id = sessionID else { return refuse(.notJoined(type), type) }
             let result = await loop.run { context -> Result<Void, SignalError> in
                 context.hook(WebRTCManager.self)?.perform(id, action) ?? .failure(.sessionExpired)
             }
-            if case .failure(let error) = result { return refuse(error, request.type) }
-        case "leave":
+            if case .failure(let error) = result { return refuse(error, type) }
+        case .leave:
             left = true
             return .close
-        default:
-            return refuse(.unknownType, request.type)
         }
         return .open
-    }
-
-    /// The moderation message's action, when its fields are there.
-    static func action(_ request: Signal.ClientMessage) -> WebRTCManager.Action? {
-        switch request.type {
-        case "mute": return request.muted.map { .mute(target: request.id, muted: $0) }
-        case "mute-all": return .muteAll(muted: request.muted ?? true)
-        case "remove": return request.id.map { .remove(target: $0) }
-        case "rename":
-            guard let id = request.id, let name = request.name else { return nil }
-            return .rename(target: id, name: name)
-        case "promote", "demote": return request.id.map { .setRole(target: $0, moderator: request.type == "promote") }
-        case "end-meeting": return .endMeeting
-        case "hand": return request.raised.map { .hand(target: request.id, raised: $0) }
-        case "lock": return .lock(microphone: request.microphone, publicChat: request.publicChat, privateChat: request.privateChat)
-        case "chat": return request.text.map { .chat(text: $0, to: request.to) }
-        case "chat-delete": return request.messageId.map { .deleteChat(messageID: $0) }
-        case "admit":
-            guard let guest = request.guest, let allow = request.allow else { return nil }
-            return .admit(guest: guest, allow: allow)
-        case "breakouts-start":
-            guard let rooms = request.rooms, let seconds = request.seconds else { return nil }
-            return .startBreakouts(
-                rooms: rooms.map { MeetingManager.BreakoutPlan(name: $0.name ?? "", members: $0.members ?? []) }, seconds: seconds,
-                freeJoin: request.freeJoin ?? false)
-        case "breakouts-extend": return request.seconds.map { .extendBreakouts(seconds: $0) }
-        case "breakouts-end": return .endBreakouts
-        case "breakouts-visit": return request.sequence.map { .visitBreakout(sequence: $0) }
-        case "breakouts-choose": return request.sequence.map { .chooseBreakout(sequence: $0) }
-        case "breakouts-message": return request.text.map { .messageBreakouts(text: $0) }
-        case "help": return .askForHelp
-        default: return nil
-        }
     }
 
     private func refuse(_ error: SignalError, _ request: String? = nil, extra: [String: Any] = [:]) -> Outcome {

@@ -96,7 +96,7 @@ public final class WebRTCManager: MediaLoopHook {
     /// voice bridge is no such room: a meeting is entered only through its join URL, which applies its
     /// guest policy, its removals and its roles; answering for it would also tell who meets.
     public func admits(room: String, pin: String?) -> Result<String, SignalError> {
-        guard let sip = context.hook(SIPCallManager.self), !sip.isMeetingRoom(room), let entry = sip.rooms.room(room) else {
+        guard let rooms = context.hook(Rooms.self), !rooms.isMeetingRoom(room), let entry = rooms.room(room) else {
             return .failure(.noSuchRoom)
         }
         if let expected = entry.pin, expected != pin { return .failure(.wrongPIN) }
@@ -122,9 +122,9 @@ public final class WebRTCManager: MediaLoopHook {
                       connection: UInt64, admitted: Bool) -> Result<Joined, SignalError>
     {
         let room = grant.room
-        guard let sip = context.hook(SIPCallManager.self), let entry = sip.rooms.room(room) else { return .failure(.noSuchRoom) }
+        guard let rooms = context.hook(Rooms.self), let entry = rooms.room(room) else { return .failure(.noSuchRoom) }
         // A grant without a meeting (from the join page) enters configured rooms only.
-        if grant.meeting == nil, sip.isMeetingRoom(room) { return .failure(.noSuchRoom) }
+        if grant.meeting == nil, rooms.isMeetingRoom(room) { return .failure(.noSuchRoom) }
         var role = Role.viewer
         var meeting: Meeting?
         let userID = grant.user ?? "browser-\(nextID)"
@@ -158,7 +158,7 @@ public final class WebRTCManager: MediaLoopHook {
                 return .success(.waiting)
             }
         }
-        let conference = sip.conference(for: room)
+        let conference = rooms.conference(for: room)
         if entry.locked == true || conference.members.count >= (entry.maxParticipants ?? .max) { return .failure(.roomFull) }
         let session: WebRTCSession
         let offer: AudioOffer
@@ -208,7 +208,7 @@ public final class WebRTCManager: MediaLoopHook {
         let sdp = browser.session.answer(addresses: port.addresses, fingerprint: port.context.fingerprint, sessionID: browser.id)
         browser.feed?.yield(Signal.answer(
             sdp: sdp, memberID: browser.member.id, session: "\(browser.id).\(browser.resumeSecret)", restart: restart,
-            role: browser.role, roomName: context.hook(SIPCallManager.self)?.rooms.room(browser.room)?.name ?? browser.room,
+            role: browser.role, roomName: context.hook(Rooms.self)?.room(browser.room)?.name ?? browser.room,
             welcome: browser.meetingID.flatMap { context.hook(MeetingManager.self)?.registry.meeting($0)?.welcomeText } ?? "",
             participants: participants(of: browser.room), chat: chats[browser.room]?.visible(to: browser.member.id) ?? [],
             lock: browser.meetingID.flatMap { context.hook(MeetingManager.self)?.registry.meeting($0)?.lock }))
@@ -456,7 +456,7 @@ public final class WebRTCManager: MediaLoopHook {
         browser.room = room
         if let conference = context.conferences[room] { watch(conference) }
         browser.feed?.yield(Signal.moved(
-            room: room, roomName: context.hook(SIPCallManager.self)?.rooms.room(room)?.name ?? room,
+            room: room, roomName: context.hook(Rooms.self)?.room(room)?.name ?? room,
             participants: participants(of: room), chat: chats[room]?.visible(to: memberID) ?? [], breakout: breakout))
     }
 

@@ -61,6 +61,8 @@ struct ServerConfiguration: Decodable {
         /// When nobody joined after create (meetingExpireIfNoUserJoinedInMinutes).
         var endWhenNobodyJoinedSeconds: Int?
     }
+    /// Off: no browsers' media port and no browser joins (phones only; the API and the page stay).
+    var webrtcEnabled: Bool?
     /// The one UDP port every browser's media uses (ICE, DTLS, SRTP).
     var webrtcPort: UInt16?
     /// The addresses browsers reach that port on, IPv4 and IPv6 (one host candidate each); default
@@ -112,29 +114,36 @@ struct Serve: AsyncParsableCommand {
         if let mediaAddress { sip.mediaAddress = mediaAddress }
         let profiles = configuration.conferenceProfiles ?? [:]
 
-        // Phone calls and their rooms live on the first media loop.
+        // The rooms, phone calls, browsers and meetings live on the first media loop. Phones and
+        // browsers are two kinds of leg of the same rooms; either may be turned off.
         let loop = MediaLoop(name: "media-0")
         loop.start()
-        let sipConfiguration = sip
-        loop.execute { context in
-            context.add(SIPCallManager(
-                configuration: sipConfiguration, dialplan: dialplan, rooms: rooms, sounds: sounds, profiles: profiles,
-                context: context))
-        }
-        let agentSlot = AgentSlot()
-        let agent = try SIPAgent(
-            bindURL: sip.listen, tlsURL: sip.tlsListen, certificateDirectory: sip.certificateDirectory,
-            authenticationRealm: sip.authentication?.realm, passwordFile: sip.authentication?.passwordFile,
-            trustedSources: sip.trustedSources
-        ) { event in
+        loop.execute { context in context.add(Rooms(rooms, sounds: sounds, profiles: profiles, context: context)) }
+        var agent: SIPAgent?
+        if sip.enabled {
+            let sipConfiguration = sip
             loop.execute { context in
-                guard let manager = context.hook(SIPCallManager.self) else { return }
-                if manager.agent == nil { manager.agent = agentSlot.agent.withLock { $0 } }
-                manager.handle(event)
+                guard let rooms = context.hook(Rooms.self) else { return }
+                context.add(SIPCallManager(configuration: sipConfiguration, dialplan: dialplan, rooms: rooms, context: context))
             }
+            let agentSlot = AgentSlot()
+            let started = try SIPAgent(
+                bindURL: sip.listen, tlsURL: sip.tlsListen, certificateDirectory: sip.certificateDirectory,
+                authenticationRealm: sip.authentication?.realm, passwordFile: sip.authentication?.passwordFile,
+                trustedSources: sip.trustedSources
+            ) { event in
+                loop.execute { context in
+                    guard let manager = context.hook(SIPCallManager.self) else { return }
+                    if manager.agent == nil { manager.agent = agentSlot.agent.withLock { $0 } }
+                    manager.handle(event)
+                }
+            }
+            agentSlot.agent.withLock { $0 = started }
+            agent = started
+            logger.info("SIP listening", metadata: ["url": "\(sip.listen)", "tls": "\(sip.tlsListen ?? "off")", "media": "\(sip.mediaAddress)", "rooms": "\(rooms.rooms.count)"])
+        } else {
+            logger.notice("SIP is off (sip.enabled): browsers only")
         }
-        agentSlot.agent.withLock { $0 = agent }
-        logger.info("SIP listening", metadata: ["url": "\(sip.listen)", "tls": "\(sip.tlsListen ?? "off")", "media": "\(sip.mediaAddress)", "rooms": "\(rooms.rooms.count)"])
 
         // Browsers: one UDP port for all their media, and WebSocket signalling.
         let identity = try DTLSContext(directory: URL(fileURLWithPath: configuration.dataDirectory ?? "data"))
@@ -142,11 +151,15 @@ struct Serve: AsyncParsableCommand {
         let roleBook = RoleBook(custom: configuration.roles ?? [:], moderatorsMayUnmute: configuration.meetings?.moderatorsMayUnmute ?? false)
         let meetingTimeouts = configuration.meetings
         let webrtcPort = configuration.webrtcPort ?? 40_000
+        let webrtcEnabled = configuration.webrtcEnabled ?? true
+        if !webrtcEnabled { logger.notice("WebRTC is off (webrtcEnabled): phones only") }
         let portReady = AgentSlot.Flag()
         loop.execute { context in
             do {
-                let port = try WebRTCPort(addresses: mediaAddressesForBrowsers, port: webrtcPort, context: identity)
-                context.add(WebRTCManager(port: port, context: context))
+                if webrtcEnabled {
+                    let port = try WebRTCPort(addresses: mediaAddressesForBrowsers, port: webrtcPort, context: identity)
+                    context.add(WebRTCManager(port: port, context: context))
+                }
                 let meetings = MeetingManager(roles: roleBook, reservedNumbers: Set(rooms.rooms.keys), context: context)
                 if let seconds = meetingTimeouts?.endWhenEmptySeconds { meetings.emptyTimeout = UInt64(max(1, seconds)) * 1000 }
                 if let seconds = meetingTimeouts?.endWhenNobodyJoinedSeconds { meetings.noShowTimeout = UInt64(max(1, seconds)) * 1000 }
@@ -211,7 +224,10 @@ struct Serve: AsyncParsableCommand {
                     let fresh = try ServerConfiguration.load(config)
                     let dialplan = try Dialplan.load(folder: URL(fileURLWithPath: fresh.dialplans ?? "dialplans"))
                     let rooms = RoomDirectory(fresh.rooms ?? ServerConfiguration.defaultRooms)
-                    loop.execute { context in context.hook(SIPCallManager.self)?.reload(dialplan: dialplan, rooms: rooms) }
+                    loop.execute { context in
+                        context.hook(Rooms.self)?.reload(rooms)
+                        context.hook(SIPCallManager.self)?.reload(dialplan: dialplan)
+                    }
                 } catch {
                     logger.error("reload failed; keeping the running dialplan", metadata: ["error": "\(error)"])
                 }
@@ -237,7 +253,7 @@ struct Serve: AsyncParsableCommand {
             logger.notice("connections still open after 2 s are dropped")
             httpTask.cancel()
         }
-        agent.shutdown()
+        agent?.shutdown()
         loop.stop()
         logger.notice("stopped")
     }

@@ -42,6 +42,16 @@ def chromium(server):
     browser.close()
 
 
+def open_page(chromium: Chromium, url: str):
+    """Opens the client and waits until it is ready; if it never is, says what the page shows instead."""
+    chromium.call("open", url=url)
+    try:
+        chromium.wait_for("document.readyState === 'complete' && !!document.getElementById('join-mic')", 10, "the page")
+    except AssertionError:
+        shown = chromium.js("return location.href + ' | ' + document.title + ' | ' + (document.body ? document.body.innerText : '')")
+        raise AssertionError(f"the client did not load: {shown[:500]}")
+
+
 def join(chromium: Chromium, server, name: str, query: str = "room=3001"):
     chromium.call("open", url=f"{server.base_url}/?{query}")
     chromium.wait_for("document.readyState === 'complete' && !!document.getElementById('name')", 10, "the page")
@@ -78,8 +88,7 @@ def test_a_browser_joins_and_a_phone_hears_it(server, chromium):
 
 def test_mobile_layout_in_german(server, chromium):
     chromium.call("size", width=360, height=740)
-    chromium.call("open", url=f"{server.base_url}/?room=3001&lang=de")
-    chromium.wait_for("document.readyState === 'complete'", 10)
+    open_page(chromium, f"{server.base_url}/?room=3001&lang=de")
     assert chromium.js("return document.documentElement.lang") == "de"
     assert chromium.js("return document.getElementById('join-mic').innerText") == "Mit Mikrofon teilnehmen"
     assert chromium.js("return document.getElementById('join-listen').innerText") == "Nur zuhören"
@@ -100,8 +109,7 @@ def test_mobile_layout_in_german(server, chromium):
 
 
 def test_wrong_pin_and_unknown_room_are_explained(server, chromium):
-    chromium.call("open", url=f"{server.base_url}/?room=3002")
-    chromium.wait_for("document.readyState === 'complete'", 10)
+    open_page(chromium, f"{server.base_url}/?room=3002")
     chromium.call("type", css="#name", text="Mallory")
     chromium.call("type", css="#pin", text="0000")
     chromium.call("click", css="#join-mic")
@@ -147,8 +155,7 @@ def test_a_moderator_mutes_and_renames_a_phone_caller_from_the_page(server, chro
     join_url = api(server, "join", query).split("<url>")[1].split("</url>")[0].replace("&amp;", "&")
     phone = Phone(1000)
     phone.dial(f"sip:73000@{SERVER_IP}:{server.sip_port}", 25)
-    chromium.call("open", url=server.base_url + "/?" + join_url.split("?", 1)[1])
-    chromium.wait_for("document.readyState === 'complete'", 10)
+    open_page(chromium, server.base_url + "/?" + join_url.split("?", 1)[1])
     assert chromium.js("return document.getElementById('room-fields').hidden"), "the join URL names the room"
     assert "Marie Curie" in chromium.js("return document.getElementById('joining-as').innerText")
     assert "token=" not in chromium.js("return location.href"), "the token leaves the address bar"
@@ -196,8 +203,7 @@ def test_a_moderator_admits_a_guest_from_the_page(server, chromium):
         return urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["token"][0]
 
     api(server, "create", "name=Office+hours&meetingID=office&guestPolicy=ASK_MODERATOR")
-    chromium.call("open", url=f"{server.base_url}/?token={token('fullName=Host&meetingID=office&role=MODERATOR')}")
-    chromium.wait_for("document.readyState === 'complete'", 10)
+    open_page(chromium, f"{server.base_url}/?token={token('fullName=Host&meetingID=office&role=MODERATOR')}")
     chromium.call("click", css="#join-mic")
     chromium.wait_for("document.getElementById('status').dataset.state === 'statusConnected'", 15, "connected")
 
@@ -244,8 +250,7 @@ def test_a_waiting_guest_who_chats_keeps_waiting_and_is_let_in(server, chromium)
 
     async def scenario():
         async with Browser(server, token("fullName=Host&meetingID=office&role=MODERATOR")) as host:
-            chromium.call("open", url=f"{server.base_url}/?lang=de&token={token('fullName=Gast&meetingID=office&role=VIEWER')}")
-            chromium.wait_for("document.readyState === 'complete'", 10)
+            open_page(chromium, f"{server.base_url}/?lang=de&token={token('fullName=Gast&meetingID=office&role=VIEWER')}")
             chromium.call("click", css="#join-mic")
             chromium.wait_for("document.getElementById('status').dataset.state === 'statusWaiting'", 15, "waiting")
             guests = (await host.next("guests", 10))["guests"]
@@ -272,8 +277,7 @@ def test_a_denied_microphone_is_explained_and_listening_still_works(server):
     """The person says no to the microphone: the page says what to do, and "Listen only" still joins."""
     chromium = Chromium(server, deny_microphone=True)
     try:
-        chromium.call("open", url=f"{server.base_url}/?room=3001")
-        chromium.wait_for("document.readyState === 'complete'", 10)
+        open_page(chromium, f"{server.base_url}/?room=3001")
         chromium.call("type", css="#name", text="Careful")
         chromium.call("click", css="#join-mic")
         message = chromium.wait_for("document.getElementById('join-message').innerText", 10, "an explanation")
@@ -297,8 +301,7 @@ def test_a_moderator_runs_breakout_rooms_from_the_page(server, chromium):
     api(server, "create", "name=Biology&meetingID=bio&voiceBridge=76000")
     query = "fullName=Teacher&meetingID=bio&role=MODERATOR&redirect=false"
     url = api(server, "join", query).split("<url>")[1].split("</url>")[0].replace("&amp;", "&")
-    chromium.call("open", url=server.base_url + "/?" + url.split("?", 1)[1])
-    chromium.wait_for("document.readyState === 'complete'", 10)
+    open_page(chromium, server.base_url + "/?" + url.split("?", 1)[1])
     chromium.call("click", css="#join-mic")
     chromium.wait_for("document.getElementById('status').dataset.state === 'statusConnected'", 15, "connected")
     pupil_url = api(server, "join", "fullName=Pupil&meetingID=bio&role=VIEWER&redirect=false")

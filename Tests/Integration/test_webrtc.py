@@ -420,3 +420,42 @@ def test_a_lost_handshake_flight_is_retransmitted_by_the_server(server):
     phone.stop()
     assert relay.lost >= 1 and relay.server_dtls_after_loss >= 1, vars(relay)
     assert tone_share_db(heard[-3 * 48000:], 48000, 1000) > -10, "the browser connected and hears the phone"
+
+
+def test_a_server_without_sip_still_serves_browsers():
+    # Issue 12: phones and browsers are two kinds of leg of the same rooms; neither needs the other.
+    from sipraw import RawCall
+
+    server = Server(sip_extra={"enabled": False})
+    try:
+        async def both():
+            return await asyncio.gather(browser(server, "3001", 440, 7, []), browser(server, "3001", 1700, 7, []))
+
+        heard_a, heard_b = asyncio.run(both())
+        assert tone_share_db(heard_a[-3 * 48000:], 48000, 1700) > -10, "browser A hears B"
+        assert tone_share_db(heard_b[-3 * 48000:], 48000, 440) > -10, "browser B hears A"
+        assert "SIP is off" in server.log_text()
+        probe = RawCall(server.sip_port)
+        assert probe.options(1) == [], "nothing answers on the SIP port"
+        probe.close()
+    finally:
+        assert server.alive()
+        assert server.stop()
+
+
+def test_a_server_without_webrtc_still_serves_phones():
+    server = Server(extra={"webrtcEnabled": False})
+    try:
+        a, b = Phone(440), Phone(1000)
+        a.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 8)
+        b.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 8)
+        a.wait(20)
+        b.wait(20)
+        heard_a, rate = a.heard()
+        assert tone_share_db(heard_a[-3 * rate:], rate, 1000) > -6, "phone A hears B"
+        status, body = server.request_token("3001")
+        assert status == 404 and body["code"] == "no-such-room", (status, body)
+        assert "WebRTC is off" in server.log_text()
+    finally:
+        assert server.alive()
+        assert server.stop()
