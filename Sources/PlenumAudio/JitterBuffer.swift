@@ -139,7 +139,7 @@ public struct JitterBuffer: ~Copyable {
     private mutating func store(
         _ payload: UnsafeRawBufferPointer, sequence: UInt16, timestamp: UInt32, duration: Int, level: UInt8, isPause: Bool
     ) -> InsertOutcome {
-        statistics.received += 1
+        if !isPause { statistics.received += 1 }  // a pause is no audio received
         var outcome = InsertOutcome.stored
         var extendedSequence: Int64
         var extendedTimestamp: Int64
