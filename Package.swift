@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
         // MARK: System libraries (Debian -dev packages, found through pkg-config)
@@ -46,9 +47,11 @@ let package = Package(
             dependencies: ["COpus", "CSpeexDSP", "CPlenumShims"],
             swiftSettings: swiftSettings
         ),
+        // What every layer shares and nothing else: display-name clean-up, the rate limiter.
+        .target(name: "PlenumCore", swiftSettings: swiftSettings),
         .target(
             name: "PlenumBridge",
-            dependencies: ["PlenumAudio", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PlenumAudio", "PlenumCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -81,10 +84,12 @@ let package = Package(
             dependencies: ["CPlenumSofia", "CPlenumDTLS", "PlenumSDP", "PlenumMedia", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        // Meetings, roles and the BigBlueButton-compatible API: control plane, sans-I/O.
+        // The control plane, sans-I/O: meetings as plain-value state machines (roles, locks, chat, the
+        // waiting room, breakout rooms) with typed commands, effects and messages; the
+        // BigBlueButton-compatible API.
         .target(
             name: "PlenumMeetings",
-            dependencies: ["CPlenumDTLS"],
+            dependencies: ["CPlenumDTLS", "PlenumCore"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -140,7 +145,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(
             name: "PlenumMeetingsTests",
-            dependencies: ["PlenumMeetings"],
+            dependencies: ["PlenumMeetings", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -148,7 +153,10 @@ let package = Package(
             exclude: ["Corpus"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PlenumServerTests",
-            dependencies: ["PlenumServer", "PlenumMeetings"],
+            dependencies: [
+                "PlenumServer", "PlenumMeetings", "PlenumWebRTC", "PlenumBridge",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -251,6 +251,7 @@ export const errors = {
     "name-required": "Please enter a name.",
     "empty-message": "The message is empty.",
     "message-too-long": "The message is too long.",
+    "store-unavailable": "The server could not save that just now. Please try again.",
   },
   de: {
     "malformed-message": "Der Server hat eine Nachricht dieser Seite nicht verstanden. Laden Sie die Seite neu.",
@@ -296,6 +297,7 @@ export const errors = {
     "name-required": "Bitte geben Sie einen Namen ein.",
     "empty-message": "Die Nachricht ist leer.",
     "message-too-long": "Die Nachricht ist zu lang.",
+    "store-unavailable": "Der Server konnte das gerade nicht speichern. Bitte versuchen Sie es noch einmal.",
   },
 };
 

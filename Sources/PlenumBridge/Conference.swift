@@ -2,6 +2,7 @@ import Synchronization
 import Foundation
 import Logging
 import PlenumAudio
+@_exported import PlenumCore
 
 /// An audio conference: members, the 20 ms mixer tick, prompts and caller controls.
 ///

@@ -6,13 +6,17 @@ public struct RoomDirectory: Sendable {
         public var name: String?
         public var pin: String?
         public var profile: String?
+        /// The prompts' language ("en", "de"); nil: the profile's. Kept with the room, so a conference
+        /// made again later (after the room emptied) speaks it too.
+        public var language: String?
         /// At most this many participants; the next caller gets 486 Busy Here (or `conf-locked` once answered).
         public var maxParticipants: Int?
         /// A locked room takes nobody new.
         public var locked: Bool?
-        public init(number: String, name: String? = nil, pin: String? = nil, profile: String? = nil,
+        public init(number: String, name: String? = nil, pin: String? = nil, profile: String? = nil, language: String? = nil,
                     maxParticipants: Int? = nil, locked: Bool? = nil) {
             self.number = number
+            self.language = language
             self.name = name
             self.pin = pin
             self.profile = profile
@@ -73,11 +77,11 @@ public final class Rooms: MediaLoopHook {
     }
 
     /// The room's conference on this loop, made on first use (shared by phones and browsers).
-    /// `language` overrides the profile's prompt language for a new conference (a meeting's own).
-    public func conference(for number: String, language: String? = nil) -> Conference {
+    /// The room's `language` overrides the profile's prompt language (a meeting's own).
+    public func conference(for number: String) -> Conference {
         if let existing = context.conferences[number] { return existing }
         var profile = room(number)?.profile.flatMap { profiles[$0] } ?? profiles["default"] ?? ConferenceProfile()
-        if let language { profile.language = language }
+        if let language = room(number)?.language { profile.language = language }
         let conference = Conference(name: number, profile: profile, sounds: sounds)
         for created in conferenceCreated { created(conference) }
         context.conferences[number] = conference

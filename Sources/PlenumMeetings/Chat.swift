@@ -3,7 +3,7 @@ import Foundation
 /// A room's chat (issue 6): public and private messages, kept in memory for the meeting's life and
 /// gone when it ends (privacy by default: nothing is written anywhere). Sans-I/O; the server checks
 /// roles and locks before it posts.
-public struct ChatLog: Sendable {
+public struct ChatLog: Sendable, Equatable {
     public struct Message: Sendable, Equatable {
         public var id: Int
         public var from: Int
@@ -35,13 +35,13 @@ public struct ChatLog: Sendable {
     }
 
     /// Cleans and stores a message: control characters go (line breaks stay), edges are trimmed.
-    public mutating func post(from: Int, fromName: String, to: Int?, text: String, now: Date) -> Result<Message, Refusal> {
+    public mutating func post(from: Int, fromName: String, to: Int?, text: String, now: Millis) -> Result<Message, Refusal> {
         let cleaned = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0 == "\n" || ($0.value >= 0x20 && $0.value != 0x7F) }))
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard !cleaned.isEmpty else { return .failure(.empty) }
         guard cleaned.count <= Self.maxLength else { return .failure(.tooLong) }
         let message = Message(id: nextID, from: from, fromName: fromName, to: to, text: cleaned,
-                              time: Int64(now.timeIntervalSince1970 * 1000))
+                              time: now)
         nextID += 1
         messages.append(message)
         if messages.count > Self.capacity { messages.removeFirst(messages.count - Self.capacity) }

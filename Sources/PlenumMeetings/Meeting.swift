@@ -16,7 +16,7 @@ public enum GuestPolicy: String, Sendable, CaseIterable {
 }
 
 /// Restrictions for viewers (moderators are exempt).
-public struct LockSettings: Sendable, Equatable {
+public struct LockSettings: Sendable, Equatable, Codable {
     public var disableMicrophone = false
     public var disablePublicChat = false
     public var disablePrivateChat = false
@@ -70,93 +70,40 @@ public struct MeetingSettings: Sendable, Equatable {
 /// One participant the meeting knows: a browser that joined through a join URL, or a phone caller.
 public struct Attendee: Sendable, Equatable {
     public enum Kind: String, Sendable { case browser, phone }
+    /// The conference member carrying its audio: how the protocol names participants.
+    public var memberID: Int
     public var userID: String
     public var fullName: String
     public var role: Role
     public var kind: Kind
     public var listenOnly: Bool
-    /// The conference member carrying its audio, once connected.
-    public var memberID: Int?
-    public var joinedAt: Date
+    /// The room it is in (a voice bridge): the meeting's own, or one of its breakout rooms'.
+    public var room: String
+    public var joinedAt: Millis
 
-    public init(userID: String, fullName: String, role: Role, kind: Kind, listenOnly: Bool, memberID: Int?, joinedAt: Date) {
+    public init(memberID: Int, userID: String, fullName: String, role: Role, kind: Kind, listenOnly: Bool, room: String,
+                joinedAt: Millis) {
+        self.memberID = memberID
         self.userID = userID
         self.fullName = fullName
         self.role = role
         self.kind = kind
         self.listenOnly = listenOnly
-        self.memberID = memberID
+        self.room = room
         self.joinedAt = joinedAt
     }
 }
 
-/// A meeting's life: created, running while somebody is in it, ended by the API, a moderator, its
-/// duration, or emptiness. Control-plane state, sans-I/O; the server keeps it on the media loop beside
-/// the meeting's conference.
-public final class Meeting {
-    public let settings: MeetingSettings
-    public let internalID: String
-    /// Random and never reused: what an access grant is bound to, so that a token outlives neither
-    /// this meeting nor enters a later one under the same ID or voice bridge.
-    public let instance = String(UInt64.random(in: 1...UInt64.max), radix: 36)
-    /// Milliseconds since 1970, as BigBlueButton reports createTime.
-    public let createTime: Int64
-    public private(set) var startTime: Int64 = 0
-    public private(set) var endTime: Int64 = 0
-    public private(set) var hasUserJoined = false
-    public private(set) var forciblyEnded = false
-    public private(set) var ended = false
-    public var attendees: [Attendee] = []
-    /// userIDs removed by a moderator: they may not come back.
-    public var banned: Set<String> = []
-    /// userIDs a moderator let in from the waiting room: a reconnect does not wait again.
-    public var admitted: Set<String> = []
-    public var lock: LockSettings
-
-    public init(settings: MeetingSettings, now: Date) {
-        self.settings = settings
-        createTime = Int64(now.timeIntervalSince1970 * 1000)
-        internalID = "\(Self.hex(settings.meetingID))-\(createTime)"
-        lock = settings.lock
-    }
-
-    public var running: Bool { !ended && !attendees.isEmpty }
-
-    /// The welcome message with BigBlueButton's placeholders filled in (%%CONFNAME%%, %%DIALNUM%%,
-    /// %%CONFNUM%%). It may hold markup from the API caller: clients show it as text.
-    public var welcomeText: String {
-        settings.welcome.replacingOccurrences(of: "%%CONFNAME%%", with: settings.name)
-            .replacingOccurrences(of: "%%DIALNUM%%", with: settings.dialNumber)
-            .replacingOccurrences(of: "%%CONFNUM%%", with: settings.voiceBridge)
-    }
-
-    public func add(_ attendee: Attendee) {
-        if !hasUserJoined { startTime = Int64(attendee.joinedAt.timeIntervalSince1970 * 1000) }
-        hasUserJoined = true
-        attendees.removeAll { $0.userID == attendee.userID && $0.kind == attendee.kind }
-        attendees.append(attendee)
-    }
-
-    public func remove(userID: String) { attendees.removeAll { $0.userID == userID } }
-
-    public func end(forcibly: Bool, now: Date) {
-        guard !ended else { return }
-        ended = true
-        forciblyEnded = forcibly
-        endTime = Int64(now.timeIntervalSince1970 * 1000)
-    }
-
-    static func hex(_ text: String) -> String {
-        ChecksumAlgorithm.sha1.hexDigest(text)
-    }
-}
-
-/// The running meetings of one server, and their voice bridges.
+/// The running meetings of one server by ID and by voice bridge (a breakout room's too), each a
+/// `MeetingMachine`. Commands go through `handle`, which keeps the indexes true to the effects.
 public final class MeetingRegistry {
-    public private(set) var meetings: [String: Meeting] = [:]
-    /// Meetings by voice bridge, kept beside `meetings` so that a create costs the same with 10,000
-    /// meetings as with one (it scanned them all: issue 11, `scripts/bench-floods.sh meetings`).
-    private var byVoiceBridge: [String: Meeting] = [:]
+    public private(set) var machines: [String: MeetingMachine] = [:]
+    /// Voice bridges (the meetings' and their breakout rooms') → the meeting's ID. Kept beside
+    /// `machines` so that a create costs the same with 10,000 meetings as with one (it scanned them
+    /// all: issue 11, `scripts/bench-floods.sh meetings`).
+    private var byVoiceBridge: [String: String] = [:]
+    /// A breakout room's meetingID → its parent's.
+    private var breakoutParents: [String: String] = [:]
     /// Numbers that are not free for voice bridges (configured rooms, dial-in numbers).
     public var isReserved: (String) -> Bool
 
@@ -164,14 +111,20 @@ public final class MeetingRegistry {
 
     public init(isReserved: @escaping (String) -> Bool) { self.isReserved = isReserved }
 
-    public func meeting(_ id: String) -> Meeting? { meetings[id] }
-
-    public func meeting(voiceBridge: String) -> Meeting? {
-        guard let meeting = byVoiceBridge[voiceBridge], !meeting.ended else { return nil }
-        return meeting
+    /// The ID of the machine that holds `meetingID` (itself, or a breakout room's parent).
+    public func owner(of meetingID: String) -> String? {
+        if machines[meetingID] != nil { return meetingID }
+        return breakoutParents[meetingID]
     }
 
-    private func isFree(_ number: String) -> Bool { meeting(voiceBridge: number) == nil && !isReserved(number) }
+    public func machine(_ meetingID: String) -> MeetingMachine? { owner(of: meetingID).flatMap { machines[$0] } }
+
+    /// The meeting whose room `voiceBridge` is (its own or a breakout room).
+    public func owner(voiceBridge: String) -> String? { byVoiceBridge[voiceBridge] }
+
+    public func machine(voiceBridge: String) -> MeetingMachine? { byVoiceBridge[voiceBridge].flatMap { machines[$0] } }
+
+    public func isFree(_ number: String) -> Bool { byVoiceBridge[number] == nil && !isReserved(number) }
 
     /// A free 5-digit number (BigBlueButton's range 10000–99999), avoiding reserved ones.
     public func freeVoiceBridge() -> String? {
@@ -182,25 +135,66 @@ public final class MeetingRegistry {
         return nil
     }
 
-    public enum Creation { case created(Meeting), existing(Meeting) }
+    public enum Creation: Equatable { case created, existing }
 
-    /// `create` is idempotent: an existing meeting with the same ID is returned as it is.
-    public func create(_ settings: MeetingSettings, now: Date) -> Result<Creation, APIError> {
-        if let existing = meetings[settings.meetingID], !existing.ended { return .success(.existing(existing)) }
-        guard isFree(settings.voiceBridge) else { return .failure(BigBlueButtonAPI.Errors.nonUniqueVoiceBridge) }
-        if let previous = meetings[settings.meetingID], byVoiceBridge[previous.settings.voiceBridge] === previous {
-            byVoiceBridge[previous.settings.voiceBridge] = nil
+    /// `create` is idempotent: an existing meeting with the same ID is left as it is.
+    public func create(_ settings: MeetingSettings, roles: RoleBook, now: Millis,
+                       timeouts: (noShow: Millis, empty: Millis)? = nil) -> Result<Creation, APIError> {
+        if machines[settings.meetingID] != nil { return .success(.existing) }
+        guard isFree(settings.voiceBridge), breakoutParents[settings.meetingID] == nil else {
+            return .failure(BigBlueButtonAPI.Errors.nonUniqueVoiceBridge)
         }
-        let meeting = Meeting(settings: settings, now: now)
-        meetings[settings.meetingID] = meeting
-        byVoiceBridge[settings.voiceBridge] = meeting
-        return .success(.created(meeting))
+        var machine = MeetingMachine(settings: settings, roles: roles, now: now)
+        if let timeouts { (machine.noShowTimeout, machine.emptyTimeout) = timeouts }
+        add(machine, as: settings.meetingID)
+        return .success(.created)
     }
 
-    /// Forgets an ended meeting (its chat and attendees go with it: nothing is kept).
-    public func forget(_ id: String) {
-        guard let meeting = meetings.removeValue(forKey: id) else { return }
-        if byVoiceBridge[meeting.settings.voiceBridge] === meeting { byVoiceBridge[meeting.settings.voiceBridge] = nil }
+    /// Keeps `machine` under `id` (a configured room's machine under its number).
+    public func add(_ machine: MeetingMachine, as id: String) {
+        machines[id] = machine
+        byVoiceBridge[machine.settings.voiceBridge] = id
+    }
+
+    /// Runs `command` on meeting `id`'s machine and commits the outcome (no store in between: the
+    /// owner's `MeetingOwner` writes first; tests and stores that keep nothing use this).
+    public func handle(_ id: String, _ command: MeetingCommand, now: Millis) -> Result<[MeetingEffect], SignalError> {
+        guard var machine = machines[id] else { return .failure(.meetingEnded) }
+        let result = machine.handle(command, now: now, isNumberFree: { [unowned self] in self.isFree($0) })
+        if case .success(let effects) = result { commit(id, machine, effects: effects) }
+        return result
+    }
+
+    /// Takes `machine` as meeting `id`'s new state and follows its rooms: breakout rooms opened and
+    /// closed change the indexes; an ended meeting is forgotten (its chat and attendees go with it).
+    public func commit(_ id: String, _ machine: MeetingMachine, effects: [MeetingEffect]) {
+        guard machines[id] != nil else { return }
+        machines[id] = machine
+        for effect in effects {
+            switch effect {
+            case .openRoom(let room):
+                byVoiceBridge[room.voiceBridge] = id
+                breakoutParents[room.meetingID] = id
+            case .closeRoom(let voiceBridge, let meetingID):
+                if byVoiceBridge[voiceBridge] == id { byVoiceBridge[voiceBridge] = nil }
+                if breakoutParents[meetingID] == id { breakoutParents[meetingID] = nil }
+            case .ended:
+                remove(id)
+            default: break
+            }
+        }
+    }
+
+    /// Queries that need no command: answered from the machine as it is.
+    public func read<T>(_ id: String, _ body: (MeetingMachine) -> T) -> T? { machines[id].map(body) }
+
+    /// Forgets meeting `id` and frees its numbers.
+    public func remove(_ id: String) {
+        guard let machine = machines.removeValue(forKey: id) else { return }
+        for room in machine.rooms {
+            if byVoiceBridge[room.voiceBridge] == id { byVoiceBridge[room.voiceBridge] = nil }
+            breakoutParents[room.meetingID] = nil
+        }
     }
 }
 
@@ -234,7 +228,7 @@ public struct MeetingSnapshot: Sendable {
     public var attendees: [AttendeeInfo]
     /// A parent's breakout rooms (their meetingIDs), in order.
     public var breakoutRooms: [String] = []
-    /// `Meeting.instance`: what join grants are bound to.
+    /// `MeetingMachine.instance`: what join grants are bound to.
     public var instance = ""
 
     public init(settings: MeetingSettings, internalID: String, createTime: Int64, startTime: Int64, endTime: Int64,

@@ -36,18 +36,18 @@ enum BigBlueButtonRoutes {
         typealias Errors = BigBlueButtonAPI.Errors
         switch call.call {
         case "create":
-            let result = await loop.run { context -> Result<MeetingManager.Created, APIError> in
-                guard let meetings = context.hook(MeetingManager.self) else { return .failure(Errors.unsupportedRequest) }
+            let result = await loop.run(replying: { (context, reply: @escaping @Sendable (Result<MeetingManager.Created, APIError>) -> Void) in
+                guard let meetings = context.hook(MeetingManager.self) else { return reply(.failure(Errors.unsupportedRequest)) }
                 // create is idempotent: the same meeting again gets the running one, before any number is taken.
                 if case .success(let id) = BigBlueButtonAPI.createMeetingID(call), let existing = meetings.snapshot(of: id) {
-                    guard BigBlueButtonAPI.isSameMeetingAgain(call, existing: existing.settings) else { return .failure(Errors.idNotUnique) }
-                    return .success(.existing(existing))
+                    guard BigBlueButtonAPI.isSameMeetingAgain(call, existing: existing.settings) else { return reply(.failure(Errors.idNotUnique)) }
+                    return reply(.success(.existing(existing)))
                 }
                 switch BigBlueButtonAPI.createSettings(call, freeVoiceBridge: { meetings.registry.freeVoiceBridge() }) {
-                case .failure(let error): return .failure(error)
-                case .success(let settings): return meetings.create(settings)
+                case .failure(let error): reply(.failure(error))
+                case .success(let settings): meetings.create(settings, reply: reply)
                 }
-            }
+            })
             switch result {
             case .failure(let error) where error == Errors.nonUniqueVoiceBridge:
                 return xml(XMLWriter.failures([(error.key, error.message)]))
@@ -98,16 +98,17 @@ enum BigBlueButtonRoutes {
             return Response(status: .found, headers: [.location: "/?token=\(token)", .cacheControl: "no-store"])
         case "end":
             let id = call.value("meetingID") ?? ""
-            let result = await loop.run { context -> APIError? in
-                guard let meetings = context.hook(MeetingManager.self), let meeting = meetings.registry.meeting(id), !meeting.ended else {
-                    return Errors.endPassword  // what BigBlueButton reports for an unknown meeting
+            let result = await loop.run(replying: { (context, reply: @escaping @Sendable (APIError?) -> Void) in
+                guard let meetings = context.hook(MeetingManager.self), let meeting = meetings.snapshot(of: id) else {
+                    return reply(Errors.endPassword)  // what BigBlueButton reports for an unknown meeting
                 }
                 if let password = call.value("password"), !password.isEmpty, password != meeting.settings.moderatorPassword {
-                    return Errors.endPassword
+                    return reply(Errors.endPassword)
                 }
-                meetings.end(id, reason: "api")
-                return nil
-            }
+                meetings.end(id, reason: .api) { result in
+                    if case .failure(let error) = result, error.code == .storeUnavailable { reply(MeetingOwner.storeUnavailable) } else { reply(nil) }
+                }
+            })
             return result.map(failure) ?? xml(BigBlueButtonAPI.endResponse())
         case "isMeetingRunning":
             guard let id = call.value("meetingID"), !id.isEmpty else { return failure(Errors.missingMeetingID) }

@@ -1,4 +1,5 @@
 import Foundation
+import PlenumMeetings
 
 /// What a browser may send, one `Decodable` type per message (docs/signalling.md, "Client → server"),
 /// found by its `type` in one dispatch table. Replaces a single struct of twenty optional fields whose
@@ -10,8 +11,8 @@ public enum ClientRequest: Sendable {
     case resume(Resume)
     case restart(Restart)
     case leave
-    /// A request about the meeting, carried out by `WebRTCManager.perform` under the sender's role.
-    case action(WebRTCManager.Action)
+    /// A request about the meeting, decided by its `MeetingMachine` under the sender's role.
+    case action(ParticipantRequest)
 
     public struct Join: Decodable, Sendable {
         /// The protocol version the client speaks (absent: 1).
@@ -95,7 +96,7 @@ public enum ClientRequest: Sendable {
             struct Start: Decodable { var rooms: [Plan]; var seconds: Int; var freeJoin: Bool? }
             let s = try decoder.decode(Start.self, from: data)
             return .action(.startBreakouts(
-                rooms: s.rooms.map { MeetingManager.BreakoutPlan(name: $0.name ?? "", members: $0.members ?? []) },
+                rooms: s.rooms.map { BreakoutPlan(name: $0.name ?? "", members: $0.members ?? []) },
                 seconds: s.seconds, freeJoin: s.freeJoin ?? false))
         },
         "breakouts-extend": { data, decoder in .action(.extendBreakouts(seconds: try decoder.decode(Seconds.self, from: data).seconds)) },

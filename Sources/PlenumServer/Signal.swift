@@ -2,11 +2,11 @@ import Foundation
 import PlenumBridge
 import PlenumMeetings
 
-/// The signalling protocol's messages (docs/signalling.md): JSON text frames over a WebSocket.
+/// The signalling protocol's messages (docs/signalling.md): JSON text frames over a WebSocket. What a
+/// browser sends is `ClientRequest`; what the meetings tell it is `ControlMessage` (PlenumMeetings);
+/// the messages about the media session and the room's conference are here.
 public enum Signal {
-    // What a browser sends: `ClientRequest`, one type per message.
-
-    public struct Participant: Codable, Sendable, Equatable {
+    public struct Participant: Encodable, Sendable, Equatable {
         public var id: Int
         public var name: String
         public var muted: Bool
@@ -35,12 +35,25 @@ public enum Signal {
             case .other: ("other", nil)
             }
         }
+    }
 
-        var json: [String: Any] {
-            var object: [String: Any] = ["id": id, "name": name, "muted": muted, "talking": talking, "kind": kind, "role": role, "hand": hand]
-            if let number { object["number"] = number }
-            return object
+    /// A message with its `type` first among its fields.
+    struct Typed<Body: Encodable>: Encodable {
+        var type: String
+        var body: Body
+        enum CodingKeys: String, CodingKey { case type }
+        func encode(to encoder: any Encoder) throws {
+            try body.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(type, forKey: .type)
         }
+    }
+
+    static func encode<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func encode(_ object: [String: Any]) -> String {
@@ -58,98 +71,75 @@ public enum Signal {
         return encode(object)
     }
 
+    /// The meeting's locks as browsers see them (empty outside meetings).
+    struct Locks: Encodable {
+        var lock: LockSettings?
+        enum CodingKeys: String, CodingKey { case microphone, publicChat, privateChat }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            guard let lock else { return }
+            try c.encode(lock.disableMicrophone, forKey: .microphone)
+            try c.encode(lock.disablePublicChat, forKey: .publicChat)
+            try c.encode(lock.disablePrivateChat, forKey: .privateChat)
+        }
+    }
+
+    /// The answer to a join, a resume or an ICE restart: the SDP and what the browser needs to start.
+    struct Answer: Encodable {
+        var sdp: String
+        var memberId: Int
+        var session: String
+        var restart: Bool
+        var role: String
+        var permissions: [String]
+        var roomName: String
+        var welcome: String
+        var participants: [Participant]
+        var chat: [ChatLog.Message]
+        var lock: Locks
+    }
+
     public static func answer(sdp: String, memberID: Int, session: String, restart: Bool, role: Role, roomName: String,
                               welcome: String, participants: [Participant], chat: [ChatLog.Message], lock: LockSettings?) -> String {
-        encode([
-            "type": "answer", "sdp": sdp, "memberId": memberID, "session": session, "restart": restart, "roomName": roomName,
-            "welcome": welcome,
-            "chat": chat.map(chatObject), "lock": lock.map(lockObject) ?? [:],
-            "role": role.name, "permissions": role.permissions.map(\.rawValue).sorted(),
-            "participants": participants.map(\.json),
-        ])
-    }
-
-    /// The receiver's own role changed (promoted or demoted).
-    public static func you(role: Role) -> String {
-        encode(["type": "you", "role": role.name, "permissions": role.permissions.map(\.rawValue).sorted()])
-    }
-
-    public static func roleChanged(id: Int, role: String) -> String { encode(["type": "role", "id": id, "role": role]) }
-    public static func removed() -> String { encode(["type": "removed", "message": "you were removed from this meeting"]) }
-    public static func meetingEnded(_ message: String) -> String { encode(["type": "meeting-ended", "message": message]) }
-
-    static func lockObject(_ lock: LockSettings) -> [String: Any] {
-        ["microphone": lock.disableMicrophone, "publicChat": lock.disablePublicChat, "privateChat": lock.disablePrivateChat]
-    }
-
-    public static func lock(_ lock: LockSettings) -> String {
-        var object = lockObject(lock)
-        object["type"] = "lock"
-        return encode(object)
-    }
-
-    static func chatObject(_ message: ChatLog.Message) -> [String: Any] {
-        var object: [String: Any] = ["id": message.id, "from": message.from, "fromName": message.fromName, "text": message.text,
-                                     "time": message.time]
-        if let to = message.to { object["to"] = to }
-        return object
-    }
-
-    public static func chat(_ message: ChatLog.Message) -> String {
-        var object = chatObject(message)
-        object["type"] = "chat"
-        return encode(object)
-    }
-
-    public static func chatDeleted(_ id: Int) -> String { encode(["type": "chat-deleted", "id": id]) }
-
-    static func breakoutObject(_ info: (name: String, sequence: Int, endsAt: Int64)) -> [String: Any] {
-        ["name": info.name, "sequence": info.sequence, "endsAt": info.endsAt]
+        encode(Typed(type: "answer", body: Answer(
+            sdp: sdp, memberId: memberID, session: session, restart: restart, role: role.name,
+            permissions: role.permissions.map(\.rawValue).sorted(), roomName: roomName, welcome: welcome,
+            participants: participants, chat: chat, lock: Locks(lock: lock))))
     }
 
     /// The receiver was moved to another room (a breakout room, or back to the main room).
-    public static func moved(room: String, roomName: String, participants: [Participant], chat: [ChatLog.Message],
-                             breakout: (name: String, sequence: Int, endsAt: Int64)?) -> String {
-        var object: [String: Any] = [
-            "type": "moved", "room": room, "roomName": roomName, "participants": participants.map(\.json),
-            "chat": chat.map(chatObject),
-        ]
-        object["breakout"] = breakout.map(breakoutObject) ?? NSNull()
-        return encode(object)
+    struct Moved: Encodable {
+        var room: String
+        var roomName: String
+        var participants: [Participant]
+        var chat: [ChatLog.Message]
+        var breakout: BreakoutInfo?
+        enum CodingKeys: String, CodingKey { case room, roomName, participants, chat, breakout }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(room, forKey: .room)
+            try c.encode(roomName, forKey: .roomName)
+            try c.encode(participants, forKey: .participants)
+            try c.encode(chat, forKey: .chat)
+            try c.encode(breakout, forKey: .breakout)  // null back in the main room
+        }
     }
 
-    /// Somebody asked for help (moderators get it; `sequence` 0 is the main room).
-    public static func help(name: String, room: String, sequence: Int) -> String {
-        encode(["type": "help", "name": name, "room": room, "sequence": sequence])
-    }
-
-    /// The receiver's breakout room got more (or less) time.
-    public static func breakout(_ info: (name: String, sequence: Int, endsAt: Int64)) -> String {
-        var object = breakoutObject(info)
-        object["type"] = "breakout"
-        return encode(object)
-    }
-
-    /// The receiver waits for a moderator (guest policy ASK_MODERATOR).
-    public static func waiting() -> String { encode(["type": "waiting"]) }
-    public static func denied() -> String { encode(["type": "denied", "message": "a moderator did not let you in"]) }
-
-    /// The meeting's waiting room, for those who may admit guests.
-    public static func guests(_ guests: [(id: Int, name: String, kind: String)]) -> String {
-        encode(["type": "guests", "guests": guests.map { ["id": $0.id, "name": $0.name, "kind": $0.kind] }])
+    static func moved(room: String, roomName: String, participants: [Participant], chat: [ChatLog.Message],
+                      breakout: BreakoutInfo?) -> String {
+        encode(Typed(type: "moved", body: Moved(room: room, roomName: roomName, participants: participants, chat: chat, breakout: breakout)))
     }
 
     public static func token(_ token: String, room: String, roomName: String) -> String {
         encode(["token": token, "room": room, "roomName": roomName])
     }
 
+    /// A conference's news for the browsers in its room.
     static func event(_ event: ConferenceEvent, in conference: Conference) -> String? {
         switch event {
         case .memberJoined(let id):
             guard let member = conference.member(id) else { return nil }
-            var object = Participant(member).json
-            object["type"] = "participant-joined"
-            return encode(object)
+            return encode(Typed(type: "participant-joined", body: Participant(member)))
         case .memberLeft(let id): return encode(["type": "participant-left", "id": id])
         case .talkingStarted(let id): return encode(["type": "talking", "id": id, "talking": true])
         case .talkingStopped(let id): return encode(["type": "talking", "id": id, "talking": false])

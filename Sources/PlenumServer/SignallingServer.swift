@@ -1,3 +1,4 @@
+import PlenumMeetings
 import Foundation
 import Hummingbird
 import HTTPTypes
@@ -17,6 +18,14 @@ extension MediaLoop {
     func run<T: Sendable>(_ body: @escaping @Sendable (MediaLoopContext) -> T) async -> T {
         await withCheckedContinuation { continuation in
             execute { context in continuation.resume(returning: body(context)) }
+        }
+    }
+
+    /// Runs `body` on the loop and waits for the reply it passes on (once; later, when the work
+    /// waits for the meeting store).
+    func run<T: Sendable>(replying body: @escaping @Sendable (MediaLoopContext, @escaping @Sendable (T) -> Void) -> Void) async -> T {
+        await withCheckedContinuation { continuation in
+            execute { context in body(context) { continuation.resume(returning: $0) } }
         }
     }
 }
@@ -397,9 +406,10 @@ struct SignallingSession {
             if case .failure(let error) = result { return refuse(error, type) }
         case .action(let action):
             guard let id = sessionID else { return refuse(.notJoined(type), type) }
-            let result = await loop.run { context -> Result<Void, SignalError> in
-                context.hook(WebRTCManager.self)?.perform(id, action) ?? .failure(.sessionExpired)
-            }
+            let result = await loop.run(replying: { (context, reply: @escaping @Sendable (Result<Void, SignalError>) -> Void) in
+                guard let manager = context.hook(WebRTCManager.self) else { return reply(.failure(.sessionExpired)) }
+                manager.perform(id, action, reply: reply)
+            })
             if case .failure(let error) = result { return refuse(error, type) }
         case .leave:
             left = true

@@ -30,9 +30,8 @@ public final class WebRTCManager: MediaLoopHook {
         weak var conference: Conference?
     }
     private var clock: UInt64 = 0
-    /// Each room's chat, kept while browsers are in it (and gone with the last one, or the meeting).
-    private var chats: [String: ChatLog] = [:]
-    private var chatRate = RateLimiter<Int>(burst: 5, perSecond: 1)
+    /// The browser of each member (messages from the meetings name members).
+    private var byMember: [Int: UInt64] = [:]
     /// Milliseconds a detached browser keeps its place.
     public static let resumeWindow: UInt64 = 30_000
 
@@ -44,19 +43,17 @@ public final class WebRTCManager: MediaLoopHook {
         let member: Member
         let resumeSecret: String
         var feed: AsyncStream<String>.Continuation?
-        /// From a meeting's join URL (nil in a configured room, where everybody is a viewer).
-        let meetingID: String?
-        let userID: String
-        var role: Role
+        /// Its meeting took it in and it got its answer: the room's news reach it from now on.
+        var welcomed = false
+        /// Its role when it entered (its meeting's machine keeps the current one).
+        let role: Role
         /// The WebSocket that currently speaks for the browser (a stale one, still closing after a
         /// resume, must not detach or end it).
         var connection: UInt64
         var detachedAt: UInt64?
         init(id: UInt64, session: WebRTCSession, room: String, member: Member, feed: AsyncStream<String>.Continuation,
-             connection: UInt64, meetingID: String?, userID: String, role: Role) {
+             connection: UInt64, role: Role) {
             self.id = id
-            self.meetingID = meetingID
-            self.userID = userID
             self.role = role
             self.connection = connection
             self.session = session
@@ -122,39 +119,33 @@ public final class WebRTCManager: MediaLoopHook {
                       connection: UInt64, admitted: Bool) -> Result<Joined, SignalError>
     {
         let room = grant.room
-        guard let rooms = context.hook(Rooms.self), let entry = rooms.room(room) else { return .failure(.noSuchRoom) }
+        guard let rooms = context.hook(Rooms.self), let entry = rooms.room(room), let meetings = context.hook(MeetingManager.self)
+        else { return .failure(.noSuchRoom) }
         // A grant without a meeting (from the join page) enters configured rooms only.
         if grant.meeting == nil, rooms.isMeetingRoom(room) { return .failure(.noSuchRoom) }
         var role = Role.viewer
-        var meeting: Meeting?
         let userID = grant.user ?? "browser-\(nextID)"
+        let displayName = DisplayName.clean(grant.name ?? name) ?? "Guest"
         if let meetingID = grant.meeting {
-            guard let meetings = context.hook(MeetingManager.self) else { return .failure(.noSuchRoom) }
-            switch meetings.mayEnter((meetingID, grant.instance, room), userID: userID) {
-            case .failure(let refusal): return .failure(refusal.signalError)
-            case .success(let m): meeting = m
-            }
             role = grant.role.flatMap { meetings.roles.role(named: $0) } ?? .viewer
-            if let m = meeting, m.settings.guestPolicy == .alwaysDeny, !role.isModerator {
-                return .failure(.guestsNotAdmitted)
-            }
-            if let m = meeting, !admitted, meetings.mustWait(m, userID: userID, role: role) {
-                let displayName = DisplayName.clean(grant.name ?? name) ?? "Guest"
-                meetings.enqueue(m.settings.meetingID, name: displayName, kind: .browser, call: nil, connection: connection) {
-                    [weak self, weak m] allow in
+            switch meetings.entry(meetingID: meetingID, instance: grant.instance, room: room, userID: userID, role: role) {
+            case .refused(let refusal): return .failure(refusal)
+            case .enter: break
+            case .wait:
+                guard !admitted else { break }
+                meetings.wait(room: room, connection: connection, name: displayName, userID: userID) { [weak self] allow in
                     guard let self else { return }
-                    guard allow, let m else {
-                        feed.yield(Signal.denied())
+                    guard allow else {
+                        feed.yield(Signal.encode(ControlMessage.denied))
                         return
                     }
-                    m.admitted.insert(userID)
                     if case .failure(let error) = self.join(
                         grant: grant, name: name, offerSDP: offerSDP, feed: feed, connection: connection, admitted: true)
                     {
                         feed.yield(Signal.error(error, request: "join"))
                     }
                 }
-                feed.yield(Signal.waiting())
+                feed.yield(Signal.encode(ControlMessage.waiting))
                 return .success(.waiting)
             }
         }
@@ -169,26 +160,25 @@ public final class WebRTCManager: MediaLoopHook {
             logger.notice("offer refused", metadata: ["room": "\(room)", "why": "\(error)"])
             return .failure(.badOffer)
         }
-        guard let member = try? conference.join(
-            name: DisplayName.clean(grant.name ?? name) ?? "Guest", input: .opus, kind: .browser, sink: session.leg)
-        else { return .failure(.badOffer) }
+        guard let member = try? conference.join(name: displayName, input: .opus, kind: .browser, sink: session.leg) else {
+            return .failure(.badOffer)
+        }
         session.leg.member = member
         port.add(session)
         let id = nextID
         nextID += 1
-        let listenOnly = offer.direction == .recvonly
-        let browser = Browser(id: id, session: session, room: room, member: member, feed: feed, connection: connection,
-                              meetingID: meeting?.settings.meetingID, userID: userID, role: role)
+        let browser = Browser(id: id, session: session, room: room, member: member, feed: feed, connection: connection, role: role)
         sessions[id] = browser
+        byMember[member.id] = id
         watch(conference)
-        if let meeting {
-            context.hook(MeetingManager.self)?.entered(
-                meetingID: meeting.settings.meetingID, userID: userID, name: member.name, role: role, memberID: member.id,
-                listenOnly: listenOnly)
-        }
-        sendAnswer(browser)
-        if role.may(.admitGuests), let meeting, let meetings = context.hook(MeetingManager.self) {
-            feed.yield(Signal.guests(meetings.guests(of: meeting.settings.meetingID)))
+        // The meeting's machine takes it in (once the store wrote it): muted on start or by the lock,
+        // then welcomed with the answer. Refused, the browser leaves again and is told why.
+        meetings.browserEntered(
+            memberID: member.id, userID: userID, name: member.name, role: role, listenOnly: offer.direction == .recvonly, room: room
+        ) { [weak self] result in
+            guard case .failure(let error) = result, let self else { return }
+            feed.yield(Signal.error(error, request: "join"))
+            self.leave(id, reason: "not taken in")
         }
         return .success(.joined(id: id, memberID: member.id))
     }
@@ -198,20 +188,36 @@ public final class WebRTCManager: MediaLoopHook {
         sessions.values.first { $0.connection == connection }.map { ($0.id, $0.room) }
     }
 
-    /// The waiting room changed: every browser in the room that may admit guests is told.
-    public func sendGuests(_ guests: [(id: Int, name: String, kind: String)], room: String) {
-        let message = Signal.guests(guests)
-        for browser in sessions.values where browser.room == room && browser.role.may(.admitGuests) { browser.feed?.yield(message) }
+    /// The meeting took the member in: its browser gets the answer, with the meeting's state.
+    func welcome(_ memberID: Int) {
+        guard let browser = byMember[memberID].flatMap({ sessions[$0] }) else { return }
+        browser.welcomed = true
+        sendAnswer(browser)
     }
 
     private func sendAnswer(_ browser: Browser, restart: Bool = false) {
         let sdp = browser.session.answer(addresses: port.addresses, fingerprint: port.context.fingerprint, sessionID: browser.id)
+        let machine = context.hook(MeetingManager.self)?.machine(room: browser.room)
+        let isMeeting = machine?.kind == .meeting
         browser.feed?.yield(Signal.answer(
             sdp: sdp, memberID: browser.member.id, session: "\(browser.id).\(browser.resumeSecret)", restart: restart,
-            role: browser.role, roomName: context.hook(Rooms.self)?.room(browser.room)?.name ?? browser.room,
-            welcome: browser.meetingID.flatMap { context.hook(MeetingManager.self)?.registry.meeting($0)?.welcomeText } ?? "",
-            participants: participants(of: browser.room), chat: chats[browser.room]?.visible(to: browser.member.id) ?? [],
-            lock: browser.meetingID.flatMap { context.hook(MeetingManager.self)?.registry.meeting($0)?.lock }))
+            role: machine?.attendee(browser.member.id)?.role ?? browser.role,
+            roomName: machine?.room(browser.room)?.name ?? context.hook(Rooms.self)?.room(browser.room)?.name ?? browser.room,
+            welcome: isMeeting ? machine?.welcomeText ?? "" : "",
+            participants: participants(of: browser.room), chat: machine?.chat(visibleTo: browser.member.id) ?? [],
+            lock: isMeeting ? machine?.lock : nil))
+    }
+
+    /// Sends an encoded message to the browsers of these members (phones have no screen).
+    func deliver(_ message: String, to members: [Int]) {
+        for memberID in members { byMember[memberID].flatMap { sessions[$0] }?.feed?.yield(message) }
+    }
+
+    func hasBrowser(memberID: Int) -> Bool { byMember[memberID] != nil }
+
+    /// A moderator removed the member: its browser leaves (it was told).
+    func disconnect(memberID: Int, reason: String) {
+        if let id = byMember[memberID] { leave(id, reason: reason) }
     }
 
     /// An ICE restart offer from the joined browser `id`: the answer goes into its feed.
@@ -256,240 +262,30 @@ public final class WebRTCManager: MediaLoopHook {
         }
     }
 
-    // MARK: Moderation (issue 6): every action is checked against the sender's role in its own room
-
-    public enum Action: Sendable {
-        case mute(target: Int?, muted: Bool)
-        case muteAll(muted: Bool)
-        case remove(target: Int)
-        case rename(target: Int, name: String)
-        case setRole(target: Int, moderator: Bool)
-        case endMeeting
-        case hand(target: Int?, raised: Bool)
-        case lock(microphone: Bool?, publicChat: Bool?, privateChat: Bool?)
-        case chat(text: String, to: Int?)
-        case deleteChat(messageID: Int)
-        case admit(guest: Int, allow: Bool)
-        case startBreakouts(rooms: [MeetingManager.BreakoutPlan], seconds: Int, freeJoin: Bool)
-        case extendBreakouts(seconds: Int)
-        case endBreakouts
-        case visitBreakout(sequence: Int)
-        case askForHelp
-        case messageBreakouts(text: String)
-        case chooseBreakout(sequence: Int)
-    }
-
-    /// Carries out `action` for browser `id` if its role allows it; the refusal's text otherwise.
-    public func perform(_ id: UInt64, _ action: Action) -> Result<Void, SignalError> {
-        guard let browser = sessions[id], let conference = context.conferences[browser.room] else { return .failure(.sessionExpired) }
-        let meetings = context.hook(MeetingManager.self)
-        let meeting = browser.meetingID.flatMap { meetings?.registry.meeting($0) }
-        let role = browser.role
-        func refuse(_ why: SignalError) -> Result<Void, SignalError> {
-            logger.notice("action refused", metadata: ["room": "\(browser.room)", "member": "\(browser.member.id)", "why": "\(why.code.rawValue)"])
-            return .failure(why)
+    /// A request about the meeting from browser `id`: its meeting's machine decides under its role.
+    public func perform(_ id: UInt64, _ request: ParticipantRequest, reply: @escaping MeetingOwner.Reply) {
+        guard let browser = sessions[id], let meetings = context.hook(MeetingManager.self) else {
+            return reply(.failure(.sessionExpired))
         }
-        /// A member of this room only: ids from other rooms and meetings are refused.
-        func target(_ memberID: Int) -> Member? { conference.member(memberID) }
-        switch action {
-        case .mute(let targetID, let muted):
-            let memberID = targetID ?? browser.member.id
-            guard target(memberID) != nil else { return refuse(.noSuchParticipant) }
-            if memberID == browser.member.id {
-                if !muted {
-                    guard role.may(.unmuteSelf) else { return refuse(.notAllowed("unmute")) }
-                    if let meeting, meeting.lock.disableMicrophone, !role.isModerator { return refuse(.microphonesLocked) }
-                }
-            } else {
-                guard role.may(.muteOthers) else { return refuse(.notAllowed("mute others")) }
-                if !muted, !role.may(.unmuteOthers) { return refuse(.onlySelfUnmute) }
-            }
-            conference.setMuted(memberID, muted)
-        case .muteAll(let muted):
-            guard role.may(.muteOthers) else { return refuse(.notAllowed("mute others")) }
-            if !muted, !role.may(.unmuteOthers) { return refuse(.onlySelfUnmute) }
-            for member in conference.members where member.id != browser.member.id {
-                let isModerator = meeting.flatMap { meetings?.attendee(memberID: member.id, in: $0) }?.role.isModerator ?? false
-                if !isModerator { conference.setMuted(member.id, muted) }
-            }
-        case .remove(let targetID):
-            guard role.may(.remove) else { return refuse(.notAllowed("remove participants")) }
-            guard target(targetID) != nil, targetID != browser.member.id else { return refuse(.noSuchParticipant) }
-            if let other = sessions.values.first(where: { $0.room == browser.room && $0.member.id == targetID }) {
-                if let meeting { meeting.banned.insert(other.userID) }
-                other.feed?.yield(Signal.removed())
-                leave(other.id, reason: "removed")
-            } else {
-                conference.requestHangup(targetID)
-            }
-        case .rename(let targetID, let name):
-            guard role.may(.rename) else { return refuse(.notAllowed("rename participants")) }
-            guard let clean = DisplayName.clean(name) else { return refuse(.nameRequired) }
-            guard target(targetID) != nil else { return refuse(.noSuchParticipant) }
-            conference.rename(targetID, to: clean)
-        case .setRole(let targetID, let moderator):
-            guard role.may(.promote) else { return refuse(.notAllowed("change roles")) }
-            guard let meeting, let meetings, target(targetID) != nil else { return refuse(.noSuchParticipant) }
-            let newRole: Role = moderator ? meetings.roles.moderator : .viewer
-            meetings.setRole(newRole, memberID: targetID, in: meeting)
-            if let other = sessions.values.first(where: { $0.room == browser.room && $0.member.id == targetID }) {
-                other.role = newRole
-                other.feed?.yield(Signal.you(role: newRole))
-            }
-            broadcast(Signal.roleChanged(id: targetID, role: newRole.name), room: browser.room)
-        case .endMeeting:
-            guard role.may(.endMeeting) else { return refuse(.notAllowed("end the meeting")) }
-            guard let meeting, let meetings else { return refuse(.notAMeeting) }
-            meetings.end(meeting.settings.meetingID, reason: "moderator")
-        case .hand(let targetID, let raised):
-            let memberID = targetID ?? browser.member.id
-            guard target(memberID) != nil else { return refuse(.noSuchParticipant) }
-            if memberID != browser.member.id {
-                guard !raised, role.may(.muteOthers) else { return refuse(.notAllowed("lower others' hands")) }
-            }
-            conference.setHandRaised(memberID, raised)
-        case .lock(let microphone, let publicChat, let privateChat):
-            guard role.may(.lockSettings) else { return refuse(.notAllowed("change lock settings")) }
-            guard let meeting, let meetings else { return refuse(.notAMeeting) }
-            if let microphone { meeting.lock.disableMicrophone = microphone }
-            if let publicChat { meeting.lock.disablePublicChat = publicChat }
-            if let privateChat { meeting.lock.disablePrivateChat = privateChat }
-            if meeting.lock.disableMicrophone {
-                for member in conference.members where !(meetings.attendee(memberID: member.id, in: meeting)?.role.isModerator ?? false) {
-                    conference.setMuted(member.id, true)
-                }
-            }
-            broadcast(Signal.lock(meeting.lock), room: browser.room)
-        case .chat(let text, let to):
-            let locked = !role.isModerator
-            if let to {
-                guard role.may(.chatPrivately) else { return refuse(.notAllowed("chat privately")) }
-                guard let recipient = sessions.values.first(where: { $0.room == browser.room && $0.member.id == to }), to != browser.member.id
-                else { return refuse(.noSuchParticipant) }
-                if locked, meeting?.lock.disablePrivateChat == true, !recipient.role.isModerator {
-                    return refuse(.privateChatLocked)
-                }
-            } else {
-                guard role.may(.chat) else { return refuse(.notAllowed("chat")) }
-                if locked, meeting?.lock.disablePublicChat == true { return refuse(.publicChatLocked) }
-            }
-            guard chatRate.allow(browser.member.id, now: Double(clock) / 1000) else { return refuse(.tooManyMessages) }
-            var log = chats[browser.room] ?? ChatLog()
-            let posted = log.post(from: browser.member.id, fromName: browser.member.name, to: to, text: text, now: Date())
-            chats[browser.room] = log
-            switch posted {
-            case .failure(let refusal): return refuse(.chat(refusal))
-            case .success(let message):
-                let signal = Signal.chat(message)
-                for other in sessions.values where other.room == browser.room {
-                    if to == nil || other.member.id == to || other.id == browser.id { other.feed?.yield(signal) }
-                }
-            }
-        case .admit(let guest, let allow):
-            guard role.may(.admitGuests) else { return refuse(.notAllowed("admit guests")) }
-            guard let meeting, let meetings, meetings.decide(meetingID: meeting.settings.meetingID, guestID: guest, admit: allow)
-            else { return refuse(.noSuchGuest) }
-        case .startBreakouts(let rooms, let seconds, let freeJoin):
-            guard role.may(.manageBreakouts) else { return refuse(.notAllowed("manage breakout rooms")) }
-            guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID) ?? Optional(meeting.settings.meetingID)
-            else { return refuse(.notAMeeting) }
-            // Only members of the meeting's main room can be sent away.
-            let main = conference.members.map(\.id)
-            guard rooms.allSatisfy({ $0.members.allSatisfy(main.contains) }) else { return refuse(.noSuchParticipant) }
-            if case .failure(let error) = meetings.startBreakouts(parent, rooms: rooms, seconds: seconds, freeJoin: freeJoin) {
-                return refuse(error.key == "breakoutsRunning" ? .breakoutsRunning : SignalError(.badBreakoutPlan, error.message))
-            }
-        case .extendBreakouts(let seconds):
-            guard role.may(.manageBreakouts) else { return refuse(.notAllowed("manage breakout rooms")) }
-            guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
-                meetings.extendBreakouts(parent, seconds: seconds)
-            else { return refuse(.noBreakoutRooms) }
-        case .endBreakouts:
-            guard role.may(.manageBreakouts) else { return refuse(.notAllowed("manage breakout rooms")) }
-            guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
-                meetings.endBreakouts(parent)
-            else { return refuse(.noBreakoutRooms) }
-        case .visitBreakout(let sequence):
-            guard role.may(.manageBreakouts) else { return refuse(.notAllowed("manage breakout rooms")) }
-            guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
-                meetings.visit(memberID: browser.member.id, parentID: parent, sequence: sequence)
-            else { return refuse(.noSuchBreakoutRoom) }
-        case .askForHelp:
-            conference.requestHelp(browser.member.id)
-        case .messageBreakouts(let text):
-            guard role.may(.manageBreakouts) else { return refuse(.notAllowed("manage breakout rooms")) }
-            guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
-                let rooms = meetings.breakoutRooms(of: parent)
-            else { return refuse(.noBreakoutRooms) }
-            // The message appears in every room's chat, from the moderator.
-            for room in rooms {
-                var log = chats[room] ?? ChatLog()
-                guard case .success(let message) = log.post(
-                    from: browser.member.id, fromName: browser.member.name, to: nil, text: text, now: Date())
-                else { return refuse(.emptyMessage) }
-                chats[room] = log
-                broadcast(Signal.chat(message), room: room)
-            }
-        case .chooseBreakout(let sequence):
-            guard let meeting, let meetings, let parent = meetings.breakoutParent(of: meeting.settings.meetingID),
-                meetings.freeJoin(parent)
-            else { return refuse(.breakoutsNotChoosable) }
-            guard meetings.visit(memberID: browser.member.id, parentID: parent, sequence: sequence) else {
-                return refuse(.noSuchBreakoutRoom)
-            }
-        case .deleteChat(let messageID):
-            guard role.may(.moderateChat) else { return refuse(.notAllowed("delete messages")) }
-            guard chats[browser.room]?.delete(messageID) != nil else { return refuse(.noSuchMessage) }
-            broadcast(Signal.chatDeleted(messageID), room: browser.room)
-        }
-        return .success(())
-    }
-
-    private func broadcast(_ message: String, room: String) {
-        for browser in sessions.values where browser.room == room { browser.feed?.yield(message) }
+        meetings.request(request, from: browser.member.id, room: browser.room, reply: reply)
     }
 
     /// The bridge moved a browser's member to another room (a breakout room, or back): the browser
     /// hears that room now and sees its participants and chat; its connection stays as it was.
-    public func moved(memberID: Int, to room: String, breakout: (name: String, sequence: Int, endsAt: Int64)?) {
-        guard let browser = sessions.values.first(where: { $0.member.id == memberID }) else { return }
+    func moved(memberID: Int, to room: String, breakout: BreakoutInfo?, chat: [ChatLog.Message]) {
+        guard let browser = byMember[memberID].flatMap({ sessions[$0] }) else { return }
         browser.room = room
         if let conference = context.conferences[room] { watch(conference) }
         browser.feed?.yield(Signal.moved(
             room: room, roomName: context.hook(Rooms.self)?.room(room)?.name ?? room,
-            participants: participants(of: room), chat: chats[room]?.visible(to: memberID) ?? [], breakout: breakout))
+            participants: participants(of: room), chat: chat, breakout: breakout))
     }
 
-    /// A breakout's time changed: the browsers in it get the new end.
-    public func updateBreakout(room: String, info: (name: String, sequence: Int, endsAt: Int64)?) {
-        guard let info else { return }
-        let message = Signal.breakout(info)
-        for browser in sessions.values where browser.room == room { browser.feed?.yield(message) }
-    }
-
-    /// Sends `message` to the browsers in `rooms` whose role has `permission` (any role when nil) and
-    /// not `except`.
-    public func send(_ message: String, toRooms rooms: Set<String>, permission: Permission? = nil, except: Permission? = nil) {
-        for browser in sessions.values where rooms.contains(browser.room) {
-            if let permission, !browser.role.may(permission) { continue }
-            if let except, browser.role.may(except) { continue }
-            browser.feed?.yield(message)
-        }
-    }
-
-    /// A breakout room closed: its chat goes with it.
-    public func forgetRoom(_ room: String) {
-        chats[room] = nil
+    /// A room closed (its meeting ended, or a breakout room): the browsers still in it leave (they
+    /// were told why).
+    func closeRoom(_ room: String) {
+        for browser in sessions.values where browser.room == room { leave(browser.id, reason: "meeting ended") }
         watchedConferences[room] = nil
-    }
-
-    /// The meeting in `room` ended: every browser is told and leaves.
-    public func endRoom(_ room: String, message: String) {
-        for browser in sessions.values where browser.room == room {
-            browser.feed?.yield(Signal.meetingEnded(message))
-            leave(browser.id, reason: "meeting ended")
-        }
-        chats[room] = nil
     }
 
     /// `leave` from the browser's WebSocket `connection` (a stale socket cannot end the participant).
@@ -508,20 +304,17 @@ public final class WebRTCManager: MediaLoopHook {
             "ice_bad_integrity": "\(ice.badIntegrity)", "lost": "\(browser.member.jitterStatistics.lost)",
         ])
         port.remove(browser.session)
+        byMember[browser.member.id] = nil
         context.conferences[browser.room]?.leave(browser.member.id)
         browser.feed?.finish()
-        chatRate.forget(browser.member.id)
-        // A meeting's chat lives as long as the meeting; a configured room's, while browsers are in it.
-        if browser.meetingID == nil, !sessions.values.contains(where: { $0.room == browser.room }) { chats[browser.room] = nil }
     }
 
     /// The room's participants, for a newly joined browser (with their roles in a meeting).
     public func participants(of room: String) -> [Signal.Participant] {
-        let meetings = context.hook(MeetingManager.self)
-        let meeting = meetings?.meeting(voiceBridge: room)
+        let machine = context.hook(MeetingManager.self)?.machine(room: room)
         return context.conferences[room]?.members.map { member in
             var participant = Signal.Participant(member)
-            if let meeting, let attendee = meetings?.attendee(memberID: member.id, in: meeting) { participant.role = attendee.role.name }
+            if let role = machine?.attendee(member.id)?.role { participant.role = role.name }
             return participant
         } ?? []
     }
@@ -534,7 +327,7 @@ public final class WebRTCManager: MediaLoopHook {
         conference.observers.append { [weak self, weak conference] event in
             guard let self, let conference else { return }
             guard let message = Signal.event(event, in: conference) else { return }
-            for browser in self.sessions.values where browser.room == room { browser.feed?.yield(message) }
+            for browser in self.sessions.values where browser.room == room && browser.welcomed { browser.feed?.yield(message) }
         }
     }
 }

@@ -160,9 +160,9 @@ struct Serve: AsyncParsableCommand {
                     let port = try WebRTCPort(addresses: mediaAddressesForBrowsers, port: webrtcPort, context: identity)
                     context.add(WebRTCManager(port: port, context: context))
                 }
-                let meetings = MeetingManager(roles: roleBook, reservedNumbers: Set(rooms.rooms.keys), context: context)
-                if let seconds = meetingTimeouts?.endWhenEmptySeconds { meetings.emptyTimeout = UInt64(max(1, seconds)) * 1000 }
-                if let seconds = meetingTimeouts?.endWhenNobodyJoinedSeconds { meetings.noShowTimeout = UInt64(max(1, seconds)) * 1000 }
+                let meetings = MeetingManager(roles: roleBook, reservedNumbers: Set(rooms.rooms.keys), context: context, loop: loop)
+                if let seconds = meetingTimeouts?.endWhenEmptySeconds { meetings.emptyTimeout = Millis(max(1, seconds)) * 1000 }
+                if let seconds = meetingTimeouts?.endWhenNobodyJoinedSeconds { meetings.noShowTimeout = Millis(max(1, seconds)) * 1000 }
                 context.add(meetings)
                 portReady.set(true)
             } catch {

@@ -2,6 +2,7 @@
 
 Everything here runs inside the network namespace that run.sh creates, so nothing leaves the machine.
 """
+import asyncio
 import json
 import os
 import socket
@@ -29,6 +30,14 @@ def wait_until(condition, timeout: float, what: str = ""):
     while not condition():
         assert time.time() < end, f"timed out waiting: {what}"
         time.sleep(0.05)
+
+
+async def wait_for(condition, timeout: float, what: str = ""):
+    """`wait_until` inside asyncio: polls without blocking the event loop (the peers keep running)."""
+    end = time.time() + timeout
+    while not condition():
+        assert time.time() < end, f"timed out waiting: {what}"
+        await asyncio.sleep(0.05)
 
 
 def plenum_binary() -> Path:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from peers import SERVER_IP, Phone, tone_share_db
+from peers import SERVER_IP, Phone, tone_share_db, wait_for
 from test_meetings import SECRET, Browser, api_url, call, server, token_from_join_url  # noqa: F401 (server: the fixture)
 
 bbb = pytest.importorskip("bigbluebutton_api_python")
@@ -103,11 +103,7 @@ def test_extend_end_early_leave_visit_dial_in_help_and_message(server):
             assert (await a.next("moved"))["breakout"]["name"] == "Red"
             # A caller dials a breakout room's own number.
             z.dial(f"sip:7700002@{SERVER_IP}:{server.sip_port}", 30)
-            for _ in range(50):
-                if participants("course-breakout-2") == 1:
-                    break
-                await asyncio.sleep(0.1)
-            assert participants("course-breakout-2") == 1, "the caller is in Blue"
+            await wait_for(lambda: participants("course-breakout-2") == 1, 5, "the caller is in Blue")
             # The moderator visits Blue, and tells every room something.
             await t.send({"type": "breakouts-visit", "sequence": 2})
             visit = await t.next("moved")
@@ -120,8 +116,7 @@ def test_extend_end_early_leave_visit_dial_in_help_and_message(server):
             assert help_request["room"] == "Red" and help_request["sequence"] == 1
             # Anna leaves during the breakout.
             await a.__aexit__(None, None, None)
-            await asyncio.sleep(0.5)
-            assert participants("course-breakout-1") == 1, "only the phone is left in Red"
+            await wait_for(lambda: participants("course-breakout-1") == 1, 5, "only the phone is left in Red")
             # More time, then the end before the timer.
             await t.send({"type": "breakouts-extend", "seconds": 60})
             extended = await t.next("breakouts")
@@ -132,8 +127,7 @@ def test_extend_end_early_leave_visit_dial_in_help_and_message(server):
             assert back["breakout"] is None, "the visiting moderator is back in the main room"
             assert call(server, "getMeetingInfo", "meetingID=course-breakout-2").findtext("messageKey") == "notFound"
             await t.send({"type": "breakouts-end"})
-            await asyncio.sleep(0.5)
-            assert participants("course") == 3, "the teacher and both callers are back in the main room"
+            await wait_for(lambda: participants("course") == 3, 5, "the teacher and both callers are back in the main room")
             assert call(server, "getMeetingInfo", "meetingID=course-breakout-1").findtext("messageKey") == "notFound"
 
     asyncio.run(scenario())

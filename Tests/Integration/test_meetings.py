@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from peers import SERVER_IP, Phone, Server
+from peers import SERVER_IP, Phone, Server, wait_until
 
 aiortc = pytest.importorskip("aiortc")
 websockets = pytest.importorskip("websockets")
@@ -451,10 +451,9 @@ def test_meetings_end_when_empty_or_when_nobody_came():
 
         asyncio.run(visit())
         assert call(server, "getMeetingInfo", "meetingID=left").findtext("returncode") == "SUCCESS", "not at once"
-        time.sleep(4.5)
         for meeting in ("left", "nobody"):
-            info = call(server, "getMeetingInfo", f"meetingID={meeting}")
-            assert info.findtext("messageKey") == "notFound", f"{meeting} ended by itself"
+            wait_until(lambda: call(server, "getMeetingInfo", f"meetingID={meeting}").findtext("messageKey") == "notFound", 10,
+                       f"{meeting} ends by itself")
         assert "reason=empty" in server.log_text() and "reason=nobody joined" in server.log_text()
     finally:
         assert server.stop()

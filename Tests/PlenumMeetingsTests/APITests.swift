@@ -65,14 +65,16 @@ import Testing
 
     @Test func createIsIdempotentAndVoiceBridgesAreUnique() throws {
         let registry = MeetingRegistry(reservedNumbers: ["3001"])
+        let roles = RoleBook()
         let a = try #require(settings("name=A1&meetingID=aa&voiceBridge=71000"))
-        guard case .success(.created(let meeting)) = registry.create(a, now: Date()) else { Issue.record("not created"); return }
-        guard case .success(.existing(let same)) = registry.create(a, now: Date()) else { Issue.record("not idempotent"); return }
-        #expect(meeting === same)
+        #expect(registry.create(a, roles: roles, now: 1) == .success(.created))
+        let instance = registry.machine("aa")?.instance
+        #expect(registry.create(a, roles: roles, now: 2) == .success(.existing), "idempotent")
+        #expect(registry.machine("aa")?.instance == instance, "the same meeting")
         let b = try #require(settings("name=B1&meetingID=bb&voiceBridge=71000"))
-        #expect(throws: APIError.self) { try registry.create(b, now: Date()).get() }
+        #expect(throws: APIError.self) { try registry.create(b, roles: roles, now: 3).get() }
         let c = try #require(settings("name=C1&meetingID=cc&voiceBridge=3001"))
-        #expect(throws: APIError.self) { try registry.create(c, now: Date()).get() }
+        #expect(throws: APIError.self) { try registry.create(c, roles: roles, now: 4).get() }
         for _ in 0..<200 { #expect(registry.freeVoiceBridge().map { $0 != "71000" && $0.count == 5 } == true) }
     }
 
@@ -104,7 +106,7 @@ import Testing
 @Suite struct ChatTests {
     @Test func messagesAreCleanedBoundedAndPrivateOnesStayPrivate() throws {
         var log = ChatLog()
-        let now = Date()
+        let now: Millis = 1_700_000_000_000
         #expect(throws: ChatLog.Refusal.empty) { try log.post(from: 1, fromName: "a", to: nil, text: " \u{7}\t ", now: now).get() }
         #expect(throws: ChatLog.Refusal.tooLong) {
             try log.post(from: 1, fromName: "a", to: nil, text: String(repeating: "x", count: 2001), now: now).get()

@@ -1,3 +1,4 @@
+import PlenumMeetings
 import Foundation
 import Testing
 

@@ -1,5 +1,3 @@
-import PlenumMeetings
-
 /// Why the server refused a signalling request: a `code` the client translates (web/i18n.js, English
 /// and German) and acts on, and an English `message` for logs and people reading the protocol. Before
 /// (issue 12) the English text was all there was, and the client's control flow hung on it: a
@@ -56,6 +54,8 @@ public struct SignalError: Error, Equatable, Sendable, CustomStringConvertible {
         case nameRequired = "name-required"
         case emptyMessage = "empty-message"
         case messageTooLong = "message-too-long"
+        // The control plane.
+        case storeUnavailable = "store-unavailable"
     }
 
     public let code: Code
@@ -108,6 +108,8 @@ public struct SignalError: Error, Equatable, Sendable, CustomStringConvertible {
     public static let nameRequired = SignalError(.nameRequired, "a name is needed")
     public static let emptyMessage = SignalError(.emptyMessage, "an empty message")
 
+    public static let storeUnavailable = SignalError(.storeUnavailable, "the meeting store is unavailable; try again")
+
     public static let breakoutsRunning = SignalError(.breakoutsRunning, "breakout rooms are already open")
 
     /// A chat message the log does not take.
@@ -115,14 +117,6 @@ public struct SignalError: Error, Equatable, Sendable, CustomStringConvertible {
         switch refusal {
         case .empty: .emptyMessage
         case .tooLong: SignalError(.messageTooLong, refusal.description)
-        }
-    }
-
-    /// A token that does not verify.
-    public static func token(_ refusal: AccessTokens.Refusal) -> SignalError {
-        switch refusal {
-        case .expired: SignalError(.tokenExpired, refusal.description)
-        case .malformed, .badSignature: SignalError(.tokenInvalid, refusal.description)
         }
     }
 }
