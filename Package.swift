@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "PlenumCore", swiftSettings: swiftSettings),
         .target(
             name: "PlenumBridge",
-            dependencies: ["PlenumAudio", "PlenumCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PlenumAudio", "PlenumCore", "CPlenumShims", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -265,7 +265,7 @@ public enum BigBlueButtonAPI {
                     w.element("userID", a.userID)
                     w.element("fullName", a.fullName)
                     w.element("role", a.kind == .phone ? "DIAL-IN-USER" : a.role)
-                    w.element("isPresenter", false)
+                    w.element("isPresenter", a.isPresenter)
                     w.element("isListeningOnly", a.listenOnly)
                     w.element("hasJoinedVoice", a.hasJoinedVoice)
                     w.element("hasVideo", false)

@@ -207,8 +207,11 @@ public struct MeetingSnapshot: Sendable {
         public var kind: Attendee.Kind
         public var listenOnly: Bool
         public var hasJoinedVoice: Bool
+        public var isPresenter: Bool
 
-        public init(userID: String, fullName: String, role: String, kind: Attendee.Kind, listenOnly: Bool, hasJoinedVoice: Bool) {
+        public init(userID: String, fullName: String, role: String, kind: Attendee.Kind, listenOnly: Bool, hasJoinedVoice: Bool,
+                    isPresenter: Bool = false) {
+            self.isPresenter = isPresenter
             self.userID = userID
             self.fullName = fullName
             self.role = role

@@ -28,6 +28,8 @@ public enum ParticipantRequest: Sendable, Equatable {
     case messageBreakouts(text: String)
     /// Anybody picks a room when the moderator let them choose.
     case chooseBreakout(sequence: Int)
+    /// Makes a browser of the sender's room the meeting's presenter.
+    case setPresenter(target: Int)
 }
 
 /// One breakout room as a moderator plans it: a name and the members sent there.
@@ -121,6 +123,8 @@ public enum ControlMessage: Sendable, Equatable, Encodable {
     case breakouts(BreakoutsView)
     /// The receiver's breakout room got more (or less) time.
     case breakout(BreakoutInfo)
+    /// The meeting's presenter changed (nil: nobody presents).
+    case presenter(memberID: Int?)
 
     public var type: String {
         switch self {
@@ -137,6 +141,7 @@ public enum ControlMessage: Sendable, Equatable, Encodable {
         case .help: "help"
         case .breakouts: "breakouts"
         case .breakout: "breakout"
+        case .presenter: "presenter"
         }
     }
 
@@ -184,6 +189,8 @@ public enum ControlMessage: Sendable, Equatable, Encodable {
             try c.encodeIfPresent(view.endsAt, forKey: .endsAt)
         case .breakout(let info):
             try info.encodeFields(into: &c)
+        case .presenter(let memberID):
+            try c.encode(memberID, forKey: .id)  // null: nobody
         }
     }
 }

@@ -43,6 +43,7 @@ extension MeetingMachine {
                 out.append(.send(.removed, to: [target]))
             }
             attendees.removeAll { $0.memberID == target }
+            if presenter == target { handOnPresenter(into: &out) }
             out.append(.disconnect(memberID: target))
 
         case .rename(let target, let name):
@@ -124,6 +125,13 @@ extension MeetingMachine {
 
         case .askForHelp:
             askForHelp(sender.memberID, into: &out)
+
+        case .setPresenter(let target):
+            guard role.may(.assignPresenter) else { return .failure(.notAllowed("choose the presenter")) }
+            guard kind == .meeting else { return .failure(.notAMeeting) }
+            // A phone has no screen to present from.
+            guard let other = inRoom(target), other.kind == .browser else { return .failure(.noSuchParticipant) }
+            setPresenter(target, into: &out)
 
         case .startBreakouts, .extendBreakouts, .endBreakouts, .visitBreakout, .messageBreakouts, .chooseBreakout:
             guard kind == .meeting else { return .failure(.notAMeeting) }

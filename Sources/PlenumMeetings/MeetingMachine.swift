@@ -68,6 +68,10 @@ public struct MeetingMachine: Sendable {
     /// userIDs a moderator let in from the waiting room: a reconnect does not wait again.
     public internal(set) var admitted: Set<String> = []
     public internal(set) var lock: LockSettings
+    /// The one who presents (a browser of the meeting), or nobody: the first moderator to come, then
+    /// whom a moderator makes presenter; when they leave, a moderator still there. A place for the
+    /// presentation, the whiteboard and polls to come (issues 17–19): they hang on the presenter.
+    public internal(set) var presenter: Int?
     /// The main room first, then the open breakout rooms in order.
     public internal(set) var rooms: [MeetingRoom]
     public internal(set) var breakouts: BreakoutSession?
@@ -201,6 +205,7 @@ public struct MeetingMachine: Sendable {
                            listenOnly: listenOnly, room: room, joinedAt: now), into: &out)
             out.append(.welcome(memberID: memberID))
             if kind == .meeting, role.may(.admitGuests) { out.append(.send(.guests(guests), to: [memberID])) }
+            if kind == .meeting, presenter == nil, role.isModerator { setPresenter(memberID, into: &out) }
         case .phoneEntered(let memberID, let name, let room):
             guard self.room(room) != nil else { return .failure(.noSuchRoom) }
             enter(Attendee(memberID: memberID, userID: "v_\(memberID)", fullName: name, role: .viewer, kind: .phone,
@@ -208,6 +213,7 @@ public struct MeetingMachine: Sendable {
         case .left(let memberID):
             attendees.removeAll { $0.memberID == memberID }
             chatRate.forget(memberID)
+            if presenter == memberID { handOnPresenter(into: &out) }
             // A configured room's chat lives while browsers are in it.
             if kind == .configuredRoom, !attendees.contains(where: { $0.kind == .browser }) { rooms[0].chat = ChatLog() }
         case .renamed(let memberID, let name):
@@ -253,6 +259,19 @@ public struct MeetingMachine: Sendable {
         if settings.muteOnStart || (lock.disableMicrophone && !attendee.role.isModerator) {
             out.append(.mute(memberID: attendee.memberID, muted: true))
         }
+    }
+
+    /// `memberID` presents; every browser of the meeting learns it.
+    mutating func setPresenter(_ memberID: Int?, into out: inout [MeetingEffect]) {
+        guard presenter != memberID else { return }
+        presenter = memberID
+        let readers = browsers()
+        if !readers.isEmpty { out.append(.send(.presenter(memberID: memberID), to: readers)) }
+    }
+
+    /// The presenter is gone: a moderator still in the meeting takes over, or nobody presents.
+    mutating func handOnPresenter(into out: inout [MeetingEffect]) {
+        setPresenter(attendees.first { $0.kind == .browser && $0.role.isModerator && $0.memberID != presenter }?.memberID, into: &out)
     }
 
     mutating func announceGuests(into out: inout [MeetingEffect]) {
@@ -316,6 +335,7 @@ public struct MeetingMachine: Sendable {
         guests = []
         for room in rooms.reversed() { out.append(.closeRoom(voiceBridge: room.voiceBridge, meetingID: room.meetingID)) }
         ended = true
+        presenter = nil
         forciblyEnded = reason.isForcible
         endTime = now
         breakouts = nil
@@ -355,7 +375,8 @@ extension MeetingMachine {
             forciblyEnded: forciblyEnded,
             attendees: present.map { attendee in
                 .init(userID: attendee.userID, fullName: attendee.fullName, role: attendee.role.isModerator ? "MODERATOR" : "VIEWER",
-                      kind: attendee.kind, listenOnly: attendee.listenOnly, hasJoinedVoice: !attendee.listenOnly)
+                      kind: attendee.kind, listenOnly: attendee.listenOnly, hasJoinedVoice: !attendee.listenOnly,
+                      isPresenter: attendee.memberID == presenter)
             })
         snapshot.breakoutRooms = room.sequence == 0 ? rooms.dropFirst().map(\.meetingID) : []
         snapshot.instance = instance

@@ -21,6 +21,7 @@ public struct MeetingRecord: Codable, Sendable, Equatable {
     public var banned: [String]
     public var admitted: [String]
     public var lock: LockSettings
+    public var presenter: Int?
     public var breakoutsEndAt: Millis?
 }
 
@@ -33,7 +34,7 @@ extension MeetingMachine {
             attendees: attendees.map {
                 .init(memberID: $0.memberID, userID: $0.userID, name: $0.fullName, role: $0.role.name, kind: $0.kind.rawValue, room: $0.room)
             },
-            banned: banned.sorted(), admitted: admitted.sorted(), lock: lock, breakoutsEndAt: breakouts?.endsAt)
+            banned: banned.sorted(), admitted: admitted.sorted(), lock: lock, presenter: presenter, breakoutsEndAt: breakouts?.endsAt)
     }
 }
 

@@ -4,6 +4,8 @@ public enum Permission: String, CaseIterable, Sendable, Codable, Hashable {
     case unmuteSelf, shareCamera, chat, chatPrivately
     case muteOthers, remove, promote, rename, lockSettings, admitGuests, endMeeting, moderateChat
     case manageBreakouts, uploadPresentation
+    /// Make somebody the presenter (the one who shows slides and shares the whiteboard's pen).
+    case assignPresenter
     /// Unmute somebody else: off for every role unless the operator allows it (BigBlueButton's
     /// allowModsToUnmuteUsers, also off by default: nobody's microphone is opened by another).
     case unmuteOthers

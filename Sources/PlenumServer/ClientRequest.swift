@@ -108,6 +108,7 @@ public enum ClientRequest: Sendable {
             return .action(.messageBreakouts(text: try decoder.decode(Message.self, from: data).text))
         },
         "help": { _, _ in .action(.askForHelp) },
+        "presenter": { data, decoder in .action(.setPresenter(target: try decoder.decode(Target.self, from: data).id)) },
     ]
 
     private struct Target: Decodable { var id: Int }

@@ -23,7 +23,23 @@ public final class MeetingManager: MediaLoopHook {
     let configuredRooms: MeetingOwner
     public let store: any MeetingStore
     public let roles: RoleBook
+    let rooms: Rooms
     let context: MediaLoopContext
+    /// The kinds of leg, attached when the server has them (either may be off): browsers get the
+    /// meetings' messages and moves, phones their moves, waiting room and hang-ups.
+    public weak var browsers: WebRTCManager? {
+        didSet { browsers?.meetings = self }
+    }
+    public weak var phones: SIPCallManager? {
+        didSet {
+            // Phones wait in the same waiting room as browsers.
+            phones?.admission = { [weak self] room, call, name in self?.admitPhone(room: room, call: call, name: name) ?? .admit }
+            phones?.admissionCancelled = { [weak self] room, call in
+                guard let self, let target = self.target(room: room) else { return }
+                self.submit(target, .guestLeft(.call(call)))
+            }
+        }
+    }
     let logger: Logger
     private var clock: UInt64 = 0
     /// A meeting nobody joined ends after this; one that emptied, after `emptyTimeout` (milliseconds).
@@ -43,13 +59,14 @@ public final class MeetingManager: MediaLoopHook {
     }
 
     /// `loop` is the media loop this manager lives on: the store's writes come back to it.
-    public init(roles: RoleBook, reservedNumbers: Set<String>, context: MediaLoopContext, loop: MediaLoop,
+    public init(roles: RoleBook, reservedNumbers: Set<String>, rooms: Rooms, context: MediaLoopContext, loop: MediaLoop,
                 store: any MeetingStore = InProcessMeetingStore(), logger: Logger = Logger(label: "plenum.meetings")) {
         let wallClock = { Millis(Date().timeIntervalSince1970 * 1000) }
         meetings = MeetingOwner(registry: MeetingRegistry(reservedNumbers: reservedNumbers), now: wallClock)
         configuredRooms = MeetingOwner(registry: MeetingRegistry(), now: wallClock)
         self.store = store
         self.roles = roles
+        self.rooms = rooms
         self.context = context
         self.logger = logger
         meetings.startWrite = { [logger] id, record in
@@ -73,7 +90,6 @@ public final class MeetingManager: MediaLoopHook {
             let registry = self.configuredRooms.registry
             if registry.machine(number)?.attendees.isEmpty == true { registry.remove(number) }
         }
-        guard let rooms = context.hook(Rooms.self) else { return }
         registry.isReserved = { [weak rooms] number in
             guard let rooms else { return false }
             return rooms.room(number) != nil && !rooms.isMeetingRoom(number)
@@ -85,13 +101,21 @@ public final class MeetingManager: MediaLoopHook {
 
     public func beforeTick() {}
 
+    /// This second's meetings still to tick, and how many per loop tick: a second's ticks are spread
+    /// over its 50 loop ticks (10,000 meetings are 200 per loop tick, not one burst).
+    private var tickRound: [String] = []
+    private var tickShare = 0
+
     public func afterTick() {
         clock &+= 20
-        guard clock % 1000 == 0 else { return }
-        for id in Array(registry.machines.keys) { meetings.submit(id, .tick) }
-        let again = retries
-        retries = []
-        for (target, command) in again { submitFact(target, command) }
+        if clock % 1000 == 0 {
+            tickRound = Array(registry.machines.keys)
+            tickShare = (tickRound.count + 49) / 50
+            let again = retries
+            retries = []
+            for (target, command) in again { submitFact(target, command) }
+        }
+        for _ in 0..<min(tickShare, tickRound.count) { meetings.submit(tickRound.removeLast(), .tick) }
     }
 
     // MARK: Running commands
@@ -124,7 +148,7 @@ public final class MeetingManager: MediaLoopHook {
     func target(room number: String) -> Target? {
         if let id = registry.owner(voiceBridge: number) { return .meeting(id) }
         if configuredRooms.registry.machine(number) != nil { return .configuredRoom(number) }
-        if let rooms = context.hook(Rooms.self), rooms.room(number) != nil, !rooms.isMeetingRoom(number) {
+        if rooms.room(number) != nil, !rooms.isMeetingRoom(number) {
             return .configuredRoom(number)
         }
         return nil
@@ -134,7 +158,7 @@ public final class MeetingManager: MediaLoopHook {
     private func ensureTarget(room number: String) -> Target? {
         guard let target = target(room: number) else { return nil }
         if case .configuredRoom = target, configuredRooms.registry.machine(number) == nil {
-            let name = context.hook(Rooms.self)?.room(number)?.name
+            let name = rooms.room(number)?.name
             configuredRooms.registry.add(MeetingMachine.configuredRoom(number: number, name: name, now: configuredRooms.now()), as: number)
         }
         return target
@@ -143,7 +167,7 @@ public final class MeetingManager: MediaLoopHook {
     public func machine(room number: String) -> MeetingMachine? { target(room: number).flatMap(machine) }
 
     private func perform(_ effect: MeetingEffect, target: Target) {
-        let webrtc = context.hook(WebRTCManager.self)
+        let webrtc = browsers
         switch effect {
         case .send(let message, let members):
             webrtc?.deliver(Signal.encode(message), to: members)
@@ -166,22 +190,22 @@ public final class MeetingManager: MediaLoopHook {
         case .play(let prompt, let room):
             context.conferences[room]?.play(prompt)
         case .openRoom(let room):
-            context.hook(Rooms.self)?.addMeetingRoom(RoomDirectory.Room(
+            rooms.addMeetingRoom(RoomDirectory.Room(
                 number: room.voiceBridge, name: room.name, language: room.settings.language,
                 maxParticipants: room.settings.maxParticipants > 0 ? room.settings.maxParticipants : nil))
-            _ = context.hook(Rooms.self)?.conference(for: room.voiceBridge)
+            _ = rooms.conference(for: room.voiceBridge)
         case .closeRoom(let number, _):
             webrtc?.closeRoom(number)
             if let conference = context.conferences[number] {
                 for member in conference.members { conference.requestHangup(member.id) }
             }
-            if case .meeting = target { context.hook(Rooms.self)?.removeMeetingRoom(number) }
+            if case .meeting = target { rooms.removeMeetingRoom(number) }
             context.conferences[number] = nil
         case .ended(let reason):
             if case .meeting(let id) = target { logger.info("meeting ended", metadata: ["meeting": "\(id)", "reason": "\(reason.rawValue)"]) }
         case .decide(let ticket, let admit):
             switch ticket {
-            case .call(let call): context.hook(SIPCallManager.self)?.decide(call: call, admit: admit)
+            case .call(let call): phones?.decide(call: call, admit: admit)
             case .connection(let connection): pendingBrowsers.removeValue(forKey: connection)?.decide(admit)
             }
         }
@@ -198,15 +222,15 @@ public final class MeetingManager: MediaLoopHook {
 
     /// Moves a member between two conferences of this loop and tells its leg's owner.
     private func move(_ memberID: Int, from: String, to: String, prompt: String?, target: Target) {
-        guard let source = context.conferences[from], source.member(memberID) != nil, let rooms = context.hook(Rooms.self) else { return }
+        guard let source = context.conferences[from], source.member(memberID) != nil else { return }
         let destination = rooms.conference(for: to)
         moving = memberID
         defer { moving = nil }
         guard (try? source.transfer(memberID, to: destination)) != nil else { return }
-        let sip = context.hook(SIPCallManager.self)
+        let sip = phones
         sip?.moved(memberID: memberID, to: to)
         let machine = machine(target)
-        context.hook(WebRTCManager.self)?.moved(
+        browsers?.moved(
             memberID: memberID, to: to, breakout: machine?.breakoutInfo(room: to), chat: machine?.chat(visibleTo: memberID) ?? [])
         if let prompt, sip?.isPhone(memberID: memberID) == true { destination.play(prompt, to: memberID) }
     }
@@ -247,7 +271,6 @@ public final class MeetingManager: MediaLoopHook {
 
     /// Creates a meeting (kept once its record is written) and opens its room.
     public func create(_ settings: MeetingSettings, reply: @escaping (Result<Created, APIError>) -> Void) {
-        guard let rooms = context.hook(Rooms.self) else { return reply(.failure(APIError("internalError", "no rooms"))) }
         let id = settings.meetingID
         meetings.create(settings, roles: roles, timeouts: (noShow: noShowTimeout, empty: emptyTimeout)) { [weak self] result in
             guard let self else { return }
@@ -256,18 +279,10 @@ public final class MeetingManager: MediaLoopHook {
             case .success(.existing):
                 reply(self.snapshot(of: id).map { .success(.existing($0)) } ?? .failure(BigBlueButtonAPI.Errors.idNotUnique))
             case .success(.created):
-                // Phones, when SIP is on, wait in the same waiting room as browsers.
-                if let sip = self.context.hook(SIPCallManager.self), sip.admission == nil {
-                    sip.admission = { [weak self] room, call, name in self?.admitPhone(room: room, call: call, name: name) ?? .admit }
-                    sip.admissionCancelled = { [weak self] room, call in
-                        guard let self, let target = self.target(room: room) else { return }
-                        self.submit(target, .guestLeft(.call(call)))
-                    }
-                }
-                rooms.addMeetingRoom(RoomDirectory.Room(
+                self.rooms.addMeetingRoom(RoomDirectory.Room(
                     number: settings.voiceBridge, name: settings.name, language: settings.language,
                     maxParticipants: settings.maxParticipants > 0 ? settings.maxParticipants : nil))
-                _ = rooms.conference(for: settings.voiceBridge)
+                _ = self.rooms.conference(for: settings.voiceBridge)
                 self.logger.info("meeting created", metadata: ["meeting": "\(id)", "voiceBridge": "\(settings.voiceBridge)"])
                 reply(self.snapshot(of: id).map { .success(.created($0)) } ?? .failure(BigBlueButtonAPI.Errors.notFound))
             }

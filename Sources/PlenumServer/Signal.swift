@@ -56,19 +56,24 @@ public enum Signal {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func encode(_ object: [String: Any]) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+    /// A refusal as sent: its code, its English text, the type of the message it answers (none when
+    /// unasked), and what some codes add.
+    struct Refusal: Encodable {
+        struct Versions: Encodable { var min: Int; var max: Int }
+        var code: String
+        var message: String
+        var request: String?
+        /// `too-many-attempts`: seconds until the next try.
+        var retryAfter: Int?
+        /// `unsupported-version`: the versions this server speaks.
+        var supported: Versions?
     }
 
-    /// A refusal: its code, its English text, and the type of the message it answers (none when unasked).
-    public static func error(_ error: SignalError, request: String? = nil, extra: [String: Any] = [:]) -> String {
-        var object = extra
-        object["type"] = "error"
-        object["code"] = error.code.rawValue
-        object["message"] = error.message
-        if let request { object["request"] = request }
-        return encode(object)
+    public static func error(_ error: SignalError, request: String? = nil, retryAfter: Int? = nil,
+                             supported: ClosedRange<Int>? = nil) -> String {
+        encode(Typed(type: "error", body: Refusal(
+            code: error.code.rawValue, message: error.message, request: request, retryAfter: retryAfter,
+            supported: supported.map { .init(min: $0.lowerBound, max: $0.upperBound) })))
     }
 
     /// The meeting's locks as browsers see them (empty outside meetings).
@@ -97,14 +102,25 @@ public enum Signal {
         var participants: [Participant]
         var chat: [ChatLog.Message]
         var lock: Locks
+        var presenter: OrNull<Int>
+    }
+
+    /// A field that is always there: null when it has no value.
+    struct OrNull<Value: Encodable>: Encodable {
+        var value: Value?
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            if let value { try container.encode(value) } else { try container.encodeNil() }
+        }
     }
 
     public static func answer(sdp: String, memberID: Int, session: String, restart: Bool, role: Role, roomName: String,
-                              welcome: String, participants: [Participant], chat: [ChatLog.Message], lock: LockSettings?) -> String {
+                              welcome: String, participants: [Participant], chat: [ChatLog.Message], lock: LockSettings?,
+                              presenter: Int? = nil) -> String {
         encode(Typed(type: "answer", body: Answer(
             sdp: sdp, memberId: memberID, session: session, restart: restart, role: role.name,
             permissions: role.permissions.map(\.rawValue).sorted(), roomName: roomName, welcome: welcome,
-            participants: participants, chat: chat, lock: Locks(lock: lock))))
+            participants: participants, chat: chat, lock: Locks(lock: lock), presenter: OrNull(value: presenter))))
     }
 
     /// The receiver was moved to another room (a breakout room, or back to the main room).
@@ -130,22 +146,31 @@ public enum Signal {
         encode(Typed(type: "moved", body: Moved(room: room, roomName: roomName, participants: participants, chat: chat, breakout: breakout)))
     }
 
+    struct TokenReply: Encodable { var token: String; var room: String; var roomName: String }
+
+    /// `POST /api/token`'s answer.
     public static func token(_ token: String, room: String, roomName: String) -> String {
-        encode(["token": token, "room": room, "roomName": roomName])
+        encode(TokenReply(token: token, room: room, roomName: roomName))
     }
 
-    /// A conference's news for the browsers in its room.
+    /// A conference's news for the browsers in its room, one small type each.
+    struct Left: Encodable { var id: Int }
+    struct Talking: Encodable { var id: Int; var talking: Bool }
+    struct Muted: Encodable { var id: Int; var muted: Bool }
+    struct Hand: Encodable { var id: Int; var raised: Bool }
+    struct Renamed: Encodable { var id: Int; var name: String }
+
     static func event(_ event: ConferenceEvent, in conference: Conference) -> String? {
         switch event {
         case .memberJoined(let id):
             guard let member = conference.member(id) else { return nil }
             return encode(Typed(type: "participant-joined", body: Participant(member)))
-        case .memberLeft(let id): return encode(["type": "participant-left", "id": id])
-        case .talkingStarted(let id): return encode(["type": "talking", "id": id, "talking": true])
-        case .talkingStopped(let id): return encode(["type": "talking", "id": id, "talking": false])
-        case .muted(let id, let muted): return encode(["type": "muted", "id": id, "muted": muted])
-        case .handRaised(let id, let raised): return encode(["type": "hand", "id": id, "raised": raised])
-        case .renamed(let id, let name): return encode(["type": "renamed", "id": id, "name": name])
+        case .memberLeft(let id): return encode(Typed(type: "participant-left", body: Left(id: id)))
+        case .talkingStarted(let id): return encode(Typed(type: "talking", body: Talking(id: id, talking: true)))
+        case .talkingStopped(let id): return encode(Typed(type: "talking", body: Talking(id: id, talking: false)))
+        case .muted(let id, let muted): return encode(Typed(type: "muted", body: Muted(id: id, muted: muted)))
+        case .handRaised(let id, let raised): return encode(Typed(type: "hand", body: Hand(id: id, raised: raised)))
+        case .renamed(let id, let name): return encode(Typed(type: "renamed", body: Renamed(id: id, name: name)))
         default: return nil
         }
     }

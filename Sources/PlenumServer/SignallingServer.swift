@@ -227,7 +227,7 @@ public struct SignallingServer: Sendable {
     /// 429 with the code the client translates and when to try again (also as Retry-After, RFC 9110 §10.2.3).
     static func tooManyAttempts(retryAfterSeconds: Int) -> Response {
         var response = json(.tooManyRequests, Signal.error(
-            SignalError(.tooManyAttempts, "too many attempts; try again later"), extra: ["retryAfter": retryAfterSeconds]))
+            SignalError(.tooManyAttempts, "too many attempts; try again later"), retryAfter: retryAfterSeconds))
         response.headers[.retryAfter] = "\(retryAfterSeconds)"
         return response
     }
@@ -352,7 +352,7 @@ struct SignallingSession {
             guard sessionID == nil else { return refuse(.alreadyJoined, type) }
             guard SignallingServer.protocolVersions.contains(join.version ?? 1) else {
                 let supported = SignallingServer.protocolVersions
-                return refuse(.unsupportedVersion, type, extra: ["supported": ["min": supported.lowerBound, "max": supported.upperBound]])
+                return refuse(.unsupportedVersion, type, supported: supported)
             }
             let grant: AccessGrant
             switch tokens.verify(join.token) {
@@ -418,8 +418,8 @@ struct SignallingSession {
         return .open
     }
 
-    private func refuse(_ error: SignalError, _ request: String? = nil, extra: [String: Any] = [:]) -> Outcome {
-        feed.yield(Signal.error(error, request: request, extra: extra))
+    private func refuse(_ error: SignalError, _ request: String? = nil, supported: ClosedRange<Int>? = nil) -> Outcome {
+        feed.yield(Signal.error(error, request: request, supported: supported))
         return .open
     }
 

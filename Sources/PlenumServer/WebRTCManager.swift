@@ -17,6 +17,9 @@ import PlenumWebRTC
 /// so the participant comes back without leaving and re-joining.
 public final class WebRTCManager: MediaLoopHook {
     public let port: WebRTCPort
+    let rooms: Rooms
+    /// The meetings of this loop (attached by `MeetingManager.browsers`): every room has a machine there.
+    weak var meetings: MeetingManager?
     let context: MediaLoopContext
     let logger: Logger
     private var sessions: [UInt64: Browser] = [:]
@@ -64,10 +67,19 @@ public final class WebRTCManager: MediaLoopHook {
         }
     }
 
-    public init(port: WebRTCPort, context: MediaLoopContext, logger: Logger = Logger(label: "plenum.webrtc")) {
+    public init(port: WebRTCPort, rooms: Rooms, context: MediaLoopContext, logger: Logger = Logger(label: "plenum.webrtc")) {
         self.logger = logger
         self.port = port
+        self.rooms = rooms
         self.context = context
+        // Browsers' packets are read as they arrive (STUN and DTLS answered at once, not at the next
+        // tick; video will be forwarded on arrival); audio waits in the jitter buffers for the tick.
+        for socket in port.sockets {
+            context.watch(socket.fd) { [weak self] in
+                guard let self else { return }
+                self.port.drain(now: self.clock)
+            }
+        }
     }
 
     public func beforeTick() {
@@ -93,7 +105,7 @@ public final class WebRTCManager: MediaLoopHook {
     /// voice bridge is no such room: a meeting is entered only through its join URL, which applies its
     /// guest policy, its removals and its roles; answering for it would also tell who meets.
     public func admits(room: String, pin: String?) -> Result<String, SignalError> {
-        guard let rooms = context.hook(Rooms.self), !rooms.isMeetingRoom(room), let entry = rooms.room(room) else {
+        guard !rooms.isMeetingRoom(room), let entry = rooms.room(room) else {
             return .failure(.noSuchRoom)
         }
         if let expected = entry.pin, expected != pin { return .failure(.wrongPIN) }
@@ -119,8 +131,7 @@ public final class WebRTCManager: MediaLoopHook {
                       connection: UInt64, admitted: Bool) -> Result<Joined, SignalError>
     {
         let room = grant.room
-        guard let rooms = context.hook(Rooms.self), let entry = rooms.room(room), let meetings = context.hook(MeetingManager.self)
-        else { return .failure(.noSuchRoom) }
+        guard let entry = rooms.room(room), let meetings else { return .failure(.noSuchRoom) }
         // A grant without a meeting (from the join page) enters configured rooms only.
         if grant.meeting == nil, rooms.isMeetingRoom(room) { return .failure(.noSuchRoom) }
         var role = Role.viewer
@@ -197,15 +208,15 @@ public final class WebRTCManager: MediaLoopHook {
 
     private func sendAnswer(_ browser: Browser, restart: Bool = false) {
         let sdp = browser.session.answer(addresses: port.addresses, fingerprint: port.context.fingerprint, sessionID: browser.id)
-        let machine = context.hook(MeetingManager.self)?.machine(room: browser.room)
+        let machine = meetings?.machine(room: browser.room)
         let isMeeting = machine?.kind == .meeting
         browser.feed?.yield(Signal.answer(
             sdp: sdp, memberID: browser.member.id, session: "\(browser.id).\(browser.resumeSecret)", restart: restart,
             role: machine?.attendee(browser.member.id)?.role ?? browser.role,
-            roomName: machine?.room(browser.room)?.name ?? context.hook(Rooms.self)?.room(browser.room)?.name ?? browser.room,
+            roomName: machine?.room(browser.room)?.name ?? rooms.room(browser.room)?.name ?? browser.room,
             welcome: isMeeting ? machine?.welcomeText ?? "" : "",
             participants: participants(of: browser.room), chat: machine?.chat(visibleTo: browser.member.id) ?? [],
-            lock: isMeeting ? machine?.lock : nil))
+            lock: isMeeting ? machine?.lock : nil, presenter: machine?.presenter))
     }
 
     /// Sends an encoded message to the browsers of these members (phones have no screen).
@@ -264,7 +275,7 @@ public final class WebRTCManager: MediaLoopHook {
 
     /// A request about the meeting from browser `id`: its meeting's machine decides under its role.
     public func perform(_ id: UInt64, _ request: ParticipantRequest, reply: @escaping MeetingOwner.Reply) {
-        guard let browser = sessions[id], let meetings = context.hook(MeetingManager.self) else {
+        guard let browser = sessions[id], let meetings else {
             return reply(.failure(.sessionExpired))
         }
         meetings.request(request, from: browser.member.id, room: browser.room, reply: reply)
@@ -277,7 +288,7 @@ public final class WebRTCManager: MediaLoopHook {
         browser.room = room
         if let conference = context.conferences[room] { watch(conference) }
         browser.feed?.yield(Signal.moved(
-            room: room, roomName: context.hook(Rooms.self)?.room(room)?.name ?? room,
+            room: room, roomName: rooms.room(room)?.name ?? room,
             participants: participants(of: room), chat: chat, breakout: breakout))
     }
 
@@ -311,7 +322,7 @@ public final class WebRTCManager: MediaLoopHook {
 
     /// The room's participants, for a newly joined browser (with their roles in a meeting).
     public func participants(of room: String) -> [Signal.Participant] {
-        let machine = context.hook(MeetingManager.self)?.machine(room: room)
+        let machine = meetings?.machine(room: room)
         return context.conferences[room]?.members.map { member in
             var participant = Signal.Participant(member)
             if let role = machine?.attendee(member.id)?.role { participant.role = role.name }

@@ -155,14 +155,22 @@ struct Serve: AsyncParsableCommand {
         if !webrtcEnabled { logger.notice("WebRTC is off (webrtcEnabled): phones only") }
         let portReady = AgentSlot.Flag()
         loop.execute { context in
+            guard let rooms = context.hook(Rooms.self) else { return portReady.set(false) }
             do {
+                var browsers: WebRTCManager?
                 if webrtcEnabled {
                     let port = try WebRTCPort(addresses: mediaAddressesForBrowsers, port: webrtcPort, context: identity)
-                    context.add(WebRTCManager(port: port, context: context))
+                    let manager = WebRTCManager(port: port, rooms: rooms, context: context)
+                    context.add(manager)
+                    browsers = manager
                 }
-                let meetings = MeetingManager(roles: roleBook, reservedNumbers: Set(rooms.rooms.keys), context: context, loop: loop)
+                let meetings = MeetingManager(
+                    roles: roleBook, reservedNumbers: Set(rooms.directory.rooms.keys), rooms: rooms, context: context, loop: loop)
                 if let seconds = meetingTimeouts?.endWhenEmptySeconds { meetings.emptyTimeout = Millis(max(1, seconds)) * 1000 }
                 if let seconds = meetingTimeouts?.endWhenNobodyJoinedSeconds { meetings.noShowTimeout = Millis(max(1, seconds)) * 1000 }
+                // The kinds of leg this server has: the meetings reach them directly from here on.
+                meetings.browsers = browsers
+                meetings.phones = context.hook(SIPCallManager.self)
                 context.add(meetings)
                 portReady.set(true)
             } catch {

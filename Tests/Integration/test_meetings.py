@@ -186,8 +186,11 @@ def test_a_real_client_creates_joins_sees_browser_and_phone_and_ends(server):
             attendees = {a.get_fullname(): a for a in info.get_attendees()}
             assert meeting.get_participantcount() == 2 and meeting.get_voiceparticipantcount() == 2, attendees
             assert attendees["Ada Lovelace"].get_role() == "MODERATOR"
+            assert ada.answer["presenter"] == ada.answer["memberId"] and attendees["Ada Lovelace"].is_presenter(), \
+                "the first moderator presents"
             phone_attendee = next(a for name, a in attendees.items() if name != "Ada Lovelace")
             assert phone_attendee.get_role() == "DIAL-IN-USER" and phone_attendee.has_joined_voice()
+            assert not phone_attendee.is_presenter()
             assert client.is_meeting_running("physics-101").is_meeting_running()
             # Ending through the API: every leg goes, every browser is told.
             client.end_meeting("physics-101", "mp")

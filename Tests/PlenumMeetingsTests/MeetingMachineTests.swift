@@ -112,7 +112,10 @@ extension [MeetingEffect] {
         meeting.must(.guestArrived(.connection(7), name: "Anna", kind: .browser, userID: "anna"))
         meeting.must(.guestArrived(.call(9), name: "Phone", kind: .phone, userID: nil))
         let welcomed = meeting.browser(1, .moderator)
-        guard case .guests(let guests) = welcomed.messages.last?.0 else { Issue.record("no guests"); return }
+        guard case .guests(let guests) = welcomed.messages.first(where: { $0.0.type == "guests" })?.0 else {
+            Issue.record("no guests")
+            return
+        }
         #expect(guests.map(\.name) == ["Anna", "Phone"])
         #expect(meeting.request(1, .admit(guest: 99, allow: true)).code == .noSuchGuest)
         let admitted = meeting.request(1, .admit(guest: guests[0].id, allow: true)).effects
@@ -184,6 +187,26 @@ extension [MeetingEffect] {
         #expect(meeting.request(1, .rename(target: 3, name: "\u{200B}")).code == .nameRequired)
         meeting.must(.request(from: 1, .setRole(target: 2, moderator: false)))
         #expect(meeting.request(2, .mute(target: 3, muted: true)).code == .notAllowed)
+    }
+
+    @Test func theFirstModeratorPresentsUntilAnotherIsChosenOrTheyLeave() {
+        var meeting = TestMeeting()
+        meeting.browser(1)
+        #expect(meeting.machine.presenter == nil, "a viewer does not present by coming first")
+        let teacher = meeting.browser(2, .moderator)
+        #expect(meeting.machine.presenter == 2 && teacher.sent("presenter") == [1, 2])
+        meeting.browser(3, .moderator)
+        meeting.phone(4)
+        #expect(meeting.machine.presenter == 2, "the first moderator only")
+        #expect(meeting.request(1, .setPresenter(target: 1)).code == .notAllowed)
+        #expect(meeting.request(2, .setPresenter(target: 4)).code == .noSuchParticipant, "a phone has no screen to present")
+        #expect(meeting.request(2, .setPresenter(target: 1)).effects.sent("presenter") == [1, 2, 3])
+        #expect(meeting.machine.snapshot(of: "m1")?.attendees.filter(\.isPresenter).map(\.fullName) == ["B1"])
+        #expect(meeting.must(.left(memberID: 1)).sent("presenter") == [2, 3], "a moderator still there takes over")
+        #expect(meeting.machine.presenter == 2)
+        meeting.must(.left(memberID: 2))
+        meeting.must(.left(memberID: 3))
+        #expect(meeting.machine.presenter == nil)
     }
 
     @Test func helpReachesTheModeratorsWhereverTheyAre() {

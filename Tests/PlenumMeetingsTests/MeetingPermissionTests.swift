@@ -56,6 +56,7 @@ import Testing
         Case(name: "choose a breakout", permission: nil, needsBreakouts: true, request: { _ in .chooseBreakout(sequence: 1) },
              namesMember: false),
         Case(name: "ask for help", permission: nil, request: { _ in .askForHelp }, namesMember: false),
+        Case(name: "make presenter", permission: .assignPresenter) { .setPresenter(target: $0) },
     ]
 
     /// Two meetings in one registry: the sender's (with a viewer to act on, a phone, a moderator, a
@@ -194,7 +195,7 @@ import Testing
         case 27: return .endBreakoutRoom(meetingID: "m1-breakout-\(b % 3)")
         case 28: return .guestLeft(.connection(UInt64(b)))
         case 29: return present ? .renamed(memberID: a, name: "Bridge \(a)") : nil
-        case 30: return flag && b == 8 ? request(.endMeeting) : .tick
+        case 30: return flag && b == 8 ? request(.endMeeting) : request(.setPresenter(target: b))
         default: return present ? .helpRequested(memberID: a) : nil
         }
     }
@@ -209,6 +210,8 @@ import Testing
         #expect(m.ended || counted == m.attendees.count, "the API's counts match the attendee list")
         #expect((m.breakouts == nil) == (m.rooms.count == 1), "breakout rooms exist while a session runs")
         #expect(m.rooms.first?.sequence == 0)
+        #expect(m.presenter.map { p in m.attendees.contains { $0.memberID == p && $0.kind == .browser } } ?? true,
+                "the presenter, if any, is a browser of the meeting")
         let browsers = Set(m.attendees.filter { $0.kind == .browser }.map(\.memberID))
         for effect in effects {
             switch effect {

@@ -16,13 +16,13 @@ import Testing
         .help(name: "A", room: "Red", sequence: 1),
         .breakouts(BreakoutsView(active: true, rooms: [.init(sequence: 1, name: "Red", voiceBridge: "7100001", members: [1])],
                                  freeJoin: false, endsAt: 9)),
-        .breakout(BreakoutInfo(name: "Red", sequence: 1, endsAt: 9)),
+        .breakout(BreakoutInfo(name: "Red", sequence: 1, endsAt: 9)), .presenter(memberID: nil),
     ]
 
     static func listed(_ message: ControlMessage) -> Bool {
         switch message {
         case .chat, .chatDeleted, .lock, .role, .you, .removed, .meetingEnded, .waiting, .denied, .guests, .help, .breakouts,
-            .breakout:
+            .breakout, .presenter:
             true
         }
     }
@@ -67,9 +67,17 @@ import Testing
         }
         let answer = Signal.answer(sdp: "v=0", memberID: 1, session: "1.x", restart: false, role: .viewer, roomName: "R", welcome: "",
                                    participants: [], chat: [Self.message], lock: nil)
-        #expect(table["answer"] == Self.keys(answer))
+        #expect(table["answer"] == Self.keys(answer) && answer.contains(#""presenter":null"#))
+        #expect(Signal.encode(ControlMessage.presenter(memberID: nil)) == #"{"id":null,"type":"presenter"}"#)
         let moved = Signal.moved(room: "71000", roomName: "R", participants: [], chat: [], breakout: nil)
         #expect(table["moved"] == Self.keys(moved) && moved.contains("\"breakout\":null"), "null back in the main room")
+    }
+
+    @Test func refusalsKeepTheirShape() {
+        #expect(Signal.error(.wrongPIN) == #"{"code":"wrong-pin","message":"wrong PIN","type":"error"}"#)
+        #expect(Signal.error(.unknownType, request: "fly", supported: 1...1)
+                == #"{"code":"unknown-type","message":"unknown message type","request":"fly","supported":{"max":1,"min":1},"type":"error"}"#)
+        #expect(Signal.token("t", room: "3001", roomName: "Lobby") == #"{"room":"3001","roomName":"Lobby","token":"t"}"#)
     }
 
     @Test func messagesKeepTheirShapes() {

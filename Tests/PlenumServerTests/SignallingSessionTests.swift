@@ -23,11 +23,15 @@ import Testing
             let loop = self.loop
             loop.start()
             loop.execute { context in
-                context.add(Rooms(RoomDirectory([.init(number: "3001", name: "Lobby")]), sounds: nil, profiles: [:], context: context))
+                let rooms = Rooms(RoomDirectory([.init(number: "3001", name: "Lobby")]), sounds: nil, profiles: [:], context: context)
+                context.add(rooms)
+                let meetings = MeetingManager(roles: RoleBook(), reservedNumbers: ["3001"], rooms: rooms, context: context, loop: loop)
                 if let port = try? WebRTCPort(address: "127.0.0.1", port: 0, context: identity) {
-                    context.add(WebRTCManager(port: port, context: context))
+                    let browsers = WebRTCManager(port: port, rooms: rooms, context: context)
+                    context.add(browsers)
+                    meetings.browsers = browsers
                 }
-                context.add(MeetingManager(roles: RoleBook(), reservedNumbers: ["3001"], context: context, loop: loop))
+                context.add(meetings)
             }
         }
 

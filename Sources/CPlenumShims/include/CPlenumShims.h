@@ -55,4 +55,19 @@ const char *plenum_openssl_version(void);
 // MARK: glibc (malloc.h is not in Swift's Glibc module)
 /// Bytes the heap has handed out right now (mallinfo2: in-use blocks plus mmapped blocks).
 size_t plenum_heap_bytes_in_use(void);
+
+// MARK: The media loop's readiness: epoll (level-triggered, read only), a timerfd for the tick's
+// absolute deadlines, an eventfd that wakes the loop for queued commands. Return -1 on failure.
+int plenum_epoll_create(void);
+int plenum_epoll_add(int epfd, int fd);
+int plenum_epoll_remove(int epfd, int fd);
+/// Waits up to `timeout_ms` (-1: forever) and writes the ready descriptors (at most 64) into `fds`.
+int plenum_epoll_wait(int epfd, int *fds, int max, int timeout_ms);
+int plenum_timerfd_create(void);
+/// Arms `fd` to fire once at `deadline_ns` on CLOCK_MONOTONIC.
+int plenum_timerfd_set_absolute(int fd, uint64_t deadline_ns);
+int plenum_eventfd_create(void);
+void plenum_eventfd_signal(int fd);
+/// Reads a timerfd's or eventfd's counter (so it stops being readable).
+void plenum_fd_drain_counter(int fd);
 #endif
