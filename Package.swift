@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "CPlenumDTLS", dependencies: ["COpenSSL"]),
         // Variadic and macro APIs wrapped in C.
         .target(name: "CPlenumShims", dependencies: ["COpus", "CSpanDSP", "CSofiaSIP", "COpenSSL"]),
+        // Per-thread allocation counts for plenum-bench (it replaces malloc: never link it elsewhere).
+        .target(name: "CAllocationCounter"),
 
         // MARK: Plenum modules
         .target(
@@ -127,7 +129,8 @@ let package = Package(
         .executableTarget(
             name: "plenum-bench",
             dependencies: [
-                "PlenumBridge", "CPlenumShims", "PlenumMedia", "PlenumRTP",
+                "PlenumBridge", "CPlenumShims", "PlenumMedia", "PlenumRTP", "PlenumServer", "PlenumMeetings", "PlenumWebRTC",
+                "CAllocationCounter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

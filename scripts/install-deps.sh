@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(pkg-config libopus-dev libspeexdsp-dev libsrtp2-dev libssl-dev libsofia-sip-ua-dev libspandsp-dev zlib1g-dev)
 if [[ "${1:-}" == "--test" ]]; then
-    packages+=(espeak-ng sox valgrind binutils baresip sip-tester iproute2 util-linux python3-pip openssl curl
+    packages+=(espeak-ng sox binutils baresip sip-tester iproute2 util-linux python3-pip openssl curl
                chromium chromium-driver)
 fi
 missing=()

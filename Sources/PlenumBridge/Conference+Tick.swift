@@ -86,7 +86,7 @@ extension Conference {
             if needsPrivateMix(member) {
                 deliverPrivate(member)
             } else if let encoder = member.privateEncoder {
-                encoderPool[member.outputCodec, default: []].append(encoder)
+                if let group = groups[member.outputCodec] { group.idleEncoders.append(encoder) }
                 member.privateEncoder = nil
             }
         }
@@ -119,9 +119,10 @@ extension Conference {
             for i in 0..<privateMix.count { privateMix16[i] = AudioFormat.saturate(privateMix[i]) }
         }
         if member.privateEncoder == nil {
-            let encoder = encoderPool[member.outputCodec]?.popLast()
+            let group = groups[member.outputCodec]
+            let encoder = group?.idleEncoders.popLast()
                 ?? FrameEncoder(member.outputCodec, complexity: Int32(profile.opusComplexity))
-            if let encoder, let group = groups[member.outputCodec] {
+            if let encoder, let group {
                 encoder.copyState(from: group.encoder, lastInput: UnsafeBufferPointer(group.lastInput))
             }
             member.privateEncoder = encoder

@@ -25,8 +25,6 @@ public final class Conference {
     private static let memberIDs = Atomic<Int>(1)
     /// One shared encoder per distinct output configuration (see `EncoderGroup`).
     var groups: [CodecConfiguration: EncoderGroup] = [:]
-    /// Idle private encoders by configuration, reused when a listener starts talking.
-    var encoderPool: [CodecConfiguration: [FrameEncoder]] = [:]
     var roomPrompts: [SoundPlayer] = []
     public internal(set) var tickCount: UInt64 = 0
 
@@ -126,14 +124,12 @@ public final class Conference {
         let member = members[index]
         members.remove(at: index)
         membersByID = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1.id, $0) })
-        if let encoder = member.privateEncoder {
-            encoderPool[member.outputCodec, default: []].append(encoder)
-            member.privateEncoder = nil
-        }
         if let group = groups[member.outputCodec] {
+            if let encoder = member.privateEncoder { group.idleEncoders.append(encoder) }
             group.memberCount -= 1
             if group.memberCount == 0 { groups[member.outputCodec] = nil }
         }
+        member.privateEncoder = nil
         emit(.memberLeft(id))
         if profile.enterExitTones, !members.isEmpty, let tone = sounds?.tone("exit") {
             roomPrompts.append(SoundPlayer(sound: tone))
@@ -293,6 +289,11 @@ final class EncoderGroup {
     let payload: UnsafeMutableRawBufferPointer
     var payloadLength = 0
     var encodedTick: UInt64 = .max
+    /// Idle private encoders of this configuration, reused when a listener starts talking. Here, in
+    /// a class reached by the dictionary's getter, not in a `[CodecConfiguration: [FrameEncoder]]`
+    /// mutated through its subscript: that subscript's `_modify` coroutine heap-allocated its frame on
+    /// every talker change (found by `check-allocations.sh` once a talker toggled, issue 13).
+    var idleEncoders: [FrameEncoder] = []
 
     init?(_ configuration: CodecConfiguration, complexity: Int32) {
         guard let encoder = FrameEncoder(configuration, complexity: complexity) else { return nil }
@@ -300,6 +301,7 @@ final class EncoderGroup {
         lastInput = .allocate(capacity: AudioFormat.frameSamples)
         lastInput.initialize(repeating: 0)
         payload = .allocate(byteCount: Conference.maxPacketBytes, alignment: 16)
+        idleEncoders.reserveCapacity(16)
     }
 
     deinit {

@@ -141,6 +141,14 @@ public enum BigBlueButtonAPI {
         return .failure(Errors.wrongJoinPassword)
     }
 
+    /// The web client's language a `join` asks for: BigBlueButton's `userdata-bbb_override_default_locale`
+    /// ("de", "de_DE", "de-AT" …), if the client has it (English, German); nil lets the page choose.
+    public static func clientLanguage(_ request: APIRequest) -> String? {
+        guard let locale = request.value("userdata-bbb_override_default_locale")?.lowercased() else { return nil }
+        let language = String(locale.prefix { $0.isLetter })
+        return ["en", "de"].contains(language) ? language : nil
+    }
+
     /// Where a `join` that fails validation sends the browser (BigBlueButton redirects even with
     /// redirect=false): `errorRedirectUrl`, else `logoutURL`, else the server's page, with
     /// `errors=[{"key":…,"message":…}]` added.

@@ -117,11 +117,46 @@ public struct MeetingMachine: Sendable {
     public func attendees(in voiceBridge: String) -> [Attendee] { attendees.filter { $0.room == voiceBridge } }
 
     /// The welcome message with BigBlueButton's placeholders filled in (%%CONFNAME%%, %%DIALNUM%%,
-    /// %%CONFNUM%%). It may hold markup from the API caller: clients show it as text.
+    /// %%CONFNUM%%). It may hold markup from the API caller: clients show it as text. Without a dial-in
+    /// number the sentences that would name it are left out (not "Dial  and enter 38284", issue 14).
     public var welcomeText: String {
-        settings.welcome.replacingOccurrences(of: "%%CONFNAME%%", with: settings.name)
+        var text = settings.welcome
+        if settings.dialNumber.isEmpty, text.contains("%%DIALNUM%%") {
+            text = Self.sentences(of: text).filter { !$0.contains("%%DIALNUM%%") }.joined()
+        }
+        let filled = text.replacingOccurrences(of: "%%CONFNAME%%", with: settings.name)
             .replacingOccurrences(of: "%%DIALNUM%%", with: settings.dialNumber)
             .replacingOccurrences(of: "%%CONFNUM%%", with: settings.voiceBridge)
+        return String(filled.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+
+    /// The text cut after each ".", "!", "?" and line break (`<br>` included), each piece keeping its end.
+    static func sentences(of text: String) -> [String] {
+        var pieces: [String] = []
+        var current = ""
+        var rest = Substring(text)
+        while let character = rest.first {
+            if rest.lowercased().hasPrefix("<br>") || rest.lowercased().hasPrefix("<br/>") {
+                let tag = rest.prefix(rest.lowercased().hasPrefix("<br>") ? 4 : 5)
+                current += tag
+                rest = rest.dropFirst(tag.count)
+                pieces.append(current)
+                current = ""
+                continue
+            }
+            current.append(character)
+            rest = rest.dropFirst()
+            if ".!?\n".contains(character) {
+                while let space = rest.first, space == " " {
+                    current.append(space)
+                    rest = rest.dropFirst()
+                }
+                pieces.append(current)
+                current = ""
+            }
+        }
+        if !current.isEmpty { pieces.append(current) }
+        return pieces
     }
 
     /// Whether a browser with a grant for (`instance`, `room`) may enter now, must wait for a

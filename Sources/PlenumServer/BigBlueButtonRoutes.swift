@@ -89,13 +89,15 @@ enum BigBlueButtonRoutes {
                 room: meeting.settings.voiceBridge, expires: Int(Date().timeIntervalSince1970) + AccessTokens.lifetime,
                 meeting: meeting.settings.meetingID, instance: meeting.instance, user: userID, role: role.name, name: fullName)
             let token = tokens.issue(grant)
+            // The page's language travels with the link (BigBlueButton's override of the client's locale).
+            let language = BigBlueButtonAPI.clientLanguage(call).map { "&lang=\($0)" } ?? ""
             if !redirect {
                 let base = publicURL.hasSuffix("/") ? publicURL : publicURL + "/"
                 return xml(BigBlueButtonAPI.joinResponse(
-                    meetingID: meeting.internalID, userID: userID, token: token, url: "\(base)?token=\(token)"))
+                    meetingID: meeting.internalID, userID: userID, token: token, url: "\(base)?token=\(token)\(language)"))
             }
             // Relative, so the browser stays on the scheme and host it used (HTTPS, or a proxy's).
-            return Response(status: .found, headers: [.location: "/?token=\(token)", .cacheControl: "no-store"])
+            return Response(status: .found, headers: [.location: "/?token=\(token)\(language)", .cacheControl: "no-store"])
         case "end":
             let id = call.value("meetingID") ?? ""
             let result = await loop.run(replying: { (context, reply: @escaping @Sendable (APIError?) -> Void) in

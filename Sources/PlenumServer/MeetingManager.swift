@@ -170,7 +170,7 @@ public final class MeetingManager: MediaLoopHook {
         let webrtc = browsers
         switch effect {
         case .send(let message, let members):
-            webrtc?.deliver(Signal.encode(message), to: members)
+            webrtc?.deliver(message, to: members)
         case .welcome(let memberID):
             webrtc?.welcome(memberID)
         case .mute(let memberID, let muted):

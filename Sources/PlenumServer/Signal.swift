@@ -160,18 +160,17 @@ public enum Signal {
     struct Hand: Encodable { var id: Int; var raised: Bool }
     struct Renamed: Encodable { var id: Int; var name: String }
 
-    static func event(_ event: ConferenceEvent, in conference: Conference) -> String? {
-        switch event {
-        case .memberJoined(let id):
-            guard let member = conference.member(id) else { return nil }
-            return encode(Typed(type: "participant-joined", body: Participant(member)))
-        case .memberLeft(let id): return encode(Typed(type: "participant-left", body: Left(id: id)))
-        case .talkingStarted(let id): return encode(Typed(type: "talking", body: Talking(id: id, talking: true)))
-        case .talkingStopped(let id): return encode(Typed(type: "talking", body: Talking(id: id, talking: false)))
-        case .muted(let id, let muted): return encode(Typed(type: "muted", body: Muted(id: id, muted: muted)))
-        case .handRaised(let id, let raised): return encode(Typed(type: "hand", body: Hand(id: id, raised: raised)))
-        case .renamed(let id, let name): return encode(Typed(type: "renamed", body: Renamed(id: id, name: name)))
-        default: return nil
+    /// A room's news as the browsers' JSON (encoded by the outbox's thread, off the loop).
+    static func news(_ news: BrowserOutbox.News) -> String? {
+        switch news {
+        case .joined(let participant): return encode(Typed(type: "participant-joined", body: participant))
+        case .event(.memberLeft(let id)): return encode(Typed(type: "participant-left", body: Left(id: id)))
+        case .event(.talkingStarted(let id)): return encode(Typed(type: "talking", body: Talking(id: id, talking: true)))
+        case .event(.talkingStopped(let id)): return encode(Typed(type: "talking", body: Talking(id: id, talking: false)))
+        case .event(.muted(let id, let muted)): return encode(Typed(type: "muted", body: Muted(id: id, muted: muted)))
+        case .event(.handRaised(let id, let raised)): return encode(Typed(type: "hand", body: Hand(id: id, raised: raised)))
+        case .event(.renamed(let id, let name)): return encode(Typed(type: "renamed", body: Renamed(id: id, name: name)))
+        case .event: return nil
         }
     }
 }

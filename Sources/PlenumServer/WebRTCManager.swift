@@ -17,6 +17,9 @@ import PlenumWebRTC
 /// so the participant comes back without leaving and re-joining.
 public final class WebRTCManager: MediaLoopHook {
     public let port: WebRTCPort
+    /// Where everything for the browsers goes: encoded and delivered off the loop, in order.
+    public let outbox: BrowserOutbox
+    private let ownsOutbox: Bool
     let rooms: Rooms
     /// The meetings of this loop (attached by `MeetingManager.browsers`): every room has a machine there.
     weak var meetings: MeetingManager?
@@ -24,14 +27,6 @@ public final class WebRTCManager: MediaLoopHook {
     let logger: Logger
     private var sessions: [UInt64: Browser] = [:]
     private var nextID: UInt64 = 1
-    /// The conference whose events go to the browsers, by room. By identity, not by name: a room's
-    /// conference is replaced when the last phone leaves it empty, and the new one must be watched too
-    /// (issue 12: after Leave and Join in the same tab the participant list no longer changed).
-    private var watchedConferences: [String: WeakConference] = [:]
-
-    private struct WeakConference {
-        weak var conference: Conference?
-    }
     private var clock: UInt64 = 0
     /// The browser of each member (messages from the meetings name members).
     private var byMember: [Int: UInt64] = [:]
@@ -48,6 +43,8 @@ public final class WebRTCManager: MediaLoopHook {
         var feed: AsyncStream<String>.Continuation?
         /// Its meeting took it in and it got its answer: the room's news reach it from now on.
         var welcomed = false
+        /// The outbox knows its feed and room (from its answer on; until then messages go to the feed).
+        var attached = false
         /// Its role when it entered (its meeting's machine keeps the current one).
         let role: Role
         /// The WebSocket that currently speaks for the browser (a stale one, still closing after a
@@ -67,14 +64,51 @@ public final class WebRTCManager: MediaLoopHook {
         }
     }
 
-    public init(port: WebRTCPort, rooms: Rooms, context: MediaLoopContext, logger: Logger = Logger(label: "plenum.webrtc")) {
+    /// `outbox` nil: one of its own, started here and stopped with the manager.
+    public init(port: WebRTCPort, rooms: Rooms, context: MediaLoopContext, outbox: BrowserOutbox? = nil,
+                logger: Logger = Logger(label: "plenum.webrtc")) {
         self.logger = logger
         self.port = port
+        ownsOutbox = outbox == nil
+        if let outbox {
+            self.outbox = outbox
+        } else {
+            self.outbox = BrowserOutbox()
+            self.outbox.start()
+        }
         self.rooms = rooms
         self.context = context
+        // Every conference's news go to the outbox — also a room's conference made again after the
+        // last phone left it empty (issue 12: after Leave and Join in the same tab the list froze).
+        for conference in context.conferences.values { watch(conference) }
+        rooms.conferenceCreated.append { [weak self] conference in self?.watch(conference) }
         // The port is read at the tick, not on arrival (`MediaLoopContext.watch`): with audio only,
         // waking per packet measured 5–15 % more CPU at 500 browsers and nothing gained
         // (docs/performance.md). Video, which must be forwarded on arrival, will watch its sockets.
+    }
+
+    deinit {
+        if ownsOutbox { outbox.stop() }
+    }
+
+    /// A message for one browser, behind everything sent to it before.
+    private func send(_ browser: Browser, _ message: BrowserOutbox.Message) {
+        if browser.attached {
+            outbox.post(.send(browser.id, message))
+        } else if let feed = browser.feed {
+            outbox.post(.sendFeed(feed, message))
+        }
+    }
+
+    /// The browser's feed ends (after what was sent to it); the outbox forgets it.
+    private func closeFeed(_ browser: Browser) {
+        if browser.attached {
+            outbox.post(.detach(browser.id))
+        } else if let feed = browser.feed {
+            outbox.post(.finish(feed))
+        }
+        browser.attached = false
+        browser.feed = nil
     }
 
     public func beforeTick() {
@@ -83,12 +117,13 @@ public final class WebRTCManager: MediaLoopHook {
     }
 
     public func afterTick() {
+        outbox.flush()
         for browser in sessions.values {
             if let failure = browser.session.failure {
-                browser.feed?.yield(Signal.error(.connectionFailed(failure)))
+                send(browser, .encode { Signal.error(.connectionFailed(failure)) })
                 leave(browser.id, reason: "failure")
             } else if browser.session.ice.consentExpired(now: clock) {
-                browser.feed?.yield(Signal.error(.connectionLost))
+                send(browser, .encode { Signal.error(.connectionLost) })
                 leave(browser.id, reason: "no consent")
             } else if let detached = browser.detachedAt, clock > detached + Self.resumeWindow {
                 leave(browser.id, reason: "not resumed")
@@ -142,16 +177,16 @@ public final class WebRTCManager: MediaLoopHook {
                 meetings.wait(room: room, connection: connection, name: displayName, userID: userID) { [weak self] allow in
                     guard let self else { return }
                     guard allow else {
-                        feed.yield(Signal.encode(ControlMessage.denied))
+                        self.outbox.post(.sendFeed(feed, .encode { Signal.encode(ControlMessage.denied) }))
                         return
                     }
                     if case .failure(let error) = self.join(
                         grant: grant, name: name, offerSDP: offerSDP, feed: feed, connection: connection, admitted: true)
                     {
-                        feed.yield(Signal.error(error, request: "join"))
+                        self.outbox.post(.sendFeed(feed, .encode { Signal.error(error, request: "join") }))
                     }
                 }
-                feed.yield(Signal.encode(ControlMessage.waiting))
+                outbox.post(.sendFeed(feed, .encode { Signal.encode(ControlMessage.waiting) }))
                 return .success(.waiting)
             }
         }
@@ -176,14 +211,13 @@ public final class WebRTCManager: MediaLoopHook {
         let browser = Browser(id: id, session: session, room: room, member: member, feed: feed, connection: connection, role: role)
         sessions[id] = browser
         byMember[member.id] = id
-        watch(conference)
         // The meeting's machine takes it in (once the store wrote it): muted on start or by the lock,
         // then welcomed with the answer. Refused, the browser leaves again and is told why.
         meetings.browserEntered(
             memberID: member.id, userID: userID, name: member.name, role: role, listenOnly: offer.direction == .recvonly, room: room
         ) { [weak self] result in
             guard case .failure(let error) = result, let self else { return }
-            feed.yield(Signal.error(error, request: "join"))
+            self.outbox.post(.sendFeed(feed, .encode { Signal.error(error, request: "join") }))
             self.leave(id, reason: "not taken in")
         }
         return .success(.joined(id: id, memberID: member.id))
@@ -205,18 +239,34 @@ public final class WebRTCManager: MediaLoopHook {
         let sdp = browser.session.answer(addresses: port.addresses, fingerprint: port.context.fingerprint, sessionID: browser.id)
         let machine = meetings?.machine(room: browser.room)
         let isMeeting = machine?.kind == .meeting
-        browser.feed?.yield(Signal.answer(
-            sdp: sdp, memberID: browser.member.id, session: "\(browser.id).\(browser.resumeSecret)", restart: restart,
-            role: machine?.attendee(browser.member.id)?.role ?? browser.role,
-            roomName: machine?.room(browser.room)?.name ?? rooms.room(browser.room)?.name ?? browser.room,
-            welcome: isMeeting ? machine?.welcomeText ?? "" : "",
-            participants: participants(of: browser.room), chat: machine?.chat(visibleTo: browser.member.id) ?? [],
-            lock: isMeeting ? machine?.lock : nil, presenter: machine?.presenter))
+        // What the answer says is taken now, on the loop; the JSON is written by the outbox's thread.
+        let memberID = browser.member.id, session = "\(browser.id).\(browser.resumeSecret)"
+        let role = machine?.attendee(browser.member.id)?.role ?? browser.role
+        let roomName = machine?.room(browser.room)?.name ?? rooms.room(browser.room)?.name ?? browser.room
+        let welcome = isMeeting ? machine?.welcomeText ?? "" : ""
+        let participants = participants(of: browser.room), chat = machine?.chat(visibleTo: browser.member.id) ?? []
+        let lock = isMeeting ? machine?.lock : nil, presenter = machine?.presenter
+        if !browser.attached, let feed = browser.feed {
+            // From here on the room's news reach it, after this answer.
+            outbox.post(.attach(browser.id, room: browser.room, feed: feed))
+            browser.attached = true
+        }
+        send(browser, .encode {
+            Signal.answer(
+                sdp: sdp, memberID: memberID, session: session, restart: restart, role: role, roomName: roomName,
+                welcome: welcome, participants: participants, chat: chat, lock: lock, presenter: presenter)
+        })
     }
 
-    /// Sends an encoded message to the browsers of these members (phones have no screen).
-    func deliver(_ message: String, to members: [Int]) {
-        for memberID in members { byMember[memberID].flatMap { sessions[$0] }?.feed?.yield(message) }
+    /// Sends a meeting's message to the browsers of these members (phones have no screen); it is
+    /// encoded once, off the loop.
+    func deliver(_ message: ControlMessage, to members: [Int]) {
+        let browsers = members.compactMap { byMember[$0].flatMap { sessions[$0] } }
+        let encoded = BrowserOutbox.Message.encode { Signal.encode(message) }
+        if browsers.count == 1, let browser = browsers.first { return send(browser, encoded) }
+        let attached = browsers.filter(\.attached).map(\.id)
+        if !attached.isEmpty { outbox.post(.sendAll(attached, encoded)) }
+        for browser in browsers where !browser.attached { send(browser, encoded) }
     }
 
     func hasBrowser(memberID: Int) -> Bool { byMember[memberID] != nil }
@@ -245,8 +295,7 @@ public final class WebRTCManager: MediaLoopHook {
     /// The WebSocket of `id` closed without `leave`: keep the participant for `resumeWindow`.
     public func detach(_ id: UInt64, connection: UInt64) {
         guard let browser = sessions[id], browser.connection == connection else { return }
-        browser.feed?.finish()
-        browser.feed = nil
+        closeFeed(browser)
         browser.detachedAt = clock
     }
 
@@ -258,7 +307,7 @@ public final class WebRTCManager: MediaLoopHook {
         guard parts.count == 2, let id = UInt64(parts[0]), let browser = sessions[id],
             plenum_secrets_equal(Array(browser.resumeSecret.utf8), browser.resumeSecret.utf8.count, Array(parts[1].utf8), parts[1].utf8.count) == 1
         else { return .failure(.sessionExpired) }
-        browser.feed?.finish()
+        closeFeed(browser)
         browser.feed = feed
         browser.connection = connection
         browser.detachedAt = nil
@@ -281,17 +330,17 @@ public final class WebRTCManager: MediaLoopHook {
     func moved(memberID: Int, to room: String, breakout: BreakoutInfo?, chat: [ChatLog.Message]) {
         guard let browser = byMember[memberID].flatMap({ sessions[$0] }) else { return }
         browser.room = room
-        if let conference = context.conferences[room] { watch(conference) }
-        browser.feed?.yield(Signal.moved(
-            room: room, roomName: rooms.room(room)?.name ?? room,
-            participants: participants(of: room), chat: chat, breakout: breakout))
+        if browser.attached { outbox.post(.move(browser.id, room: room)) }
+        let roomName = rooms.room(room)?.name ?? room, participants = participants(of: room)
+        send(browser, .encode {
+            Signal.moved(room: room, roomName: roomName, participants: participants, chat: chat, breakout: breakout)
+        })
     }
 
     /// A room closed (its meeting ended, or a breakout room): the browsers still in it leave (they
     /// were told why).
     func closeRoom(_ room: String) {
         for browser in sessions.values where browser.room == room { leave(browser.id, reason: "meeting ended") }
-        watchedConferences[room] = nil
     }
 
     /// `leave` from the browser's WebSocket `connection` (a stale socket cannot end the participant).
@@ -311,8 +360,8 @@ public final class WebRTCManager: MediaLoopHook {
         ])
         port.remove(browser.session)
         byMember[browser.member.id] = nil
+        closeFeed(browser)  // first: it is not told of its own leaving
         context.conferences[browser.room]?.leave(browser.member.id)
-        browser.feed?.finish()
     }
 
     /// The room's participants, for a newly joined browser (with their roles in a meeting).
@@ -325,15 +374,23 @@ public final class WebRTCManager: MediaLoopHook {
         } ?? []
     }
 
-    /// Forwards a room's events to every browser in it (once per conference).
+    /// Posts a room's news to the outbox, which forwards them to every browser in it (once per
+    /// conference). On the loop this is one ring slot per event: no JSON, no fan-out, no allocation
+    /// for talking news (`check-allocations.sh` runs with this observer attached). A room nobody
+    /// watches from a browser costs the outbox's thread a pop per event, nothing more.
     private func watch(_ conference: Conference) {
-        guard watchedConferences[conference.name]?.conference !== conference else { return }
-        watchedConferences[conference.name] = WeakConference(conference: conference)
         let room = conference.name
         conference.observers.append { [weak self, weak conference] event in
             guard let self, let conference else { return }
-            guard let message = Signal.event(event, in: conference) else { return }
-            for browser in self.sessions.values where browser.room == room && browser.welcomed { browser.feed?.yield(message) }
+            switch event {
+            case .memberJoined(let id):
+                guard let member = conference.member(id) else { return }
+                self.outbox.post(.news(room: room, .joined(Signal.Participant(member))))
+            case .memberLeft, .talkingStarted, .talkingStopped, .muted, .handRaised, .renamed:
+                self.outbox.post(.news(room: room, .event(event)))
+            default:
+                break
+            }
         }
     }
 }

@@ -1,8 +1,12 @@
 import ArgumentParser
+import CAllocationCounter
 import CPlenumShims
 import Foundation
 import PlenumAudio
 import PlenumBridge
+import PlenumMeetings
+import PlenumServer
+import PlenumWebRTC
 
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +40,10 @@ struct MixerBenchmark: ParsableCommand {
     var modes = "per-member,levels,no-levels"
     @Option(help: "Run exactly this many measured ticks instead of --seconds (for allocation counting under valgrind).")
     var ticks: Int?
+    @Flag(help: "Attach the server's own observers (the browsers' outbox and the meetings), as `plenum serve` does.")
+    var observers = false
+    @Option(help: "The first talker stops and starts every this many ticks (0: it talks throughout).")
+    var toggleEvery = 0
 
     func run() throws {
         let sizes = members.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -51,6 +59,10 @@ struct MixerBenchmark: ParsableCommand {
             let padded = label.padding(toLength: 12, withPad: " ", startingAt: 0)
             print(String(format: "%@ %7d %7d %5d %8.1f %15.0f %13.0f %11.1f  %@", padded as NSString, n, t, mixed,
                          r.nanosecondsPerTick / 1000, perMember, perCore, r.kibPerMember, ratio as NSString))
+            if ticks != nil {
+                print("allocations: \(label) \(n) members: \(r.allocations) in \(r.ticks) ticks on the mixing thread," +
+                      " \(r.talkingEvents) talking events")
+            }
         }
         var rooms = sizes.map { ($0, talkers, talkers) }
         if allTalking > 0 {
@@ -77,6 +89,33 @@ struct MixerBenchmark: ParsableCommand {
     struct Measurement {
         var nanosecondsPerTick: Double
         var kibPerMember: Double
+        /// Heap allocations of the mixing thread in the measured ticks (CAllocationCounter).
+        var allocations: UInt
+        var ticks: Int
+        var talkingEvents: Int
+    }
+
+    /// Counts the talking events of every measured room (the toggling talker's).
+    final class Counter: @unchecked Sendable { var value = 0 }
+    static let talkingEvents = Counter()
+
+    /// The server around the room, as `plenum serve` builds it on a loop: rooms, meetings, browsers
+    /// (a WebRTC port on loopback, no browser in it). Their observers are the conference's.
+    struct Server {
+        let context = MediaLoopContext()
+        let rooms: Rooms
+        let meetings: MeetingManager
+        let browsers: WebRTCManager
+
+        init(profile: ConferenceProfile) throws {
+            rooms = Rooms(RoomDirectory([.init(number: "bench", profile: "bench")]), sounds: nil, profiles: ["bench": profile],
+                          context: context)
+            meetings = MeetingManager(roles: RoleBook(), reservedNumbers: ["bench"], rooms: rooms, context: context,
+                                      loop: MediaLoop(name: "bench"))
+            let port = try WebRTCPort(addresses: ["127.0.0.1"], port: 0, context: DTLSContext())
+            browsers = WebRTCManager(port: port, rooms: rooms, context: context)
+            meetings.browsers = browsers
+        }
     }
 
     func measure(members n: Int, talkers t: Int, mixed: Int, levels: Bool, share: Bool) throws -> Measurement {
@@ -85,8 +124,16 @@ struct MixerBenchmark: ParsableCommand {
         profile.enterExitTones = false
         profile.shareListenerEncodes = share
         profile.maxTalkers = max(1, min(mixed, 64))
+        // A toggling talker must be heard to stop: a hangover shorter than its pauses.
+        if toggleEvery > 0 { profile.talkHangoverFrames = max(1, toggleEvery / 2) }
         let rssBefore = residentBytes()
-        let conference = Conference(name: "bench", profile: profile)
+        let server = observers ? try Server(profile: profile) : nil
+        let conference = server?.rooms.conference(for: "bench") ?? Conference(name: "bench", profile: profile)
+        let counter = Self.talkingEvents
+        conference.observers.append { event in
+            if case .talkingStarted = event { counter.value += 1 }
+            if case .talkingStopped = event { counter.value += 1 }
+        }
         let traffic = Traffic.shared
         let sink = PacketizingSink()
         var legs: [Member] = []
@@ -98,8 +145,9 @@ struct MixerBenchmark: ParsableCommand {
         var timestamp: UInt32 = 0
         func tick(_ k: Int) {
             let frame = k % traffic.speech.count
+            let pausing = toggleEvery > 0 && (k / toggleEvery) % 2 == 1
             for (i, member) in legs.enumerated() {
-                let talking = i < t
+                let talking = i < t && !(i == 0 && pausing)
                 let payload = talking ? traffic.speech[frame] : traffic.silence
                 let level: UInt8? = levels ? (talking ? traffic.speechLevels[frame] : 127) : nil
                 payload.withUnsafeBytes { _ = member.receive($0, sequence: sequence, timestamp: timestamp, audioLevel: level) }
@@ -110,6 +158,15 @@ struct MixerBenchmark: ParsableCommand {
         }
         for k in 0..<50 { tick(k) }  // warm up: talkers detected, encoders allocated
         let rssAfter = residentBytes()
+        let eventsBefore = Self.talkingEvents.value
+        // The counter must see allocations at all (a malloc not replaced would count nothing).
+        let probe = plenum_thread_allocations()
+        withExtendedLifetime([Int](repeating: 1, count: 64 + n)) {}
+        guard plenum_thread_allocations() > probe else { throw ValidationError("the allocation counter sees nothing") }
+        let tracing = ProcessInfo.processInfo.environment["PLENUM_TRACE_ALLOCATIONS"] != nil
+        if tracing { plenum_trace_allocations(1) }
+        defer { plenum_trace_allocations(0) }
+        let allocationsBefore = plenum_thread_allocations()
         let begin = threadCPUNanoseconds()
         let fixedTicks = self.ticks
         var ticks = 0
@@ -119,10 +176,12 @@ struct MixerBenchmark: ParsableCommand {
             if fixedTicks == nil, ticks >= 5000 { break }
         }
         let elapsed = Double(threadCPUNanoseconds() - begin)
-        withExtendedLifetime(conference) {}
+        let allocations = plenum_thread_allocations() - allocationsBefore
+        withExtendedLifetime((conference, server)) {}
         return Measurement(
             nanosecondsPerTick: elapsed / Double(ticks),
-            kibPerMember: Double(max(0, rssAfter - rssBefore)) / 1024 / Double(n))
+            kibPerMember: Double(max(0, rssAfter - rssBefore)) / 1024 / Double(n),
+            allocations: allocations, ticks: ticks, talkingEvents: Self.talkingEvents.value - eventsBefore)
     }
 }
 

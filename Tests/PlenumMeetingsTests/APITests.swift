@@ -45,6 +45,16 @@ import Testing
         try? BigBlueButtonAPI.createSettings(APIRequest(call: "create", rawQuery: query), freeVoiceBridge: { "71000" }).get()
     }
 
+    @Test func aJoinsLocaleOverrideChoosesThePagesLanguage() {
+        func language(_ query: String) -> String? { BigBlueButtonAPI.clientLanguage(APIRequest(call: "join", rawQuery: query)) }
+        #expect(language("userdata-bbb_override_default_locale=de") == "de")
+        #expect(language("userdata-bbb_override_default_locale=de_DE") == "de")
+        #expect(language("userdata-bbb_override_default_locale=EN-gb") == "en")
+        #expect(language("userdata-bbb_override_default_locale=fr") == nil, "a language the client does not have")
+        #expect(language("userdata-bbb_override_default_locale=%26lang%3Dx") == nil, "nothing else reaches the link")
+        #expect(language("fullName=x") == nil)
+    }
+
     @Test func createTakesDefaultsAndValidates() throws {
         let s = try #require(settings("name=Physics&meetingID=m1"))
         #expect(s.name == "Physics" && s.voiceBridge == "71000" && s.guestPolicy == .alwaysAccept && s.attendeePassword.count == 8)

@@ -75,6 +75,14 @@ extension [MeetingEffect] {
 }
 
 @Suite struct MeetingMachineTests {
+    @Test func theWelcomeLeavesOutTheDialInSentenceWithoutANumber() {
+        let welcome = "welcome=Welcome+to+%3Cb%3E%25%25CONFNAME%25%25%3C%2Fb%3E!+Dial+%25%25DIALNUM%25%25+and+enter+%25%25CONFNUM%25%25.%3Cbr%3EHave+fun."
+        #expect(TestMeeting("&" + welcome).machine.welcomeText == "Welcome to <b>Class</b>! <br>Have fun.")
+        #expect(TestMeeting("&" + welcome + "&dialNumber=%2B49+30+1234").machine.welcomeText
+            == "Welcome to <b>Class</b>! Dial +49 30 1234 and enter 71000.<br>Have fun.")
+        #expect(TestMeeting("&welcome=Dial+%25%25DIALNUM%25%25").machine.welcomeText == "", "nothing left: no welcome")
+    }
+
     @Test func attendeesComeMutedOnStartAndTheWelcomeFollows() {
         var meeting = TestMeeting("&muteOnStart=true")
         let effects = meeting.browser(1, .moderator)
