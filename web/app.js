@@ -74,8 +74,10 @@ async function join(withMicrophone) {
   session.start();
 }
 
-/// Back to the join screen: the call and the microphone closed, the state gone.
+/// Back to the join screen: the call and the microphone closed, the state gone. A meeting with a
+/// `logoutURL` offers the way there (as BigBlueButton sends its people there).
 function backToJoin(text, final = false) {
+  const logoutURL = store.state.logoutURL;
   if (session) session.end();
   session = null;
   media.closeMicrophone();
@@ -84,10 +86,21 @@ function backToJoin(text, final = false) {
   store.reset();
   store.set({ phase: "join" });
   showJoinMessage(text);
+  leaveTo = logoutURL;
+  renderLogoutLink();
   if (final) {
     sessionStorage.removeItem("plenum.token");
     closeTheDoor(true);
+  } else {
+    $("ended-actions").hidden = !logoutURL;
   }
+}
+
+let leaveTo = null; // the last meeting's logoutURL
+
+function renderLogoutLink() {
+  $("logout-link").href = leaveTo || "/";
+  $("logout-link").textContent = leaveTo ? t("continueTo", { host: new URL(leaveTo).host }) : t("backToStart");
 }
 
 function renderPhase() {
@@ -101,6 +114,8 @@ function renderPhase() {
 translatePage();
 // First, so the views' own texts (which depend on state) are written after the static ones.
 locale.addEventListener("change", translatePage);
+locale.addEventListener("change", renderLogoutLink);
+renderLogoutLink();
 setUpNotices();
 setUpTopBar();
 setUpJoin({ onJoin: join, grant: urlGrant });
@@ -114,3 +129,5 @@ store.addEventListener("ended", (event) => backToJoin(event.detail.text, event.d
 // A closed tab or a page left: the others see us gone at once (the socket's `leave`), not after the
 // server's resume window.
 window.addEventListener("pagehide", () => session && session.end());
+// Every module loaded and the page set up (a module that failed to load leaves this unset).
+document.documentElement.dataset.client = "ready";

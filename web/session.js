@@ -203,8 +203,10 @@ export class Session {
           participants,
           lock: message.lock || {},
           chat: message.chat || [],
-          welcome: message.welcome ? welcomeText(message.welcome) : "",
+          welcome: state.breakout ? "" : message.welcome ? welcomeText(message.welcome) : "",
+          mainWelcome: message.welcome ? welcomeText(message.welcome) : state.mainWelcome,
           presenter: message.presenter ?? null,
+          logoutURL: message.logoutURL ?? null,
         });
         if (state.status === "statusWaiting" || state.status === "statusConnecting") {
           const connected = ["connected", "completed"].includes(this.pc.iceConnectionState);
@@ -240,6 +242,9 @@ export class Session {
       case "hand":
         this.patchParticipant(message.id, { hand: message.raised });
         break;
+      case "connection":
+        this.patchParticipant(message.id, { reconnecting: message.reconnecting });
+        break;
       case "waiting":
         store.set({ phase: "waiting", status: "statusWaiting" });
         break;
@@ -256,6 +261,8 @@ export class Session {
           chat: message.chat || [],
           unread: 0,
           breakout: message.breakout,
+          // A breakout room is not the meeting: its welcome (and dial-in number) stays in the main room.
+          welcome: message.breakout ? "" : state.mainWelcome,
           roomName: message.roomName || message.room,
           room: message.room || state.room,
         });

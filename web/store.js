@@ -23,6 +23,8 @@ export class Store extends EventTarget {
       unread: 0,
       lock: {},
       welcome: "",
+      mainWelcome: "", // the meeting's, shown again back from a breakout room
+      logoutURL: null, // where the meeting sends its people when they leave
       breakout: null, // the breakout room we are in
       breakouts: null, // the rooms, for moderators
       helpRequests: [],

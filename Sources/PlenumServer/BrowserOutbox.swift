@@ -28,6 +28,8 @@ public final class BrowserOutbox: @unchecked Sendable {
         case event(ConferenceEvent)
         /// A member joined: its state as the loop saw it (the consumer cannot read the conference).
         case joined(Signal.Participant)
+        /// A browser went silent (nothing heard for a few seconds), or was heard again.
+        case connection(MemberID, reconnecting: Bool)
     }
 
     /// A message for named browsers: already encoded, or encoded by the outbox's thread.

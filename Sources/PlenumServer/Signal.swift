@@ -18,6 +18,8 @@ public enum Signal {
         /// In a meeting: the role's name ("viewer", "moderator" or a configured one).
         public var role = "viewer"
         public var hand = false
+        /// A browser not heard from for a few seconds (its network went; it may come back).
+        public var reconnecting = false
 
         init(_ member: Member) {
             id = member.id
@@ -103,6 +105,8 @@ public enum Signal {
         var chat: [ChatLog.Message]
         var lock: Locks
         var presenter: OrNull<Int>
+        /// Where the page sends its people when they leave or the meeting ends (the meeting's `logoutURL`).
+        var logoutURL: String?
     }
 
     /// A field that is always there: null when it has no value.
@@ -116,11 +120,20 @@ public enum Signal {
 
     public static func answer(sdp: String, memberID: Int, session: String, restart: Bool, role: Role, roomName: String,
                               welcome: String, participants: [Participant], chat: [ChatLog.Message], lock: LockSettings?,
-                              presenter: Int? = nil) -> String {
+                              presenter: Int? = nil, logoutURL: String? = nil) -> String {
         encode(Typed(type: "answer", body: Answer(
             sdp: sdp, memberId: memberID, session: session, restart: restart, role: role.name,
             permissions: role.permissions.map(\.rawValue).sorted(), roomName: roomName, welcome: welcome,
-            participants: participants, chat: chat, lock: Locks(lock: lock), presenter: OrNull(value: presenter))))
+            participants: participants, chat: chat, lock: Locks(lock: lock), presenter: OrNull(value: presenter),
+            logoutURL: logoutURL.flatMap(webAddress))))
+    }
+
+    /// An absolute http(s) address, or nil: nothing else (no `javascript:`) becomes a link in the page.
+    static func webAddress(_ text: String) -> String? {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+            url.host?.isEmpty == false
+        else { return nil }
+        return text
     }
 
     /// The receiver was moved to another room (a breakout room, or back to the main room).
@@ -159,6 +172,7 @@ public enum Signal {
     struct Muted: Encodable { var id: Int; var muted: Bool }
     struct Hand: Encodable { var id: Int; var raised: Bool }
     struct Renamed: Encodable { var id: Int; var name: String }
+    struct Connection: Encodable { var id: Int; var reconnecting: Bool }
 
     /// A room's news as the browsers' JSON (encoded by the outbox's thread, off the loop).
     static func news(_ news: BrowserOutbox.News) -> String? {
@@ -170,6 +184,8 @@ public enum Signal {
         case .event(.muted(let id, let muted)): return encode(Typed(type: "muted", body: Muted(id: id, muted: muted)))
         case .event(.handRaised(let id, let raised)): return encode(Typed(type: "hand", body: Hand(id: id, raised: raised)))
         case .event(.renamed(let id, let name)): return encode(Typed(type: "renamed", body: Renamed(id: id, name: name)))
+        case .connection(let id, let reconnecting):
+            return encode(Typed(type: "connection", body: Connection(id: id, reconnecting: reconnecting)))
         case .event: return nil
         }
     }

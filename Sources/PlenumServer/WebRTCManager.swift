@@ -32,6 +32,9 @@ public final class WebRTCManager: MediaLoopHook {
     private var byMember: [Int: UInt64] = [:]
     /// Milliseconds a detached browser keeps its place.
     public static let resumeWindow: UInt64 = 30_000
+    /// Milliseconds without anything from a browser before the room sees it as reconnecting. Browsers
+    /// send media or RTCP several times a second and a consent check every few seconds (RFC 7675).
+    public static let silenceBeforeReconnecting: UInt64 = 5_000
 
     final class Browser {
         let id: UInt64
@@ -51,6 +54,11 @@ public final class WebRTCManager: MediaLoopHook {
         /// resume, must not detach or end it).
         var connection: UInt64
         var detachedAt: UInt64?
+        /// What was heard from it (media, RTCP, ICE checks) and when that last grew: a browser silent
+        /// for `silenceBeforeReconnecting` is shown to the room as reconnecting.
+        var heard = 0
+        var lastHeard: UInt64 = 0
+        var reconnecting = false
         init(id: UInt64, session: WebRTCSession, room: String, member: Member, feed: AsyncStream<String>.Continuation,
              connection: UInt64, role: Role) {
             self.id = id
@@ -119,6 +127,7 @@ public final class WebRTCManager: MediaLoopHook {
     public func afterTick() {
         outbox.flush()
         for browser in sessions.values {
+            noteSilence(browser)
             if let failure = browser.session.failure {
                 send(browser, .encode { Signal.error(.connectionFailed(failure)) })
                 leave(browser.id, reason: "failure")
@@ -129,6 +138,20 @@ public final class WebRTCManager: MediaLoopHook {
                 leave(browser.id, reason: "not resumed")
             }
         }
+    }
+
+    /// A browser that went silent, or is heard again: the room is told (on changes only).
+    private func noteSilence(_ browser: Browser) {
+        let leg = browser.session.leg.counters, ice = browser.session.ice.counters
+        let heard = leg.received &+ leg.rtcp &+ ice.requests &- ice.malformed &- ice.wrongUsername &- ice.badIntegrity
+        if heard != browser.heard {
+            browser.heard = heard
+            browser.lastHeard = clock
+        }
+        let silent = browser.welcomed && clock > browser.lastHeard + Self.silenceBeforeReconnecting
+        guard silent != browser.reconnecting else { return }
+        browser.reconnecting = silent
+        outbox.post(.news(room: browser.room, .connection(browser.member.id, reconnecting: silent)))
     }
 
     /// Whether `room` is a configured room and `pin` opens it (for the join page's token). A meeting's
@@ -232,6 +255,7 @@ public final class WebRTCManager: MediaLoopHook {
     func welcome(_ memberID: Int) {
         guard let browser = byMember[memberID].flatMap({ sessions[$0] }) else { return }
         browser.welcomed = true
+        browser.lastHeard = clock  // silence counts from here
         sendAnswer(browser)
     }
 
@@ -246,6 +270,7 @@ public final class WebRTCManager: MediaLoopHook {
         let welcome = isMeeting ? machine?.welcomeText ?? "" : ""
         let participants = participants(of: browser.room), chat = machine?.chat(visibleTo: browser.member.id) ?? []
         let lock = isMeeting ? machine?.lock : nil, presenter = machine?.presenter
+        let logoutURL = isMeeting ? machine?.settings.logoutURL : nil
         if !browser.attached, let feed = browser.feed {
             // From here on the room's news reach it, after this answer.
             outbox.post(.attach(browser.id, room: browser.room, feed: feed))
@@ -254,7 +279,8 @@ public final class WebRTCManager: MediaLoopHook {
         send(browser, .encode {
             Signal.answer(
                 sdp: sdp, memberID: memberID, session: session, restart: restart, role: role, roomName: roomName,
-                welcome: welcome, participants: participants, chat: chat, lock: lock, presenter: presenter)
+                welcome: welcome, participants: participants, chat: chat, lock: lock, presenter: presenter,
+                logoutURL: logoutURL)
         })
     }
 
@@ -370,6 +396,7 @@ public final class WebRTCManager: MediaLoopHook {
         return context.conferences[room]?.members.map { member in
             var participant = Signal.Participant(member)
             if let role = machine?.attendee(member.id)?.role { participant.role = role.name }
+            participant.reconnecting = byMember[member.id].flatMap { sessions[$0] }?.reconnecting ?? false
             return participant
         } ?? []
     }

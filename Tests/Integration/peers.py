@@ -298,6 +298,10 @@ class Chromium:
         ns = ["ip", "netns", "exec", self.namespace]
         subprocess.run(["ip", "netns", "add", self.namespace], check=True)
         subprocess.run(["ip", "link", "add", "vethb0", "type", "veth", "peer", "name", "vethb1"], check=True)
+        # IPv4 only in the browser's host: an IPv6 address settling (duplicate address detection) right
+        # after Chromium started made it report a network change and abort the page's module loads.
+        subprocess.run(ns + ["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"],
+                       check=True)
         subprocess.run(["ip", "link", "set", "vethb1", "netns", self.namespace], check=True)
         subprocess.run(["ip", "addr", "add", "10.78.0.1/24", "dev", "vethb0"], check=True)
         subprocess.run(["ip", "link", "set", "vethb0", "up"], check=True)

@@ -46,15 +46,14 @@ def open_page(chromium: Chromium, url: str):
     """Opens the client and waits until it is ready; if it never is, says what the page shows instead."""
     chromium.call("open", url=url)
     try:
-        chromium.wait_for("document.readyState === 'complete' && !!document.getElementById('join-mic')", 10, "the page")
+        chromium.wait_for("document.readyState === 'complete' && document.documentElement.dataset.client === 'ready'", 10, "the page")
     except AssertionError:
         shown = chromium.js("return location.href + ' | ' + document.title + ' | ' + (document.body ? document.body.innerText : '')")
-        raise AssertionError(f"the client did not load: {shown[:500]}")
+        raise AssertionError(f"the client did not load: {shown[:500]}; console: {chromium.call('logs')}")
 
 
 def join(chromium: Chromium, server, name: str, query: str = "room=3001"):
-    chromium.call("open", url=f"{server.base_url}/?{query}")
-    chromium.wait_for("document.readyState === 'complete' && !!document.getElementById('name')", 10, "the page")
+    open_page(chromium, f"{server.base_url}/?{query}")
     chromium.call("type", css="#name", text=name)
     chromium.call("click", css="#join-mic")
     chromium.wait_for("document.getElementById('status').dataset.state === 'statusConnected'", 15, "connected")
@@ -116,6 +115,86 @@ def test_mobile_layout_in_german(server, chromium):
         time.sleep(0.1)
     # And the person can join again from here.
     assert chromium.js("return document.getElementById('join-mic').offsetParent !== null")
+
+
+def signed_url(server, call: str, query: str) -> str:
+    import hashlib
+
+    secret = (server.dir / "data" / "api-secret").read_text().strip()
+    return f"{server.base_url}/bigbluebutton/api/{call}?{query}&checksum={hashlib.sha256((call + query + secret).encode()).hexdigest()}"
+
+
+def test_locks_and_refusals_are_visible_to_a_viewer(server, chromium):
+    """Issue 14, defect 3: a viewer muted on start under a microphone lock sees the bar say so (not a
+    live "Mute"), sees its unmute refused on screen, and finds the chat closed when the moderator
+    locks it. Defect 4: when the meeting ends, the page offers the meeting's logoutURL and no way
+    back in."""
+    import asyncio
+    import urllib.parse
+
+    from test_meetings import Browser
+
+    api(server, "create", "name=Seminar&meetingID=sem&muteOnStart=true&lockSettingsDisableMic=true"
+        "&logoutURL=https%3A%2F%2Fexample.org%2Fafter")
+
+    def token(query: str) -> str:
+        url = api(server, "join", query + "&redirect=false").split("<url>")[1].split("</url>")[0].replace("&amp;", "&")
+        return urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["token"][0]
+
+    async def scenario():
+        async with Browser(server, token("fullName=Lecturer&meetingID=sem&role=MODERATOR")) as moderator:
+            open_page(chromium, f"{server.base_url}/?token={token('fullName=Student&meetingID=sem&role=VIEWER')}")
+            chromium.call("click", css="#join-mic")
+            chromium.wait_for("document.getElementById('status').dataset.state === 'statusConnected'", 15, "connected")
+            chromium.wait_for("document.getElementById('mute').getAttribute('aria-pressed') === 'true'", 5, "the bar shows muted")
+            assert chromium.js("return document.getElementById('mute-label').innerText") == "Unmute"
+            assert chromium.js("return !!document.querySelector('#participants li .state .icon')"), "the own row says muted too"
+            chromium.call("click", css="#mute")
+            chromium.wait_for("!document.getElementById('toast').hidden && "
+                              "document.getElementById('toast').innerText.includes('Microphones are locked')", 5, "the refusal, on screen")
+            chromium.wait_for("document.getElementById('mute').getAttribute('aria-pressed') === 'true'", 5, "still muted")
+            await moderator.send({"type": "lock", "microphone": True, "publicChat": True, "privateChat": False})
+            chromium.call("click", css="#tab-chat")
+            chromium.wait_for("document.getElementById('chat-text').disabled && !document.getElementById('chat-locked').hidden",
+                              5, "the chat closed under its lock")
+            api(server, "end", "meetingID=sem")
+            chromium.wait_for("!document.getElementById('join-view').hidden", 10, "the meeting ended")
+            assert chromium.js("return document.getElementById('join-message').innerText") == "The meeting has ended."
+            assert chromium.js("return document.getElementById('logout-link').href") == "https://example.org/after"
+            assert "example.org" in chromium.js("return document.getElementById('logout-link').innerText")
+            assert chromium.js("return document.getElementById('join-mic').offsetParent === null"), "no way back in"
+
+    asyncio.run(scenario())
+
+
+def test_a_link_to_an_unknown_meeting_says_so(server, chromium):
+    """Issue 14, defect 4: the API's join redirect for a meeting that does not exist (`errors=`) is
+    explained on the join page, not an empty form."""
+    chromium.call("open", url=signed_url(server, "join", "fullName=Late&meetingID=gone&role=VIEWER"))
+    chromium.wait_for("document.readyState === 'complete' && !!document.getElementById('join-message')", 10, "the page")
+    message = chromium.wait_for("document.getElementById('join-message').innerText", 5, "an explanation")
+    assert message == "This meeting does not exist or has ended.", message
+
+
+def test_a_silent_browser_shows_as_reconnecting_and_comes_back(server, chromium):
+    """Issue 14, defect 5: a browser whose network goes (its address changes) is shown to the others
+    as reconnecting after 5 s of silence, not as gone, and as back once it resumed."""
+    import asyncio
+
+    from test_meetings import Browser
+
+    async def scenario():
+        async with Browser(server, server.token("3001")) as watcher:
+            join(chromium, server, "Commuter")
+            joined = await watcher.next("participant-joined", 10)
+            chromium.change_address("10.78.0.3")
+            silent = await watcher.next("connection", 20)
+            assert silent == {"type": "connection", "id": joined["id"], "reconnecting": True}, silent
+            back = await watcher.next("connection", 40)
+            assert back == {"type": "connection", "id": joined["id"], "reconnecting": False}, back
+            assert not [m for m in watcher.messages if m["type"] == "participant-left"], "never gone"
+
+    asyncio.run(scenario())
 
 
 def test_a_closed_tab_is_off_the_list_at_once(server, chromium):

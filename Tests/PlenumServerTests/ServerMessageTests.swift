@@ -66,8 +66,23 @@ import Testing
             #expect(table[sample.type] == Self.keys(json), "\(sample.type): documented \(table[sample.type] ?? []), sent \(Self.keys(json))")
         }
         let answer = Signal.answer(sdp: "v=0", memberID: 1, session: "1.x", restart: false, role: .viewer, roomName: "R", welcome: "",
-                                   participants: [], chat: [Self.message], lock: nil)
+                                   participants: [], chat: [Self.message], lock: nil, logoutURL: "https://example.org/after")
         #expect(table["answer"] == Self.keys(answer) && answer.contains(#""presenter":null"#))
+        for unsafe in ["javascript:alert(1)", "/relative", "data:text/html,x", "https://"] {
+            #expect(!Signal.answer(sdp: "", memberID: 1, session: "", restart: false, role: .viewer, roomName: "", welcome: "",
+                                   participants: [], chat: [], lock: nil, logoutURL: unsafe).contains("logoutURL"), "\(unsafe) is no link")
+        }
+        // The conference's news, as the outbox writes them.
+        let news: [(BrowserOutbox.News, String)] = [
+            (.event(.memberLeft(1)), "participant-left"), (.event(.talkingStarted(1)), "talking"), (.event(.muted(1, true)), "muted"),
+            (.event(.handRaised(1, true)), "hand"), (.event(.renamed(1, "B")), "renamed"),
+            (.connection(1, reconnecting: true), "connection"),
+        ]
+        for (item, type) in news {
+            let json = try #require(Signal.news(item))
+            #expect(json.contains("\"type\":\"\(type)\""), "\(json)")
+            #expect(table[type] == Self.keys(json), "\(type): documented \(table[type] ?? []), sent \(Self.keys(json))")
+        }
         #expect(Signal.encode(ControlMessage.presenter(memberID: nil)) == #"{"id":null,"type":"presenter"}"#)
         let moved = Signal.moved(room: "71000", roomName: "R", participants: [], chat: [], breakout: nil)
         #expect(table["moved"] == Self.keys(moved) && moved.contains("\"breakout\":null"), "null back in the main room")

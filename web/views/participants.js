@@ -16,7 +16,7 @@ function renderParticipants(session) {
     a.id === state.memberId ? -1 : b.id === state.memberId ? 1 : a.name.localeCompare(b.name));
   const permissions = [...state.permissions].sort().join();
   const items = people.map((p) => {
-    const signature = JSON.stringify([p.name, p.muted, p.role, p.kind, p.number, p.hand, p.id === state.memberId,
+    const signature = JSON.stringify([p.name, p.muted, p.role, p.kind, p.number, p.hand, p.reconnecting, p.id === state.memberId,
       state.listenOnly, permissions, state.presenter === p.id, language()]);
     let li = rows.get(p.id);
     if (!li || li.dataset.signature !== signature) {
@@ -45,6 +45,10 @@ function buildRow(p, session) {
   if (p.id === state.memberId && state.listenOnly) details.push(t("listening"));
   if (p.role === "moderator") details.push(t("moderator"));
   if (state.presenter === p.id) details.push(t("presenter"));
+  if (p.reconnecting) {
+    details.push(t("reconnectingShort"));
+    li.classList.add("reconnecting");
+  }
   if (details.length) {
     const small = document.createElement("span");
     small.className = "details";
