@@ -24,6 +24,8 @@ import { setUpTopBar } from "./views/topbar.js";
 
 let session = null;
 const current = () => session;
+/// What the views send goes to the session of the moment (none between calls).
+const peer = { send: (message) => session?.send(message) };
 const urlGrant = grantFromURL();
 
 async function requestToken(room, pin) {
@@ -120,9 +122,9 @@ setUpNotices();
 setUpTopBar();
 setUpJoin({ onJoin: join, grant: urlGrant });
 setUpStage();
-setUpParticipants(current);
-setUpChat(current);
-setUpBreakouts(current);
+setUpParticipants(peer);
+setUpChat(peer);
+setUpBreakouts(peer);
 setUpControls(current, () => backToJoin(t("statusLeft")));
 store.watch(["phase"], renderPhase);
 store.addEventListener("ended", (event) => backToJoin(event.detail.text, event.detail.final && !!urlGrant));

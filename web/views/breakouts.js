@@ -88,13 +88,13 @@ function render(session) {
   if (!manages && !choosing && dialog.open) dialog.close();
 }
 
-export function setUpBreakouts(session) {
-  const proxy = { send: (message) => session()?.send(message) };
-  store.watch(["breakout", "breakouts", "helpRequests", "permissions", "participants"], () => render(proxy));
-  locale.addEventListener("change", () => render(proxy));
+/// `peer.send` reaches the current session.
+export function setUpBreakouts(peer) {
+  store.watch(["breakout", "breakouts", "helpRequests", "permissions", "participants"], () => render(peer));
+  locale.addEventListener("change", () => render(peer));
   setInterval(renderCountdowns, 1000);
   $("open-breakouts").addEventListener("click", () => {
-    render(proxy);
+    render(peer);
     $("breakout-panel").showModal();
   });
   $("breakout-count").addEventListener("change", renderAssignments);
@@ -118,20 +118,20 @@ export function setUpBreakouts(session) {
       else random.push(id);
     }
     if (!freeJoin) random.forEach((id, index) => rooms[index % count].members.push(id));
-    proxy.send({ type: "breakouts-start", seconds: minutes * 60, rooms, freeJoin });
+    peer.send({ type: "breakouts-start", seconds: minutes * 60, rooms, freeJoin });
   });
   $("breakout-message-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = $("breakout-message").value.trim();
-    if (text) proxy.send({ type: "breakouts-message", text });
+    if (text) peer.send({ type: "breakouts-message", text });
     $("breakout-message").value = "";
   });
   $("help").addEventListener("click", () => {
-    proxy.send({ type: "help" });
+    peer.send({ type: "help" });
     store.emit("announce", t("helpAsked"));
     store.emit("toast", t("helpAsked"));
   });
-  $("breakout-extend").addEventListener("click", () => proxy.send({ type: "breakouts-extend", seconds: 300 }));
-  $("breakout-end").addEventListener("click", () => proxy.send({ type: "breakouts-end" }));
-  $("breakout-main").addEventListener("click", () => proxy.send({ type: "breakouts-visit", sequence: 0 }));
+  $("breakout-extend").addEventListener("click", () => peer.send({ type: "breakouts-extend", seconds: 300 }));
+  $("breakout-end").addEventListener("click", () => peer.send({ type: "breakouts-end" }));
+  $("breakout-main").addEventListener("click", () => peer.send({ type: "breakouts-visit", sequence: 0 }));
 }

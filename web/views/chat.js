@@ -102,16 +102,16 @@ function markRead() {
   if (store.state.unread && chatInView()) store.set({ unread: 0 });
 }
 
-export function setUpChat(session) {
-  const proxy = { send: (message) => session()?.send(message) };
-  store.watch(["chat", "welcome", "permissions", "unread"], () => renderMessages(proxy));
+/// `peer.send` reaches the current session.
+export function setUpChat(peer) {
+  store.watch(["chat", "welcome", "permissions", "unread"], () => renderMessages(peer));
   store.watch(["unread"], renderUnread);
   store.watch(["participants", "lock", "role", "memberId"], renderForm);
   store.addEventListener("chat-message", () => {
     if (!chatInView()) store.set({ unread: store.state.unread + 1 });
   });
   locale.addEventListener("change", () => {
-    renderMessages(proxy);
+    renderMessages(peer);
     renderUnread();
     renderForm();
   });
@@ -125,7 +125,7 @@ export function setUpChat(session) {
     const text = $("chat-text").value.trim();
     if (!text) return;
     const to = $("chat-to").value;
-    proxy.send(to ? { type: "chat", text, to: Number(to) } : { type: "chat", text });
+    peer.send(to ? { type: "chat", text, to: Number(to) } : { type: "chat", text });
     $("chat-text").value = "";
   });
 }

@@ -155,22 +155,21 @@ function renderGuests(session) {
     const actions = document.createElement("span");
     actions.className = "actions-inline";
     for (const [allow, label, iconName, extra] of [[true, "admit", "check", "admit"], [false, "deny", "remove", "deny danger"]]) {
-      actions.append(iconButton(t(label, { name: g.name }), iconName, extra, () => session().send({ type: "admit", guest: g.id, allow })));
+      actions.append(iconButton(t(label, { name: g.name }), iconName, extra, () => session.send({ type: "admit", guest: g.id, allow })));
     }
     li.append(actions);
     return li;
   }));
 }
 
-/// `session()` returns the current session (the list outlives a rejoin).
-export function setUpParticipants(session) {
-  const proxy = { send: (message) => session()?.send(message) };
-  store.watch(["participants", "memberId", "permissions", "presenter", "listenOnly", "role"], () => renderParticipants(proxy));
-  store.watch(["guests", "permissions"], () => renderGuests(session));
+/// `peer.send` reaches the current session (the list outlives a rejoin).
+export function setUpParticipants(peer) {
+  store.watch(["participants", "memberId", "permissions", "presenter", "listenOnly", "role"], () => renderParticipants(peer));
+  store.watch(["guests", "permissions"], () => renderGuests(peer));
   locale.addEventListener("change", () => {
     rows.clear();
-    renderParticipants(proxy);
-    renderGuests(session);
+    renderParticipants(peer);
+    renderGuests(peer);
   });
   document.addEventListener("click", (event) => {
     if (!event.target.closest(".row-menu, .participant-actions")) closeMenus();
