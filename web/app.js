@@ -16,7 +16,9 @@ import { store } from "./store.js";
 import { setUpBreakouts } from "./views/breakouts.js";
 import { setUpChat } from "./views/chat.js";
 import { setUpControls } from "./views/controls.js";
-import { closeTheDoor, grantFromURL, microphoneError, resetMeter, setUpJoin, showJoinMessage } from "./views/join.js";
+import {
+  closeTheDoor, grantFromURL, microphoneError, resetMeter, setUpJoin, showJoinMessage, stopEchoTest,
+} from "./views/join.js";
 import { setUpNotices } from "./views/notices.js";
 import { setUpParticipants } from "./views/participants.js";
 import { setUpStage } from "./views/stage.js";
@@ -40,8 +42,18 @@ async function requestToken(room, pin) {
   return body;
 }
 
+/// The token for the room on the join screen: the join link's, or one for the number and PIN typed
+/// (null, with a message, while the room is missing).
+async function tokenForRoom() {
+  if (urlGrant) return urlGrant;
+  const room = $("room").value.trim();
+  if (!room) return showJoinMessage(t("needRoom")), $("room").focus(), null;
+  return requestToken(room, $("pin").value.trim());
+}
+
 async function join(withMicrophone) {
   showJoinMessage("");
+  stopEchoTest();
   const name = urlGrant && urlGrant.name ? urlGrant.name : $("name").value.trim();
   const room = urlGrant ? urlGrant.room : $("room").value.trim();
   if (!name) return showJoinMessage(t("needName")), $("name").focus();
@@ -58,15 +70,13 @@ async function join(withMicrophone) {
   } else {
     media.closeMicrophone(); // listening only: nothing is captured
   }
-  let grant = urlGrant;
-  if (!grant) {
-    try {
-      grant = await requestToken(room, $("pin").value.trim());
-    } catch (error) {
-      media.closeMicrophone();
-      resetMeter();
-      return showJoinMessage(error.message);
-    }
+  let grant;
+  try {
+    grant = await tokenForRoom();
+  } catch (error) {
+    media.closeMicrophone();
+    resetMeter();
+    return showJoinMessage(error.message);
   }
   media.stopMeter(); // the join screen's meter is not on screen in the room
   store.reset();
@@ -120,7 +130,7 @@ locale.addEventListener("change", renderLogoutLink);
 renderLogoutLink();
 setUpNotices();
 setUpTopBar();
-setUpJoin({ onJoin: join, grant: urlGrant });
+setUpJoin({ onJoin: join, grant: urlGrant, getToken: tokenForRoom });
 setUpStage();
 setUpParticipants(peer);
 setUpChat(peer);
@@ -130,6 +140,9 @@ store.watch(["phase"], renderPhase);
 store.addEventListener("ended", (event) => backToJoin(event.detail.text, event.detail.final && !!urlGrant));
 // A closed tab or a page left: the others see us gone at once (the socket's `leave`), not after the
 // server's resume window.
-window.addEventListener("pagehide", () => session && session.end());
+window.addEventListener("pagehide", () => {
+  stopEchoTest();
+  if (session) session.end();
+});
 // Every module loaded and the page set up (a module that failed to load leaves this unset).
 document.documentElement.dataset.client = "ready";

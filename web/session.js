@@ -214,6 +214,10 @@ export class Session {
         }
         break;
       }
+      case "participants":
+        // The list anew: the "see other viewers" lock changed what we may see.
+        store.set({ participants: new Map((message.participants || []).map((p) => [p.id, p])) });
+        break;
       case "participant-joined":
         state.participants.set(message.id, message);
         store.set({ participants: state.participants });

@@ -60,6 +60,7 @@ extension Conference {
             guard let frame = talker.input?.frame else { continue }
             for i in 0..<fullMix.count { fullMix[i] &+= Int32(frame[i]) }
         }
+        if !echoLine.isEmpty { delayForEcho() }
         if talkers.isEmpty, roomPrompts.isEmpty, !comfortNoise.isEmpty {
             for i in 0..<fullMix.count {
                 fullMix[i] = Int32(comfortNoise[comfortNoisePosition])
@@ -77,6 +78,18 @@ extension Conference {
             }
         }
         for i in 0..<fullMix.count { fullMix16[i] = AudioFormat.saturate(fullMix[i]) }
+    }
+
+    /// An echo room: the talkers' mix goes into the delay line and the mix of `echoDelayFrames` ago
+    /// comes out (prompts and comfort noise, added after, are not delayed).
+    private func delayForEcho() {
+        let slot = echoPosition * fullMix.count
+        for i in 0..<fullMix.count {
+            let delayed = echoLine[slot + i]
+            echoLine[slot + i] = fullMix[i]
+            fullMix[i] = delayed
+        }
+        echoPosition = echoPosition + 1 == profile.echoDelayFrames ? 0 : echoPosition + 1
     }
 
     private func deliver() {
@@ -97,12 +110,13 @@ extension Conference {
     }
 
     private func needsPrivateMix(_ member: Member) -> Bool {
-        member.mixedThisTick || !member.prompts.isEmpty || member.outputGainSteps != 0 || !profile.shareListenerEncodes
+        // In an echo room talkers hear themselves (the shared mix), so they need no mix-minus.
+        (member.mixedThisTick && echoLine.isEmpty) || !member.prompts.isEmpty || member.outputGainSteps != 0 || !profile.shareListenerEncodes
     }
 
     private func deliverPrivate(_ member: Member) {
         for i in 0..<privateMix.count { privateMix[i] = fullMix[i] }
-        if member.mixedThisTick, let own = member.input?.frame {
+        if member.mixedThisTick, echoLine.isEmpty, let own = member.input?.frame {
             for i in 0..<privateMix.count { privateMix[i] &-= Int32(own[i]) }
         }
         if !member.prompts.isEmpty {

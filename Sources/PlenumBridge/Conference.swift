@@ -39,6 +39,9 @@ public final class Conference {
     /// One second of comfort noise at the profile's level, looped; empty when the profile has none.
     let comfortNoise: [Int16]
     var comfortNoisePosition = 0
+    /// An echo room's delay line (`echoDelayFrames` mixes, oldest at `echoPosition`); empty otherwise.
+    let echoLine: UnsafeMutableBufferPointer<Int32>
+    var echoPosition = 0
 
     public init(name: String, profile: ConferenceProfile = ConferenceProfile(), sounds: SoundLibrary? = nil,
                 logger: Logger = Logger(label: "plenum.conference")) {
@@ -59,6 +62,8 @@ public final class Conference {
         privateMix16.initialize(repeating: 0)
         packetScratch = .allocate(byteCount: Conference.maxPacketBytes, alignment: 16)
         comfortNoise = profile.comfortNoiseLevel.map { ComfortNoise.make(level: $0) } ?? []
+        echoLine = .allocate(capacity: max(0, profile.echoDelayFrames) * n)
+        echoLine.initialize(repeating: 0)
         talkers.reserveCapacity(profile.maxTalkers)
         candidates.reserveCapacity(64)
     }
@@ -69,6 +74,7 @@ public final class Conference {
         privateMix.deallocate()
         privateMix16.deallocate()
         packetScratch.deallocate()
+        echoLine.deallocate()
     }
 
     /// Hands an event to the loop-local observers. (A stream of 4,096 buffered events that only tests

@@ -33,8 +33,22 @@ public struct ConferenceProfile: Codable, Sendable, Equatable {
     public var comfortNoiseLevel: UInt8? = nil
     /// DTMF caller controls.
     public var callerControls = CallerControls.standard
+    /// An echo test room when above 0: every member hears the room, itself included, this many 20 ms
+    /// frames late (BigBlueButton's and FreeSWITCH's echo test; 50 is one second). The talk detection
+    /// and the encoders are the real room's, so what comes back is what a meeting would hear.
+    public var echoDelayFrames = 0
 
     public init() {}
+
+    /// The profile of a private echo test (a browser's from the join screen, a phone's by the dialplan).
+    public static func echoTest(language: String, delayFrames: Int = 50) -> ConferenceProfile {
+        var profile = ConferenceProfile()
+        profile.echoDelayFrames = delayFrames
+        profile.enterExitTones = false
+        profile.announceAlone = false
+        profile.language = language
+        return profile
+    }
 
     public init(from decoder: Decoder) throws {
         // Every field is optional in the file; absent fields keep their defaults.
@@ -51,6 +65,10 @@ public struct ConferenceProfile: Codable, Sendable, Equatable {
         language = try c.decodeIfPresent(String.self, forKey: .language) ?? d.language
         comfortNoiseLevel = try c.decodeIfPresent(UInt8.self, forKey: .comfortNoiseLevel) ?? d.comfortNoiseLevel
         callerControls = try c.decodeIfPresent(CallerControls.self, forKey: .callerControls) ?? d.callerControls
+        echoDelayFrames = try c.decodeIfPresent(Int.self, forKey: .echoDelayFrames) ?? d.echoDelayFrames
+        guard (0...250).contains(echoDelayFrames) else {
+            throw DecodingError.dataCorruptedError(forKey: .echoDelayFrames, in: c, debugDescription: "must be 0...250")
+        }
         guard (1...64).contains(maxTalkers) else {
             throw DecodingError.dataCorruptedError(forKey: .maxTalkers, in: c, debugDescription: "must be 1...64")
         }

@@ -98,6 +98,7 @@ public enum BigBlueButtonAPI {
         lock.disableMicrophone = bool("lockSettingsDisableMic")
         lock.disablePublicChat = bool("lockSettingsDisablePublicChat")
         lock.disablePrivateChat = bool("lockSettingsDisablePrivateChat")
+        lock.hideUserList = bool("lockSettingsHideUserList")
         let metadata = request.metadata
         // Plenum's own parameter: the language phone callers hear (BigBlueButton has none).
         let language = request.value("language").map { $0.lowercased() }

@@ -20,7 +20,19 @@ public struct LockSettings: Sendable, Equatable, Codable {
     public var disableMicrophone = false
     public var disablePublicChat = false
     public var disablePrivateChat = false
+    /// BigBlueButton's "see other viewers in the users list" off: viewers see only the moderators and
+    /// themselves in the list, hear no news of other viewers, and cannot write to them privately.
+    public var hideUserList = false
     public init() {}
+
+    public init(from decoder: Decoder) throws {
+        // Absent keys keep their defaults (a stored meeting from before a setting existed).
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        disableMicrophone = try c.decodeIfPresent(Bool.self, forKey: .disableMicrophone) ?? false
+        disablePublicChat = try c.decodeIfPresent(Bool.self, forKey: .disablePublicChat) ?? false
+        disablePrivateChat = try c.decodeIfPresent(Bool.self, forKey: .disablePrivateChat) ?? false
+        hideUserList = try c.decodeIfPresent(Bool.self, forKey: .hideUserList) ?? false
+    }
 }
 
 /// A meeting's parameters from `create`.

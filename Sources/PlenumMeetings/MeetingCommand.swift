@@ -15,7 +15,7 @@ public enum ParticipantRequest: Sendable, Equatable {
     case setRole(target: Int, moderator: Bool)
     case endMeeting
     case hand(target: Int?, raised: Bool)
-    case lock(microphone: Bool?, publicChat: Bool?, privateChat: Bool?)
+    case lock(microphone: Bool?, publicChat: Bool?, privateChat: Bool?, hideUserList: Bool? = nil)
     case chat(text: String, to: Int?)
     case deleteChat(messageID: Int)
     case admit(guest: Int, allow: Bool)
@@ -146,7 +146,7 @@ public enum ControlMessage: Sendable, Equatable, Encodable {
     }
 
     private enum Key: String, CodingKey {
-        case type, id, from, fromName, to, text, time, microphone, publicChat, privateChat, role, permissions, message
+        case type, id, from, fromName, to, text, time, microphone, publicChat, privateChat, hideViewers, role, permissions, message
         case guests, name, room, sequence, active, rooms, freeJoin, endsAt
     }
 
@@ -162,6 +162,7 @@ public enum ControlMessage: Sendable, Equatable, Encodable {
             try c.encode(lock.disableMicrophone, forKey: .microphone)
             try c.encode(lock.disablePublicChat, forKey: .publicChat)
             try c.encode(lock.disablePrivateChat, forKey: .privateChat)
+            try c.encode(lock.hideUserList, forKey: .hideViewers)
         case .role(let memberID, let role):
             try c.encode(memberID, forKey: .id)
             try c.encode(role, forKey: .role)

@@ -81,12 +81,13 @@ extension MeetingMachine {
             }
             out.append(.hand(memberID: memberID, raised: raised))
 
-        case .lock(let microphone, let publicChat, let privateChat):
+        case .lock(let microphone, let publicChat, let privateChat, let hideUserList):
             guard role.may(.lockSettings) else { return .failure(.notAllowed("change lock settings")) }
             guard kind == .meeting else { return .failure(.notAMeeting) }
             if let microphone { lock.disableMicrophone = microphone }
             if let publicChat { lock.disablePublicChat = publicChat }
             if let privateChat { lock.disablePrivateChat = privateChat }
+            if let hideUserList { lock.hideUserList = hideUserList }
             if lock.disableMicrophone {
                 for other in attendees where !other.role.isModerator { out.append(.mute(memberID: other.memberID, muted: true)) }
             }
@@ -101,6 +102,8 @@ extension MeetingMachine {
                     return .failure(.noSuchParticipant)
                 }
                 if locked, lock.disablePrivateChat, !recipient.role.isModerator { return .failure(.privateChatLocked) }
+                // Viewers hidden from each other cannot reach one another (they are not in each other's lists).
+                if locked, lock.hideUserList, !recipient.role.isModerator { return .failure(.noSuchParticipant) }
             } else {
                 guard role.may(.chat) else { return .failure(.notAllowed("chat")) }
                 if locked, lock.disablePublicChat { return .failure(.publicChatLocked) }

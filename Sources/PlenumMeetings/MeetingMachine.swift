@@ -294,6 +294,12 @@ public struct MeetingMachine: Sendable {
         if settings.muteOnStart || (lock.disableMicrophone && !attendee.role.isModerator) {
             out.append(.mute(memberID: attendee.memberID, muted: true))
         }
+        // The room learned of the member from the bridge, as a viewer: another role is told (before,
+        // a moderator who joined later stayed a viewer in the others' lists).
+        if attendee.role.name != Role.viewer.name {
+            let others = browsers(in: attendee.room).filter { $0 != attendee.memberID }
+            if !others.isEmpty { out.append(.send(.role(memberID: attendee.memberID, role: attendee.role.name), to: others)) }
+        }
     }
 
     /// `memberID` presents; every browser of the meeting learns it.

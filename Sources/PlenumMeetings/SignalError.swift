@@ -27,6 +27,7 @@ public struct SignalError: Error, Equatable, Sendable, CustomStringConvertible {
         case tooManyAttempts = "too-many-attempts"
         case roomFull = "room-full"
         case badOffer = "bad-offer"
+        case echoTestsBusy = "echo-tests-busy"
         case meetingEnded = "meeting-ended"
         case meetingFull = "meeting-full"
         case removed
@@ -85,6 +86,7 @@ public struct SignalError: Error, Equatable, Sendable, CustomStringConvertible {
     public static let wrongPIN = SignalError(.wrongPIN, "wrong PIN")
     public static let roomFull = SignalError(.roomFull, "the room is full or locked")
     public static let badOffer = SignalError(.badOffer, "the offer cannot be answered")
+    public static let echoTestsBusy = SignalError(.echoTestsBusy, "too many echo tests at once; try again shortly")
     public static let meetingEnded = SignalError(.meetingEnded, "the meeting has ended")
     public static let meetingFull = SignalError(.meetingFull, "the meeting is full")
     public static let removed = SignalError(.removed, "you were removed from this meeting")

@@ -220,6 +220,14 @@ final class CallSession {
             digits.removeAll()  // keys pressed during an earlier prompt are not an answer to this one
             manager.logger.debug("collecting", metadata: ["call": "\(id)", "into": "\(action.into ?? "-")"])
             wait = .digits(Collecting(action: action))
+        case .echo:
+            answer()
+            leaveCurrentConference()
+            let language = manager.rooms.profiles["default"]?.language ?? "en"
+            let echo = Conference(name: "echo-call-\(id)", profile: .echoTest(language: language), sounds: manager.rooms.sounds)
+            manager.context.conferences[echo.name] = echo  // gone when the caller leaves it (it is empty then)
+            inRoom = true
+            enter(echo)
         case .setName:
             displayName = DisplayName.clean(Dialplan.expand(action.name ?? displayName, variables)) ?? displayName
             member?.name = displayName

@@ -31,6 +31,9 @@ public struct Dialplan: Sendable {
             case collect
             /// Join a room (by number; `${room}` or `$1` expand); asks for the room's PIN when it has one.
             case join
+            /// An echo test (FreeSWITCH's 9196, BigBlueButton's before joining): the caller alone in a
+            /// private room, hearing itself a second late; caller controls work, `#` hangs up.
+            case echo
             /// Set the caller's display name in the room (variables expand).
             case setName
             /// End the call: before the answer with a SIP status (`status`, default 480), after it with BYE.

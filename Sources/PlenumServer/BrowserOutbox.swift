@@ -15,7 +15,9 @@ import Synchronization
 /// the socket closes).
 ///
 /// Who hears what is the consumer's state: browsers are `attach`ed to a room with their feed when
-/// welcomed, `move`d between rooms and `detach`ed when they go.
+/// welcomed, `move`d between rooms and `detach`ed when they go. Under a meeting's "see other viewers"
+/// lock a room has a set of `visible` members (its moderators), and its `restrict`ed browsers (its
+/// viewers) hear news only of those and of themselves; without it nothing is checked per browser.
 ///
 /// When the ring is full (the thread cannot keep up), items wait in a loop-side overflow list that is
 /// pushed again before anything newer: talking news coalesce there per member, everything else
@@ -30,6 +32,15 @@ public final class BrowserOutbox: @unchecked Sendable {
         case joined(Signal.Participant)
         /// A browser went silent (nothing heard for a few seconds), or was heard again.
         case connection(MemberID, reconnecting: Bool)
+
+        /// The member the news is about.
+        var subject: MemberID? {
+            switch self {
+            case .joined(let participant): participant.id
+            case .connection(let id, _): id
+            case .event(let event): event.subject
+            }
+        }
     }
 
     /// A message for named browsers: already encoded, or encoded by the outbox's thread.
@@ -47,7 +58,7 @@ public final class BrowserOutbox: @unchecked Sendable {
 
     enum Item: Sendable {
         /// The browser hears `room` through `feed` from now on (a previous feed of it is finished).
-        case attach(UInt64, room: String, feed: Feed)
+        case attach(UInt64, room: String, feed: Feed, member: MemberID = 0, restricted: Bool = false)
         case move(UInt64, room: String)
         /// The browser goes: its feed is finished after everything sent to it before.
         case detach(UInt64)
@@ -57,6 +68,10 @@ public final class BrowserOutbox: @unchecked Sendable {
         /// For a browser that is not attached (waiting room, refused join): straight into its feed.
         case sendFeed(Feed, Message)
         case finish(Feed)
+        /// The members whose news restricted browsers of `room` hear (nil: the lock is off, all news for all).
+        case visible(room: String, members: Set<MemberID>?)
+        /// The browser hears only the visible members of its room (and itself), or everybody.
+        case restrict(UInt64, Bool)
     }
 
     private let ring: Ring<Item>
@@ -73,8 +88,15 @@ public final class BrowserOutbox: @unchecked Sendable {
     var isOverflowEmpty: Bool { overflow.isEmpty }
 
     // Consumer side: the outbox's thread only (or a test calling `drain`).
-    private var feeds: [UInt64: (room: String, feed: Feed)] = [:]
+    private struct Listener {
+        var room: String
+        let feed: Feed
+        let member: MemberID
+        var restricted: Bool
+    }
+    private var feeds: [UInt64: Listener] = [:]
     private var audiences: [String: Set<UInt64>] = [:]
+    private var visibleMembers: [String: Set<MemberID>] = [:]
 
     public init(capacity: Int = 8192, logger: Logger = Logger(label: "plenum.outbox")) {
         ring = Ring(capacity: capacity)
@@ -162,18 +184,18 @@ public final class BrowserOutbox: @unchecked Sendable {
 
     private func deliver(_ item: Item) {
         switch item {
-        case .attach(let id, let room, let feed):
+        case .attach(let id, let room, let feed, let member, let restricted):
             if let previous = feeds[id] {
                 audiences[previous.room]?.remove(id)
                 previous.feed.finish()
             }
-            feeds[id] = (room, feed)
+            feeds[id] = Listener(room: room, feed: feed, member: member, restricted: restricted)
             audiences[room, default: []].insert(id)
         case .move(let id, let room):
-            guard let entry = feeds[id] else { return }
-            audiences[entry.room]?.remove(id)
-            if audiences[entry.room]?.isEmpty == true { audiences[entry.room] = nil }
-            feeds[id] = (room, entry.feed)
+            guard feeds[id] != nil, let previous = feeds[id]?.room else { return }
+            audiences[previous]?.remove(id)
+            if audiences[previous]?.isEmpty == true { audiences[previous] = nil }
+            feeds[id]?.room = room
             audiences[room, default: []].insert(id)
         case .detach(let id):
             guard let entry = feeds.removeValue(forKey: id) else { return }
@@ -183,7 +205,14 @@ public final class BrowserOutbox: @unchecked Sendable {
         case .news(let room, let news):
             // Nobody listening, nothing encoded.
             guard let audience = audiences[room], !audience.isEmpty, let text = Signal.news(news) else { return }
-            for id in audience { feeds[id]?.feed.yield(text) }
+            if let visible = visibleMembers[room], let subject = news.subject, !visible.contains(subject) {
+                for id in audience {
+                    guard let listener = feeds[id], !listener.restricted || listener.member == subject else { continue }
+                    listener.feed.yield(text)
+                }
+            } else {
+                for id in audience { feeds[id]?.feed.yield(text) }
+            }
         case .send(let id, let message):
             guard let feed = feeds[id]?.feed else { return }
             feed.yield(message.text)
@@ -196,6 +225,10 @@ public final class BrowserOutbox: @unchecked Sendable {
             feed.yield(message.text)
         case .finish(let feed):
             feed.finish()
+        case .visible(let room, let members):
+            visibleMembers[room] = members
+        case .restrict(let id, let restricted):
+            feeds[id]?.restricted = restricted
         }
     }
 
@@ -204,6 +237,17 @@ public final class BrowserOutbox: @unchecked Sendable {
 }
 
 extension ConferenceEvent {
+    /// The member an event is about.
+    var subject: MemberID? {
+        switch self {
+        case .memberJoined(let id), .memberLeft(let id), .talkingStarted(let id), .talkingStopped(let id),
+            .muted(let id, _), .deaf(let id, _), .handRaised(let id, _), .renamed(let id, _), .gainChanged(let id, _, _),
+            .hangupRequested(let id), .helpRequested(let id):
+            id
+        case .promptFinished(let member, _): member
+        }
+    }
+
     /// The member whose talking state this is, for talking news.
     var talkingMember: MemberID? {
         switch self {

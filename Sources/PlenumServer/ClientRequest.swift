@@ -8,6 +8,8 @@ import PlenumMeetings
 /// Sans-I/O: `decode` is all the session and the fuzzer call.
 public enum ClientRequest: Sendable {
     case join(Join)
+    /// The join screen's echo test: a private room that plays the browser's voice back (no meeting).
+    case echo(Join)
     case resume(Resume)
     case restart(Restart)
     case leave
@@ -46,6 +48,7 @@ public enum ClientRequest: Sendable {
     /// checks them against docs/signalling.md.
     static let table: [String: @Sendable (Data, JSONDecoder) throws -> ClientRequest] = [
         "join": { .join(try $1.decode(Join.self, from: $0)) },
+        "echo": { .echo(try $1.decode(Join.self, from: $0)) },
         "resume": { .resume(try $1.decode(Resume.self, from: $0)) },
         "restart": { .restart(try $1.decode(Restart.self, from: $0)) },
         "leave": { _, _ in .leave },
@@ -73,9 +76,10 @@ public enum ClientRequest: Sendable {
             return .action(.hand(target: h.id, raised: h.raised))
         },
         "lock": { data, decoder in
-            struct Lock: Decodable { var microphone: Bool?; var publicChat: Bool?; var privateChat: Bool? }
+            struct Lock: Decodable { var microphone: Bool?; var publicChat: Bool?; var privateChat: Bool?; var hideViewers: Bool? }
             let l = try decoder.decode(Lock.self, from: data)
-            return .action(.lock(microphone: l.microphone, publicChat: l.publicChat, privateChat: l.privateChat))
+            return .action(.lock(microphone: l.microphone, publicChat: l.publicChat, privateChat: l.privateChat,
+                                 hideUserList: l.hideViewers))
         },
         "chat": { data, decoder in
             struct Chat: Decodable { var text: String; var to: Int? }

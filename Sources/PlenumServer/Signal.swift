@@ -81,13 +81,14 @@ public enum Signal {
     /// The meeting's locks as browsers see them (empty outside meetings).
     struct Locks: Encodable {
         var lock: LockSettings?
-        enum CodingKeys: String, CodingKey { case microphone, publicChat, privateChat }
+        enum CodingKeys: String, CodingKey { case microphone, publicChat, privateChat, hideViewers }
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             guard let lock else { return }
             try c.encode(lock.disableMicrophone, forKey: .microphone)
             try c.encode(lock.disablePublicChat, forKey: .publicChat)
             try c.encode(lock.disablePrivateChat, forKey: .privateChat)
+            try c.encode(lock.hideUserList, forKey: .hideViewers)
         }
     }
 
@@ -134,6 +135,21 @@ public enum Signal {
             url.host?.isEmpty == false
         else { return nil }
         return text
+    }
+
+    struct Participants: Encodable { var participants: [Participant] }
+
+    /// The room's participants anew, as the receiver may see them (the "see other viewers" lock changed,
+    /// or somebody's role did while it was on).
+    static func participants(_ participants: [Participant]) -> String {
+        encode(Typed(type: "participants", body: Participants(participants: participants)))
+    }
+
+    struct EchoAnswer: Encodable { var sdp: String; var seconds: Int }
+
+    /// The answer to an echo test's offer, with how long the test may run.
+    static func echoAnswer(sdp: String, seconds: Int) -> String {
+        encode(Typed(type: "echo-answer", body: EchoAnswer(sdp: sdp, seconds: seconds)))
     }
 
     /// The receiver was moved to another room (a breakout room, or back to the main room).

@@ -380,6 +380,26 @@ struct SignallingSession {
             case .failure(let error):
                 return refuse(error, type)
             }
+        case .echo(let echo):
+            guard sessionID == nil, !waiting else { return refuse(.alreadyJoined, type) }
+            guard SignallingServer.protocolVersions.contains(echo.version ?? 1) else {
+                return refuse(.unsupportedVersion, type, supported: SignallingServer.protocolVersions)
+            }
+            let grant: AccessGrant
+            switch tokens.verify(echo.token) {
+            case .success(let g): grant = g
+            case .failure(let refusal): return refuse(.token(refusal), type)
+            }
+            guard echo.sdp.utf8.count < 32_768 else { return refuse(.messageTooLarge, type) }
+            let (sdp, feed, connection) = (echo.sdp, self.feed, self.connection)
+            let result = await loop.run { context -> Result<UInt64, SignalError> in
+                guard let manager = context.hook(WebRTCManager.self) else { return .failure(.noSuchRoom) }
+                return manager.echoTest(grant: grant, offerSDP: sdp, feed: feed, connection: connection)
+            }
+            switch result {
+            case .success(let id): sessionID = id
+            case .failure(let error): return refuse(error, type)
+            }
         case .resume(let resume):
             guard sessionID == nil else { return refuse(.alreadyJoined, type) }
             guard resume.sdp.utf8.count < 32_768 else { return refuse(.messageTooLarge, type) }

@@ -35,6 +35,12 @@ public final class WebRTCManager: MediaLoopHook {
     /// Milliseconds without anything from a browser before the room sees it as reconnecting. Browsers
     /// send media or RTCP several times a second and a consent check every few seconds (RFC 7675).
     public static let silenceBeforeReconnecting: UInt64 = 5_000
+    /// Echo tests at once on this loop, and how long one may run (a forgotten tab ends its own).
+    public static let maxEchoTests = 64
+    public static let echoTestDuration: UInt64 = 120_000
+    private var echoTests = 0
+    /// The visible members of each room under the "see other viewers" lock, as last told to the outbox.
+    private var postedVisibility: [String: Set<MemberID>] = [:]
 
     final class Browser {
         let id: UInt64
@@ -59,6 +65,12 @@ public final class WebRTCManager: MediaLoopHook {
         var heard = 0
         var lastHeard: UInt64 = 0
         var reconnecting = false
+        /// The join screen's echo test: alone in a private room of its own, no meeting, no resume;
+        /// ends at `endsAt`.
+        var endsAt: UInt64?
+        var isEchoTest: Bool { endsAt != nil }
+        /// Under the meeting's "see other viewers" lock, a viewer sees only the moderators and itself.
+        var restricted = false
         init(id: UInt64, session: WebRTCSession, room: String, member: Member, feed: AsyncStream<String>.Continuation,
              connection: UInt64, role: Role) {
             self.id = id
@@ -136,6 +148,8 @@ public final class WebRTCManager: MediaLoopHook {
                 leave(browser.id, reason: "no consent")
             } else if let detached = browser.detachedAt, clock > detached + Self.resumeWindow {
                 leave(browser.id, reason: "not resumed")
+            } else if let ends = browser.endsAt, clock > ends {
+                leave(browser.id, reason: "echo test over")
             }
         }
     }
@@ -246,6 +260,56 @@ public final class WebRTCManager: MediaLoopHook {
         return .success(.joined(id: id, memberID: member.id))
     }
 
+    /// The join screen's echo test (issue 14): the browser alone in a private room of its own that
+    /// plays everything it sends back a second later, through the same ICE, DTLS-SRTP, jitter buffer,
+    /// talk detection and encoder as a meeting. Whoever may enter the grant's room may test (a meeting
+    /// that ended, or that removed this user, refuses); nobody else sees or hears the test, and it
+    /// touches no meeting. At most `maxEchoTests` at once, each for `echoTestDuration`.
+    public func echoTest(grant: AccessGrant, offerSDP: String, feed: AsyncStream<String>.Continuation,
+                         connection: UInt64) -> Result<UInt64, SignalError>
+    {
+        guard rooms.room(grant.room) != nil, let meetings else { return .failure(.noSuchRoom) }
+        if let meetingID = grant.meeting {
+            let role = grant.role.flatMap { meetings.roles.role(named: $0) } ?? .viewer
+            let userID = grant.user ?? "browser-\(nextID)"
+            if case .refused(let refusal) = meetings.entry(
+                meetingID: meetingID, instance: grant.instance, room: grant.room, userID: userID, role: role)
+            {
+                return .failure(refusal)
+            }
+        } else if rooms.isMeetingRoom(grant.room) {
+            return .failure(.noSuchRoom)
+        }
+        guard echoTests < Self.maxEchoTests else { return .failure(.echoTestsBusy) }
+        let session: WebRTCSession
+        do {
+            session = try WebRTCSession(offer: try AudioOffer(parsing: offerSDP), context: port.context, socket: port.sockets[0], now: clock)
+        } catch {
+            logger.notice("echo test offer refused", metadata: ["why": "\(error)"])
+            return .failure(.badOffer)
+        }
+        let id = nextID
+        nextID += 1
+        let language = rooms.room(grant.room)?.language ?? rooms.profiles["default"]?.language ?? "en"
+        let conference = Conference(name: "echo-\(id)", profile: .echoTest(language: language), sounds: rooms.sounds)
+        guard let member = try? conference.join(name: "echo", input: .opus, kind: .browser, sink: session.leg) else {
+            return .failure(.badOffer)
+        }
+        context.conferences[conference.name] = conference
+        session.leg.member = member
+        port.add(session)
+        let browser = Browser(id: id, session: session, room: conference.name, member: member, feed: feed, connection: connection,
+                              role: .viewer)
+        browser.endsAt = clock + Self.echoTestDuration
+        sessions[id] = browser
+        echoTests += 1
+        let sdp = session.answer(addresses: port.addresses, fingerprint: port.context.fingerprint, sessionID: id)
+        let seconds = Int(Self.echoTestDuration / 1000)
+        send(browser, .encode { Signal.echoAnswer(sdp: sdp, seconds: seconds) })
+        logger.info("echo test", metadata: ["tests": "\(echoTests)"])
+        return .success(id)
+    }
+
     /// The session a socket speaks for (a guest's socket learns it once a moderator let it in).
     public func session(forConnection connection: UInt64) -> (id: UInt64, room: String)? {
         sessions.values.first { $0.connection == connection }.map { ($0.id, $0.room) }
@@ -268,14 +332,20 @@ public final class WebRTCManager: MediaLoopHook {
         let role = machine?.attendee(browser.member.id)?.role ?? browser.role
         let roomName = machine?.room(browser.room)?.name ?? rooms.room(browser.room)?.name ?? browser.room
         let welcome = isMeeting ? machine?.welcomeText ?? "" : ""
-        let participants = participants(of: browser.room), chat = machine?.chat(visibleTo: browser.member.id) ?? []
+        let hidden = hiddenViewers(in: browser.room)
+        browser.restricted = hidden != nil && !role.isModerator
+        let participants = participants(of: browser.room, for: browser, visible: hidden?.visible)
+        let chat = machine?.chat(visibleTo: browser.member.id) ?? []
         let lock = isMeeting ? machine?.lock : nil, presenter = machine?.presenter
         let logoutURL = isMeeting ? machine?.settings.logoutURL : nil
         if !browser.attached, let feed = browser.feed {
             // From here on the room's news reach it, after this answer.
-            outbox.post(.attach(browser.id, room: browser.room, feed: feed))
+            outbox.post(.attach(browser.id, room: browser.room, feed: feed, member: browser.member.id, restricted: browser.restricted))
             browser.attached = true
+        } else {
+            outbox.post(.restrict(browser.id, browser.restricted))
         }
+        refreshVisibility(browser.room)
         send(browser, .encode {
             Signal.answer(
                 sdp: sdp, memberID: memberID, session: session, restart: restart, role: role, roomName: roomName,
@@ -293,6 +363,55 @@ public final class WebRTCManager: MediaLoopHook {
         let attached = browsers.filter(\.attached).map(\.id)
         if !attached.isEmpty { outbox.post(.sendAll(attached, encoded)) }
         for browser in browsers where !browser.attached { send(browser, encoded) }
+        switch message {
+        case .lock, .role, .you:
+            for room in Set(browsers.map(\.room)) { refreshVisibility(room) }
+        default:
+            break
+        }
+    }
+
+    /// Whether `room`'s meeting hides viewers from each other, and who stays visible there (its moderators).
+    private func hiddenViewers(in room: String) -> (machine: MeetingMachine, visible: Set<MemberID>)? {
+        guard let machine = meetings?.machine(room: room), machine.kind == .meeting, machine.lock.hideUserList else { return nil }
+        let members = context.conferences[room]?.members ?? []
+        return (machine, Set(members.lazy.filter { machine.attendee($0.id)?.role.isModerator == true }.map(\.id)))
+    }
+
+    /// Applies the "see other viewers" lock of `room`: the outbox learns who stays visible and who is
+    /// restricted, and a browser whose view changed (the lock was toggled, a role changed) gets the list
+    /// anew. Nothing happens while the lock is off and was off.
+    private func refreshVisibility(_ room: String) {
+        let hidden = hiddenViewers(in: room)
+        let visible = hidden?.visible
+        let visibleChanged = postedVisibility[room] != visible
+        if visibleChanged {
+            postedVisibility[room] = visible
+            outbox.post(.visible(room: room, members: visible))
+        }
+        var everybody: [Signal.Participant]?
+        for browser in sessions.values where browser.room == room && browser.attached {
+            let role = hidden?.machine.attendee(browser.member.id)?.role ?? browser.role
+            let restricted = hidden != nil && !role.isModerator
+            guard restricted != browser.restricted || (restricted && visibleChanged) else { continue }
+            if restricted != browser.restricted {
+                browser.restricted = restricted
+                outbox.post(.restrict(browser.id, restricted))
+            }
+            if everybody == nil { everybody = participants(of: room) }
+            let list = Self.visible(everybody ?? [], to: browser, visible: visible)
+            send(browser, .encode { Signal.participants(list) })
+        }
+    }
+
+    /// The participants `browser` may see: everybody, or when restricted the visible ones and itself.
+    private func participants(of room: String, for browser: Browser, visible: Set<MemberID>?) -> [Signal.Participant] {
+        Self.visible(participants(of: room), to: browser, visible: visible)
+    }
+
+    private static func visible(_ participants: [Signal.Participant], to browser: Browser, visible: Set<MemberID>?) -> [Signal.Participant] {
+        guard browser.restricted, let visible else { return participants }
+        return participants.filter { visible.contains($0.id) || $0.id == browser.member.id }
     }
 
     func hasBrowser(memberID: Int) -> Bool { byMember[memberID] != nil }
@@ -305,6 +424,7 @@ public final class WebRTCManager: MediaLoopHook {
     /// An ICE restart offer from the joined browser `id`: the answer goes into its feed.
     public func restart(_ id: UInt64, offerSDP: String) -> Result<Void, SignalError> {
         guard let browser = sessions[id] else { return .failure(.sessionExpired) }
+        guard !browser.isEchoTest else { return .failure(.notJoined("restart")) }
         let previous = browser.session.ice.local.usernameFragment
         do {
             try browser.session.restartICE(offer: AudioOffer(parsing: offerSDP), now: clock)
@@ -321,6 +441,7 @@ public final class WebRTCManager: MediaLoopHook {
     /// The WebSocket of `id` closed without `leave`: keep the participant for `resumeWindow`.
     public func detach(_ id: UInt64, connection: UInt64) {
         guard let browser = sessions[id], browser.connection == connection else { return }
+        if browser.isEchoTest { return leave(id, reason: "echo test closed") }
         closeFeed(browser)
         browser.detachedAt = clock
     }
@@ -348,6 +469,7 @@ public final class WebRTCManager: MediaLoopHook {
         guard let browser = sessions[id], let meetings else {
             return reply(.failure(.sessionExpired))
         }
+        guard !browser.isEchoTest else { return reply(.failure(.notJoined("request"))) }
         meetings.request(request, from: browser.member.id, room: browser.room, reply: reply)
     }
 
@@ -357,7 +479,9 @@ public final class WebRTCManager: MediaLoopHook {
         guard let browser = byMember[memberID].flatMap({ sessions[$0] }) else { return }
         browser.room = room
         if browser.attached { outbox.post(.move(browser.id, room: room)) }
-        let roomName = rooms.room(room)?.name ?? room, participants = participants(of: room)
+        refreshVisibility(room)
+        let visible = hiddenViewers(in: room)?.visible
+        let roomName = rooms.room(room)?.name ?? room, participants = participants(of: room, for: browser, visible: visible)
         send(browser, .encode {
             Signal.moved(room: room, roomName: roomName, participants: participants, chat: chat, breakout: breakout)
         })
@@ -367,6 +491,7 @@ public final class WebRTCManager: MediaLoopHook {
     /// were told why).
     func closeRoom(_ room: String) {
         for browser in sessions.values where browser.room == room { leave(browser.id, reason: "meeting ended") }
+        if postedVisibility.removeValue(forKey: room) != nil { outbox.post(.visible(room: room, members: nil)) }
     }
 
     /// `leave` from the browser's WebSocket `connection` (a stale socket cannot end the participant).
@@ -388,6 +513,10 @@ public final class WebRTCManager: MediaLoopHook {
         byMember[browser.member.id] = nil
         closeFeed(browser)  // first: it is not told of its own leaving
         context.conferences[browser.room]?.leave(browser.member.id)
+        if browser.isEchoTest {
+            context.conferences[browser.room] = nil  // the test's room goes with it
+            echoTests -= 1
+        }
     }
 
     /// The room's participants, for a newly joined browser (with their roles in a meeting).

@@ -13,7 +13,7 @@ struct Plenum: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plenum",
         abstract: "Plenum: self-hosted web conferencing around an audio conference bridge.",
-        subcommands: [Serve.self, CheckConfig.self],
+        subcommands: [Serve.self, CheckConfig.self, APIURL.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -68,8 +68,27 @@ struct ServerConfiguration: Decodable {
     /// The addresses browsers reach that port on, IPv4 and IPv6 (one host candidate each); default
     /// the SIP media address.
     var webrtcAddresses: [String]?
-    /// Where the server keeps its DTLS identity (so the fingerprint survives restarts).
+    /// Where the server keeps its DTLS identity (so the fingerprint survives restarts), its HTTPS
+    /// certificate, token and API secrets; default `defaultDataDirectory`.
     var dataDirectory: String?
+
+    /// The data directory in use: the configured one, or `/var/lib/plenum` for root and
+    /// `$XDG_DATA_HOME/plenum` (`~/.local/share/plenum`) for anybody else — never the working directory,
+    /// which is often the source checkout.
+    var dataDirectoryURL: URL {
+        if let dataDirectory { return URL(fileURLWithPath: dataDirectory) }
+        if geteuid() == 0 { return URL(fileURLWithPath: "/var/lib/plenum") }
+        let environment = ProcessInfo.processInfo.environment
+        if let xdg = environment["XDG_DATA_HOME"], xdg.hasPrefix("/") { return URL(fileURLWithPath: xdg).appendingPathComponent("plenum") }
+        return URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".local/share/plenum")
+    }
+
+    /// Where the server answers HTTP: its address, port and whether it is HTTPS (not on loopback
+    /// without a certificate), as `serve` decides it.
+    func httpEndpoint(portOverride: Int? = nil, mediaAddressOverride: String? = nil) -> (host: String, port: Int, https: Bool) {
+        let host = httpAddress ?? mediaAddressOverride ?? sip?.mediaAddress ?? SIPConfiguration().mediaAddress
+        return (host, portOverride ?? httpPort ?? 8080, https != nil || !isLoopback(host))
+    }
 
     static func load(_ path: String?) throws -> ServerConfiguration {
         guard let path else { return ServerConfiguration() }
@@ -146,7 +165,9 @@ struct Serve: AsyncParsableCommand {
         }
 
         // Browsers: one UDP port for all their media, and WebSocket signalling.
-        let identity = try DTLSContext(directory: URL(fileURLWithPath: configuration.dataDirectory ?? "data"))
+        let dataDirectory = configuration.dataDirectoryURL
+        logger.info("data directory", metadata: ["path": "\(dataDirectory.path)"])
+        let identity = try DTLSContext(directory: dataDirectory)
         let mediaAddressesForBrowsers = configuration.webrtcAddresses ?? [sip.mediaAddress]
         let roleBook = RoleBook(custom: configuration.roles ?? [:], moderatorsMayUnmute: configuration.meetings?.moderatorsMayUnmute ?? false)
         let meetingTimeouts = configuration.meetings
@@ -181,7 +202,6 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("cannot bind the WebRTC port \(webrtcPort) on \(mediaAddressesForBrowsers.joined(separator: ", "))")
         }
         let httpHost = configuration.httpAddress ?? sip.mediaAddress
-        let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory ?? "data")
         let https: HTTPSIdentity?
         if let files = configuration.https {
             https = HTTPSIdentity(certificatePath: files.certificate, keyPath: files.key)
@@ -325,6 +345,45 @@ final class AgentSlot: Sendable {
                 if let ready { continuation.resume(returning: ready) }
             }
         }
+    }
+}
+
+/// Prints a signed URL of the server's BigBlueButton API (the checksum made with its secret), for a
+/// moderator's link without a learning platform: `curl` the `create` one, open the `join` one.
+struct APIURL: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "api-url", abstract: "Print a signed BigBlueButton API URL of this server (e.g. create, join).")
+    @Option(help: "The server's configuration file (JSON), as given to serve.")
+    var config: String?
+    @Option(help: "The server's HTTP port, when serve was given --http-port.")
+    var httpPort: Int?
+    @Argument(help: "The API call: create, join, end, getMeetingInfo, …")
+    var call: String
+    @Argument(help: "Its query, e.g. 'name=Class&meetingID=class'.")
+    var query: String = ""
+
+    func run() throws {
+        let configuration = try ServerConfiguration.load(config)
+        let secret: String
+        if let configured = configuration.api?.secret {
+            secret = configured
+        } else {
+            let file = configuration.dataDirectoryURL.appendingPathComponent("api-secret")
+            guard let kept = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) else {
+                throw ValidationError("no API secret in \(file.path): start the server once (it makes one there)")
+            }
+            secret = kept
+        }
+        let base: String
+        if let publicURL = configuration.publicURL {
+            base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        } else {
+            let endpoint = configuration.httpEndpoint(portOverride: httpPort)
+            let host = endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host
+            base = "\(endpoint.https ? "https" : "http")://\(host):\(endpoint.port)"
+        }
+        let checksum = ChecksumAlgorithm.sha256.hexDigest(call + query + secret)
+        print("\(base)/bigbluebutton/api/\(call)?\(query.isEmpty ? "" : query + "&")checksum=\(checksum)")
     }
 }
 

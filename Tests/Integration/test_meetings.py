@@ -94,19 +94,8 @@ class Browser:
         else:
             self.pc.addTransceiver("audio", direction="sendrecv")
         self.heard: list[tuple[float, object]] = []  # (arrival time, 48 kHz mono samples) per frame
-
-        @self.pc.on("track")
-        def on_track(track):
-            async def pull():
-                try:
-                    while True:
-                        frame = await track.recv()
-                        data = frame.to_ndarray().astype("float64").reshape(-1, len(frame.layout.channels)).mean(axis=1)
-                        self.heard.append((time.time(), data))
-                except Exception:
-                    pass
-
-            asyncio.ensure_future(pull())
+        from test_webrtc import record_into
+        record_into(self.pc, self.heard, timed=True)
         await self.pc.setLocalDescription(await self.pc.createOffer())
         self.ws = await websockets.connect(self.server.ws_url, ssl=self.server.ssl_context())
         await self.ws.send(json.dumps({"type": "join", "token": self.token, "name": "ignored", "sdp": self.pc.localDescription.sdp}))

@@ -453,3 +453,158 @@ def test_a_moderator_runs_breakout_rooms_from_the_page(server, chromium):
             chromium.wait_for("!document.getElementById('breakout-setup').hidden", 5, "the rooms closed")
 
     asyncio.run(pupil())
+
+
+def test_viewers_hidden_from_each_other_in_german(server, chromium):
+    """Issue 14: the lock "see other viewers" off (BigBlueButton's lockSettingsHideUserList). A viewer's
+    page (German) then lists only the moderators and itself, says why, hears nothing of the other
+    viewers (a newcomer, a talker), sees a viewer again once promoted, and everybody when it is lifted;
+    the moderator sees everybody throughout."""
+    import asyncio
+    import urllib.parse
+
+    from test_meetings import Browser
+
+    api(server, "create", "name=Vorlesung&meetingID=lecture")
+
+    def token(query: str) -> str:
+        url = api(server, "join", query + "&redirect=false").split("<url>")[1].split("</url>")[0].replace("&amp;", "&")
+        return urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["token"][0]
+
+    names = "Array.from(document.querySelectorAll('#participants li .name')).map(n => n.innerText).sort().join(',')"
+
+    async def scenario():
+        async with Browser(server, token("fullName=Lehrer&meetingID=lecture&role=MODERATOR")) as teacher, \
+                Browser(server, token("fullName=Ben&meetingID=lecture&role=VIEWER"), tone_hz=500) as ben:
+            open_page(chromium, f"{server.base_url}/?token={token('fullName=Clara&meetingID=lecture&role=VIEWER')}&lang=de")
+            chromium.call("click", css="#join-mic")
+            chromium.wait_for("document.getElementById('status').dataset.state === 'statusConnected'", 15, "connected")
+            chromium.wait_for(f"{names} === 'Ben,Clara,Lehrer'", 10, "everybody before the lock")
+            await teacher.send({"type": "lock", "hideViewers": True})
+            chromium.wait_for(f"{names} === 'Clara,Lehrer'", 10, "only the moderator and herself")
+            assert chromium.js("return document.getElementById('viewers-hidden').innerText") == \
+                "Die Moderation hat das übrige Publikum ausgeblendet."
+            listed = await ben.next("participants", 5)
+            assert sorted(p["name"] for p in listed["participants"]) == ["Ben", "Lehrer"], listed
+            # A newcomer stays unseen by viewers; the moderator sees it come.
+            async with Browser(server, token("fullName=Dora&meetingID=lecture&role=VIEWER")) as dora:
+                joined = await teacher.next("participant-joined", 10)
+                while joined["name"] != "Dora":  # Ben and Clara came before
+                    joined = await teacher.next("participant-joined", 10)
+                assert sorted(p["name"] for p in dora.answer["participants"]) == ["Dora", "Lehrer"], dora.answer
+                # Ben talks (his tone): no talking news reach Clara's page, so her list stays as it is.
+                await teacher.next("talking", 10)
+                SCREENSHOTS.mkdir(exist_ok=True)
+                chromium.call("screenshot", path=str(SCREENSHOTS / "client-viewers-hidden-de-desktop.png"))
+                assert chromium.js(f"return {names}") == "Clara,Lehrer"
+                # Promoted, Ben is a moderator: visible to viewers again.
+                ben_id = next(p["id"] for p in teacher.answer["participants"] + teacher.messages if p.get("name") == "Ben")
+                await teacher.send({"type": "promote", "id": ben_id})
+                chromium.wait_for(f"{names} === 'Ben,Clara,Lehrer'", 10, "the promoted viewer")
+                await teacher.send({"type": "lock", "hideViewers": False})
+                chromium.wait_for(f"{names} === 'Ben,Clara,Dora,Lehrer'", 10, "everybody once the lock is lifted")
+                assert chromium.js("return document.getElementById('viewers-hidden').hidden")
+                # The moderator's dialog shows the lock's switch, in German.
+                # (Clara is no moderator: her page has no lock settings.)
+                assert chromium.js("return document.getElementById('open-locks').hidden")
+
+    asyncio.run(scenario())
+
+
+def test_the_readmes_moderator_link(server, chromium):
+    """Issue 14, defect 8: the README's two lines for a moderator without a learning platform —
+    `plenum api-url` signs API calls with the secret the server made in its data directory: `create`
+    makes the meeting, the printed `join` link opens the page as its moderator."""
+    import subprocess
+    import urllib.request
+
+    from peers import plenum_binary
+
+    def api_url(call: str, query: str) -> str:
+        return subprocess.run([str(plenum_binary()), "api-url", "--config", str(server.dir / "plenum.json"), call, query],
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    create = api_url("create", "name=Class&meetingID=class")
+    assert create.startswith(f"{server.base_url}/bigbluebutton/api/create?name=Class&meetingID=class&checksum="), create
+    with urllib.request.urlopen(create, context=server.ssl_context(), timeout=5) as response:
+        assert "<returncode>SUCCESS</returncode>" in response.read().decode()
+    open_page(chromium, api_url("join", "fullName=Teacher&meetingID=class&role=MODERATOR"))
+    chromium.call("click", css="#join-mic")
+    chromium.wait_for("document.getElementById('status').dataset.state === 'statusConnected'", 15, "connected")
+    chromium.wait_for("!document.getElementById('more').hidden", 5, "the moderator's menu")
+    assert chromium.js("return document.querySelector('#participants li').innerText").startswith("Teacher")
+
+
+def test_an_expired_link_says_so_at_once_in_german(server, chromium):
+    """Issue 14, defect 4: a join link whose token expired says so before anything else happens (no
+    microphone opened, no join offered), and the dead token leaves the tab's storage. The token is a
+    real one of the meeting, re-signed with the server's secret with its expiry in the past; the server
+    refuses it too."""
+    import asyncio
+    import base64
+    import hmac
+    import json
+    import urllib.parse
+
+    api(server, "create", "name=Old&meetingID=old")
+    url = api(server, "join", "fullName=Late&meetingID=old&role=VIEWER&redirect=false").split("<url>")[1].split("</url>")[0]
+    token = urllib.parse.parse_qs(urllib.parse.urlparse(url.replace("&amp;", "&")).query)["token"][0]
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    body = token.split(".")[0]
+    grant = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    grant["expires"] = int(time.time()) - 60
+    expired_body = b64(json.dumps(grant).encode())
+    secret = (server.dir / "data" / "token-secret").read_bytes()
+    expired = expired_body + "." + b64(hmac.new(secret, expired_body.encode(), "sha256").digest())
+
+    import websockets
+
+    async def refused():
+        async with websockets.connect(server.ws_url, ssl=server.ssl_context()) as ws:
+            await ws.send(json.dumps({"type": "join", "token": expired, "name": "Late", "sdp": "v=0"}))
+            return json.loads(await ws.recv())
+
+    refusal = asyncio.run(refused())
+    assert refusal["type"] == "error" and refusal["code"] == "token-expired", refusal
+    open_page(chromium, f"{server.base_url}/?token={expired}&lang=de")
+    assert chromium.js("return document.getElementById('join-message').innerText") == \
+        "Dieser Link zur Besprechung ist abgelaufen. Bitten Sie um einen neuen."
+    assert chromium.js("return document.getElementById('join-mic').offsetParent === null"), "no join offered"
+    assert chromium.js("return sessionStorage.getItem('plenum.token')") is None, "the dead token is gone"
+    assert chromium.js("return location.search").find("token") == -1, "and out of the address bar"
+    assert chromium.js("return document.getElementById('level').getAttribute('aria-valuenow')") == "0", "no microphone"
+
+
+def test_comings_and_goings_are_announced_one_by_one_then_summed_up(server, chromium):
+    """Issue 14: a screen reader hears who joins one by one for the first 20, then a summary at most
+    every 10 s (a filling lecture hall must not drown everything else)."""
+    import asyncio
+    import re
+
+    from test_meetings import Browser
+
+    join(chromium, server, "Listener")
+    chromium.js("window.announced = []; new MutationObserver(() => { const text = document.getElementById('announcer')"
+                ".textContent; if (text) window.announced.push([Date.now(), text]); }).observe("
+                "document.getElementById('announcer'), { childList: true, characterData: true, subtree: true }); return true;")
+    summed = "window.announced.filter(([, text]) => /^\\d/.test(text)).reduce((sum, [, text]) => " \
+             "{ const [j, l] = text.match(/\\d+/g).map(Number); return [sum[0] + j, sum[1] + l]; }, [0, 0]).join()"
+
+    async def scenario():
+        peers = [Browser(server, server.token("3001")) for _ in range(23)]
+        await asyncio.gather(*(peer.__aenter__() for peer in peers))
+        await asyncio.to_thread(chromium.wait_for, f"{summed} === '3,0'", 15, "the summary of the last three")
+        await asyncio.gather(*(peer.__aexit__(None, None, None) for peer in peers))
+        await asyncio.to_thread(chromium.wait_for, f"{summed} === '3,23'", 40, "the leaves, summed up")
+
+    asyncio.run(scenario())
+    announced = chromium.js("return window.announced")
+    one_by_one = [text for _, text in announced if re.fullmatch(r"\D.* joined", text)]
+    assert len(one_by_one) == 20, announced
+    summaries = [(at, text) for at, text in announced if text[0].isdigit()]
+    assert summaries[0][1] == "3 joined, 0 left", summaries
+    gaps = [b[0] - a[0] for a, b in zip(summaries, summaries[1:])]
+    assert all(gap >= 9900 for gap in gaps), f"at most one summary every 10 s: {gaps}"

@@ -46,6 +46,24 @@ class ToneTrack(MediaStreamTrack):
         return frame
 
 
+def record_into(pc, heard: list, timed: bool = False):
+    """Collects what `pc` receives into `heard`: 48 kHz mono samples per frame, as (arrival time,
+    samples) pairs when `timed`."""
+
+    @pc.on("track")
+    def on_track(track):
+        async def pull():
+            try:
+                while True:
+                    frame = await track.recv()
+                    data = frame.to_ndarray().astype(np.float64).reshape(-1, len(frame.layout.channels)).mean(axis=1)
+                    heard.append((time.time(), data) if timed else data)
+            except Exception:
+                pass
+
+        asyncio.ensure_future(pull())
+
+
 async def browser(server: Server, room: str, frequency: float, seconds: float, messages: list,
                   relay: asyncio.DatagramProtocol | None = None, during=None):
     """An aiortc browser that joins `room` sending a tone and returns what it heard (48 kHz mono).
@@ -58,19 +76,7 @@ async def browser(server: Server, room: str, frequency: float, seconds: float, m
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTrack(ToneTrack(frequency))
     heard = []
-
-    @pc.on("track")
-    def on_track(track):
-        async def pull():
-            try:
-                while True:
-                    frame = await track.recv()
-                    data = frame.to_ndarray().astype(np.float64).reshape(-1, len(frame.layout.channels)).mean(axis=1)
-                    heard.append(data)
-            except Exception:
-                pass
-
-        asyncio.ensure_future(pull())
+    record_into(pc, heard)
 
     await pc.setLocalDescription(await pc.createOffer())
     token = server.token(room)

@@ -303,3 +303,35 @@ final class EventLog {
         conference.observers.append { [weak self] event in self?.events.append(event) }
     }
 }
+
+/// The echo test room (issue 14): a member hears itself, one second late, through the real mixer.
+@Suite struct EchoRoomTests {
+    func rms(_ samples: ArraySlice<Int16>) -> Double {
+        guard !samples.isEmpty else { return 0 }
+        return (samples.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(samples.count)).squareRoot()
+    }
+
+    @Test(arguments: [CodecConfiguration.opus, .pcmu])
+    func aMemberHearsItselfOneSecondLate(codec: CodecConfiguration) throws {
+        let conference = Conference(name: "echo-1", profile: .echoTest(language: "en"))
+        let phone = TestPhone(codec, tone: 440)
+        phone.member = try conference.join(name: "me", input: codec, sink: phone)
+        run(conference, [phone], ticks: 45)
+        // 45 frames heard (decoded at 48 kHz): silence while the first second is in the delay line.
+        #expect(rms(phone.heard[...]) < 30, "nothing comes back before the delay")
+        run(conference, [phone], ticks: 55)
+        #expect(rms(phone.heard.suffix(48_000 / 2)) > 1000, "the tone comes back after a second")
+        #expect(phone.share(of: 440, lastSeconds: 0.5) > -3, "as the same tone")
+    }
+
+    @Test func aNormalRoomDoesNotEchoAndTheDelayIsBounded() throws {
+        let conference = Conference(name: "3001", profile: .echoTest(language: "en", delayFrames: 0))
+        let phone = TestPhone(.opus, tone: 440)
+        phone.member = try conference.join(name: "me", input: .opus, sink: phone)
+        run(conference, [phone], ticks: 100)
+        #expect(rms(phone.heard.suffix(48_000)) < 30, "a member never hears itself in a room")
+        let decoder = JSONDecoder()
+        #expect(throws: DecodingError.self) { try decoder.decode(ConferenceProfile.self, from: Data(#"{"echoDelayFrames": 251}"#.utf8)) }
+        #expect(try decoder.decode(ConferenceProfile.self, from: Data(#"{"echoDelayFrames": 25}"#.utf8)).echoDelayFrames == 25)
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import PlenumMeetings
 import Testing
 
@@ -109,6 +110,39 @@ extension [MeetingEffect] {
         #expect(!meeting.machine.mayUnmute(3) && meeting.machine.mayUnmute(1), "a phone's unmute key asks the same")
         #expect(meeting.browser(4) .first == .mute(memberID: 4, muted: true), "who comes later is muted too")
         #expect(meeting.request(2, .mute(target: nil, muted: true)).code == nil, "muting oneself is always allowed")
+    }
+
+    /// Issue 14: a moderator who enters after others is a moderator in their lists (the bridge announced
+    /// it as a viewer); viewers are not announced again.
+    @Test func aLateModeratorsRoleReachesTheOthers() {
+        var meeting = TestMeeting()
+        meeting.browser(1)
+        meeting.phone(2)
+        let effects = meeting.browser(3, .moderator)
+        #expect(effects.contains(.send(.role(memberID: 3, role: "moderator"), to: [1])), "browsers only, not itself")
+        #expect(meeting.browser(4).sent("role") == nil)
+    }
+
+    /// BigBlueButton's lockSettingsHideUserList: from `create` or a moderator's lock; viewers can then no
+    /// longer write to each other privately (they do not see each other), moderators still can.
+    @Test func hidingViewersFromEachOther() throws {
+        var meeting = TestMeeting("&lockSettingsHideUserList=true")
+        #expect(meeting.machine.lock.hideUserList)
+        meeting.browser(1, .moderator)
+        meeting.browser(2)
+        meeting.browser(3)
+        #expect(meeting.request(2, .chat(text: "hi", to: 3)).code == .noSuchParticipant)
+        #expect(meeting.request(2, .chat(text: "hi", to: 1)).code == nil, "viewers reach the moderators")
+        #expect(meeting.request(1, .chat(text: "hi", to: 2)).code == nil)
+        let lifted = meeting.request(1, .lock(microphone: nil, publicChat: nil, privateChat: nil, hideUserList: false)).effects
+        #expect(lifted.contains(.send(.lock(meeting.machine.lock), to: [1, 2, 3])) && !meeting.machine.lock.hideUserList)
+        #expect(meeting.request(2, .chat(text: "hi", to: 3)).code == nil)
+        #expect(meeting.request(2, .lock(microphone: nil, publicChat: nil, privateChat: nil, hideUserList: true)).code == .notAllowed)
+        let json = String(decoding: try JSONEncoder().encode(ControlMessage.lock(meeting.machine.lock)), as: UTF8.self)
+        #expect(json.contains(#""hideViewers":false"#))
+        // A meeting stored before the setting existed decodes with it off.
+        let old = try JSONDecoder().decode(LockSettings.self, from: Data(#"{"disableMicrophone":true}"#.utf8))
+        #expect(old.disableMicrophone && !old.hideUserList)
     }
 
     @Test func theWaitingRoomHoldsGuestsUntilAModeratorDecides() {

@@ -47,6 +47,31 @@ struct BrowserOutboxTests {
         #expect(outbox.audience(of: "3001").isEmpty && outbox.overflows == 0)
     }
 
+    /// The "see other viewers" lock: a restricted viewer hears news of the room's visible members (the
+    /// moderators) and of itself only; a moderator hears everything; lifting the lock restores all news.
+    @Test func restrictedViewersHearOnlyTheVisibleMembersAndThemselves() async {
+        let outbox = BrowserOutbox(capacity: 64)
+        let viewer = Socket(), moderator = Socket()
+        outbox.post(.attach(1, room: "m", feed: viewer.feed, member: 10, restricted: true))
+        outbox.post(.attach(2, room: "m", feed: moderator.feed, member: 20))
+        outbox.post(.visible(room: "m", members: [20]))
+        outbox.post(.news(room: "m", .event(.talkingStarted(30))))  // another viewer
+        outbox.post(.news(room: "m", .event(.talkingStarted(20))))  // the moderator
+        outbox.post(.news(room: "m", .event(.talkingStarted(10))))  // the viewer itself
+        outbox.post(.news(room: "m", .connection(30, reconnecting: true)))
+        outbox.post(.restrict(1, false))  // promoted
+        outbox.post(.news(room: "m", .event(.talkingStopped(30))))
+        outbox.post(.restrict(1, true))
+        outbox.post(.visible(room: "m", members: nil))  // the lock is lifted
+        outbox.post(.news(room: "m", .event(.memberLeft(30))))
+        outbox.post(.detach(1))
+        outbox.post(.detach(2))
+        outbox.drain()
+        let left30 = #"{"id":30,"type":"participant-left"}"#
+        #expect(await viewer.all() == [Self.talking(20, true), Self.talking(10, true), Self.talking(30, false), left30])
+        #expect(await moderator.all().count == 6, "a moderator hears everything")
+    }
+
     @Test func aFullRingKeepsJoinsAndLeavesAndCoalescesTalkingPerMember() async {
         let outbox = BrowserOutbox(capacity: 4)
         let socket = Socket()

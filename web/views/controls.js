@@ -107,6 +107,7 @@ export function setUpControls(session, leave) {
     $("lock-microphone").checked = !!lock.microphone;
     $("lock-public-chat").checked = !!lock.publicChat;
     $("lock-private-chat").checked = !!lock.privateChat;
+    $("lock-hide-viewers").checked = !!lock.hideViewers;
     $("locks-dialog").showModal();
   });
   $("locks-dialog").addEventListener("close", () => {
@@ -114,6 +115,7 @@ export function setUpControls(session, leave) {
     session()?.send({
       type: "lock", microphone: $("lock-microphone").checked,
       publicChat: $("lock-public-chat").checked, privateChat: $("lock-private-chat").checked,
+      hideViewers: $("lock-hide-viewers").checked,
     });
   });
   document.addEventListener("keydown", (event) => {

@@ -3,6 +3,7 @@
 import { $ } from "../dom.js";
 import { t, locale, errorText } from "../locale.js";
 import * as media from "../media.js";
+import { EchoTest } from "../echo.js";
 
 let heard = false;
 
@@ -63,6 +64,51 @@ async function fillDevices() {
   $("speaker").closest("div").hidden = !media.canChooseOutput();
 }
 
+let echo = null; // the running echo test
+
+/// Ends the echo test (before the join, or when the person stops it).
+export function stopEchoTest() {
+  if (echo) echo.stop();
+  echo = null;
+}
+
+function renderEcho(state, detail) {
+  const button = $("echo-test");
+  const running = state === "connecting" || state === "running";
+  button.textContent = t(running ? "echoStop" : "echoTest");
+  button.setAttribute("aria-pressed", String(running));
+  const message = $("echo-message");
+  message.hidden = state === "stopped";
+  if (state === "connecting") message.textContent = t("echoConnecting");
+  else if (state === "running") message.textContent = t("echoRunning");
+  else if (state === "failed") {
+    message.textContent = detail && detail.code ? errorText(detail) : t("failed", { reason: (detail && detail.message) || String(detail) });
+  }
+  if (state === "stopped" || state === "failed") echo = null;
+}
+
+/// Starts or stops the echo test: the microphone opens (and the meter runs), a token for the room
+/// is fetched as for the join, and the server plays the voice back a second later.
+async function toggleEcho(getToken) {
+  if (echo) return stopEchoTest();
+  showJoinMessage("");
+  let stream;
+  try {
+    stream = await testMicrophone();
+  } catch (error) {
+    return showJoinMessage(microphoneError(error));
+  }
+  let grant;
+  try {
+    grant = await getToken();
+  } catch (error) {
+    return showJoinMessage(error.message);
+  }
+  if (!grant) return;
+  echo = new EchoTest({ token: grant.token, stream, audioElement: $("echo-audio"), onState: renderEcho });
+  echo.start();
+}
+
 /// A token from a meeting's join URL (BigBlueButton API): its room, name and expiry are readable (it
 /// is signed, not secret); it is kept for this tab only and taken out of the address bar, so a copied
 /// link does not hand one's place to somebody else.
@@ -107,7 +153,7 @@ export function closeTheDoor(closed) {
   $("ended-actions").hidden = !closed;
 }
 
-export function setUpJoin({ onJoin, grant }) {
+export function setUpJoin({ onJoin, grant, getToken }) {
   $("join-form").addEventListener("submit", (event) => {
     event.preventDefault();
     onJoin(true);
@@ -126,11 +172,16 @@ export function setUpJoin({ onJoin, grant }) {
     media.closeMicrophone();
     await testMicrophone().catch((error) => showJoinMessage(microphoneError(error)));
   });
-  $("speaker").addEventListener("change", () => media.chooseOutput($("speaker").value, $("remote-audio")));
+  $("speaker").addEventListener("change", () => {
+    media.chooseOutput($("speaker").value, $("remote-audio"));
+    media.chooseOutput($("speaker").value, $("echo-audio"));
+  });
+  $("echo-test").addEventListener("click", () => toggleEcho(getToken));
   $("speaker-test").addEventListener("click", () => media.playTestSound());
   locale.addEventListener("change", () => {
     if (grant && grant.name) $("joining-as").textContent = t("joiningAs", { name: grant.name });
     if (!heard) $("mic-message").textContent = t("micHint");
+    $("echo-test").textContent = t(echo ? "echoStop" : "echoTest");
   });
 
   const params = new URLSearchParams(location.search);

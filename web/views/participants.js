@@ -33,6 +33,7 @@ function renderParticipants(session) {
   const current = [...list.children];
   if (current.length !== items.length || current.some((node, i) => node !== items[i])) list.replaceChildren(...items);
   $("count").textContent = `(${people.length})`;
+  $("viewers-hidden").hidden = !(state.lock.hideViewers && state.role !== "moderator");
 }
 
 function buildRow(p, session) {
@@ -164,7 +165,7 @@ function renderGuests(session) {
 
 /// `peer.send` reaches the current session (the list outlives a rejoin).
 export function setUpParticipants(peer) {
-  store.watch(["participants", "memberId", "permissions", "presenter", "listenOnly", "role"], () => renderParticipants(peer));
+  store.watch(["participants", "memberId", "permissions", "presenter", "listenOnly", "role", "lock"], () => renderParticipants(peer));
   store.watch(["guests", "permissions"], () => renderGuests(peer));
   locale.addEventListener("change", () => {
     rows.clear();
