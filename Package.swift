@@ -174,8 +174,8 @@ let package = Package(
             name: "PlenumSIPTests", dependencies: ["PlenumSIP", "PlenumSDP", "PlenumMedia", "PlenumBridge"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "PlenumWebRTCTests", dependencies: ["PlenumWebRTC", "PlenumSDP", "PlenumICE", "PlenumMedia"],
-            swiftSettings: swiftSettings),
+            name: "PlenumWebRTCTests", dependencies: ["PlenumWebRTC", "PlenumSDP", "PlenumICE", "PlenumMedia", "PlenumRTP"],
+            exclude: ["Offers"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PlenumICETests", dependencies: ["PlenumICE"], exclude: ["make-stun-vectors.py"],
             swiftSettings: swiftSettings),

@@ -16,6 +16,13 @@ export class Session {
     this.answerTimer = null;
     this.reconnectDelay = 500;
     this.qualityTimer = null;
+    // Video (issue 15): our camera's transceiver, the receive slots (mid → the camera id they carry,
+    // null when free) and the cameras waiting for a slot. One renegotiation at a time.
+    this.camera = null; // { stream, transceiver }
+    this.slots = new Map();
+    this.wanted = [];
+    this.negotiating = false;
+    this.again = false;
   }
 
   start() {
@@ -39,6 +46,13 @@ export class Session {
       pc.addTransceiver("audio", { direction: "recvonly" });
     }
     pc.ontrack = (event) => {
+      if (event.track.kind === "video") {
+        // A receive slot's track: the same for every camera the slot carries over time.
+        const videos = new Map(store.state.videoTracks);
+        videos.set(event.transceiver.mid, event.track);
+        store.set({ videoTracks: videos });
+        return;
+      }
       this.audioElement.srcObject = event.streams[0] || new MediaStream([event.track]);
       this.audioElement.play().catch(() => {});
     };
@@ -156,10 +170,103 @@ export class Session {
     });
   }
 
+  /// Offers again on the joined session (a camera started or stopped, slots changed); the server
+  /// answers with `renegotiated`. The server is always the answerer, so offers never cross (no glare).
+  async renegotiate() {
+    if (this.negotiating) {
+      this.again = true;
+      return;
+    }
+    this.negotiating = true;
+    try {
+      // Cameras waiting for a slot take a free one, or a new receive-only transceiver.
+      for (const id of this.wanted) {
+        const free = [...this.slots.entries()].find(([, stream]) => stream === null);
+        if (free) this.slots.set(free[0], id);
+        else this.pendingSlots = (this.pendingSlots || []).concat([{ id, transceiver: this.pc.addTransceiver("video", { direction: "recvonly" }) }]);
+      }
+      this.wanted = [];
+      await this.pc.setLocalDescription(await this.pc.createOffer());
+      for (const { id, transceiver } of this.pendingSlots || []) if (transceiver.mid) this.slots.set(transceiver.mid, id);
+      this.pendingSlots = [];
+      this.send({ type: "renegotiate", sdp: this.pc.localDescription.sdp, subscriptions: Object.fromEntries(this.slots) });
+    } catch (error) {
+      console.warn("renegotiate", error);
+      this.negotiating = false;
+    }
+  }
+
+  async onRenegotiated(sdp) {
+    try {
+      await this.pc.setRemoteDescription({ type: "answer", sdp });
+    } catch (error) {
+      console.warn("renegotiated", error);
+    }
+    this.negotiating = false;
+    this.publishSlots();
+    if (this.again) {
+      this.again = false;
+      this.renegotiate();
+    }
+  }
+
+  /// The room's cameras changed: slots of cameras gone are freed, new cameras are asked for.
+  onCameras(cameras) {
+    store.set({ cameras });
+    const others = cameras.filter((c) => c.member !== store.state.memberId).map((c) => c.id);
+    let changed = false;
+    for (const [mid, id] of this.slots) {
+      if (id !== null && !others.includes(id)) {
+        this.slots.set(mid, null);
+        changed = true;
+      }
+    }
+    const carried = new Set(this.slots.values());
+    this.wanted = others.filter((id) => !carried.has(id));
+    if (changed || this.wanted.length) this.renegotiate();
+    this.publishSlots();
+  }
+
+  /// What the stage shows: which slot (mid) carries whose camera.
+  publishSlots() {
+    const shown = new Map();
+    for (const [mid, id] of this.slots) {
+      const camera = (store.state.cameras || []).find((c) => c.id === id);
+      if (camera) shown.set(mid, camera.member);
+    }
+    store.set({ videoSlots: shown });
+  }
+
+  /// Turns our camera on: captured only now, sent on a transceiver of its own (reused after a stop).
+  async startCamera() {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } },
+    });
+    const track = stream.getVideoTracks()[0];
+    track.contentHint = "motion";
+    this.camera = { stream, transceiver: this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] }) };
+    store.set({ cameraOn: true, localVideo: stream });
+    await this.renegotiate();
+  }
+
+  /// Turns it off: the capture ends (the browser's camera light goes off) and the m-line goes inactive.
+  async stopCamera() {
+    if (!this.camera) return;
+    for (const track of this.camera.stream.getTracks()) track.stop();
+    await this.camera.transceiver.sender.replaceTrack(null).catch(() => {});
+    this.camera.transceiver.direction = "inactive";
+    this.camera = null;
+    store.set({ cameraOn: false, localVideo: null });
+    await this.renegotiate();
+  }
+
   /// The server no longer knows the session: join again with the same token and a new connection.
   async rejoin() {
     this.pc.close();
-    store.set({ participants: new Map() });
+    if (this.camera) for (const track of this.camera.stream.getTracks()) track.stop();
+    this.camera = null;
+    this.slots = new Map();
+    store.set({ participants: new Map(), cameraOn: false, localVideo: null, videoTracks: new Map(), videoSlots: new Map() });
     this.pc = this.makePeerConnection();
     await this.sendJoin();
   }
@@ -214,6 +321,12 @@ export class Session {
         }
         break;
       }
+      case "renegotiated":
+        this.onRenegotiated(message.sdp);
+        break;
+      case "cameras":
+        this.onCameras(message.cameras || []);
+        break;
       case "participants":
         // The list anew: the "see other viewers" lock changed what we may see.
         store.set({ participants: new Map((message.participants || []).map((p) => [p.id, p])) });
@@ -313,6 +426,7 @@ export class Session {
         if (message.code === "session-expired") return this.rejoin();
         // A refused unmute (microphones locked): the microphone stays as the server has it.
         if (message.request === "mute" && store.me) this.setMuted(!!store.me.muted, false);
+        if (message.request === "renegotiate") this.negotiating = false;
         if (message.request === "join" || (!message.request && message.code.startsWith("connection-"))) {
           this.finish(null, errorText(message), message.code);
         } else {
@@ -346,6 +460,8 @@ export class Session {
       this.socket.close();
     }
     if (this.pc) this.pc.close();
+    if (this.camera) for (const track of this.camera.stream.getTracks()) track.stop();
+    this.camera = null;
     this.audioElement.srcObject = null;
   }
 }

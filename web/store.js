@@ -35,6 +35,11 @@ export class Store extends EventTarget {
       quality: null, // good | fair | poor, from the connection's statistics
       panel: "participants", // the side panel's tab
       sheetOpen: false, // on phones the side panel is a sheet
+      cameras: [], // the room's published cameras: { id, member }
+      cameraOn: false,
+      localVideo: null, // our camera's MediaStream (the self view)
+      videoTracks: new Map(), // receive slot (mid) → its track
+      videoSlots: new Map(), // receive slot (mid) → the member whose camera it carries
     };
   }
 

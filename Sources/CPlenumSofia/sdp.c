@@ -53,38 +53,57 @@ static int media_lines_are_well_formed(const char *text, size_t length) {
     return 1;
 }
 
-int plenum_sdp_parse_audio(const char *text, size_t length, plenum_sdp_audio *audio, char *error, size_t error_capacity) {
-    memset(audio, 0, sizeof *audio);
+/// sofia's parse of `text`, after the media-line check above; NULL with `error` filled. `*parser` is
+/// for `sdp_parser_free` (NULL when sofia never saw the text).
+static sdp_session_t *parse_checked(su_home_t *home, const char *text, size_t length, sdp_parser_t **parser, char *error,
+                                    size_t error_capacity) {
+    *parser = NULL;
     if (!media_lines_are_well_formed(text, length)) {
         snprintf(error, error_capacity, "malformed SDP: a media line (m=) that is not media, port, transport and formats");
-        return -1;
+        return NULL;
     }
+    *parser = sdp_parse(home, text, (issize_t)length, 0);
+    sdp_session_t *session = sdp_session(*parser);
+    if (session == NULL) {
+        const char *message = sdp_parsing_error(*parser);
+        snprintf(error, error_capacity, "malformed SDP: %s", message ? message : "unknown error");
+    }
+    return session;
+}
+
+typedef int (*session_reader)(sdp_session_t *session, void *context, char *error, size_t error_capacity);
+
+/// Parses `text` and hands the session to `read` (0, or -1 with `error` filled); sofia's memory goes after.
+static int read_session(const char *text, size_t length, session_reader read, void *context, char *error, size_t error_capacity) {
     su_home_t *home = su_home_new(sizeof(su_home_t));
     if (home == NULL) return -1;
-    int result = -1;
-    sdp_parser_t *parser = sdp_parse(home, text, (issize_t)length, 0);
-    sdp_session_t *session = sdp_session(parser);
-    if (session == NULL) {
-        const char *message = sdp_parsing_error(parser);
-        snprintf(error, error_capacity, "malformed SDP: %s", message ? message : "unknown error");
-        goto done;
-    }
+    sdp_parser_t *parser;
+    sdp_session_t *session = parse_checked(home, text, length, &parser, error, error_capacity);
+    int result = session ? read(session, context, error, error_capacity) : -1;
+    if (parser) sdp_parser_free(parser);
+    su_home_unref(home);
+    return result;
+}
+
+/// Reads the first audio stream of `session` into `context` (a plenum_sdp_audio).
+static int read_audio(sdp_session_t *session, void *context, char *error, size_t error_capacity) {
+    plenum_sdp_audio *audio = context;
     sdp_media_t *media = session->sdp_media;
     while (media && media->m_type != sdp_media_audio) media = media->m_next;
     if (media == NULL) {
         snprintf(error, error_capacity, "no audio stream in SDP");
-        goto done;
+        return -1;
     }
     sdp_connection_t *connection = media->m_connections ? media->m_connections : session->sdp_connection;
     if (connection == NULL || connection->c_address == NULL) {
         snprintf(error, error_capacity, "no connection address for the audio stream");
-        goto done;
+        return -1;
     }
     snprintf(audio->address, sizeof audio->address, "%s", connection->c_address);
     // A port beyond 65535 (RFC 8866 §5.14) is an error, not a port to clamp or wrap.
     if (!media->m_rejected && media->m_port > 65535) {
         snprintf(error, error_capacity, "port %lu out of range", (unsigned long)media->m_port);
-        goto done;
+        return -1;
     }
     audio->port = media->m_rejected ? 0 : (int)media->m_port;
     snprintf(audio->protocol, sizeof audio->protocol, "%s", media->m_proto_name ? media->m_proto_name : "");
@@ -154,9 +173,71 @@ int plenum_sdp_parse_audio(const char *text, size_t length, plenum_sdp_audio *au
             snprintf(audio->crypto + used, sizeof audio->crypto - used, "%s%s", used ? "\n" : "", a->a_value);
         }
     }
-    result = 0;
-done:
-    sdp_parser_free(parser);
-    su_home_unref(home);
-    return result;
+    return 0;
+}
+
+int plenum_sdp_parse_audio(const char *text, size_t length, plenum_sdp_audio *audio, char *error, size_t error_capacity) {
+    memset(audio, 0, sizeof *audio);
+    return read_session(text, length, read_audio, audio, error, error_capacity);
+}
+
+static const char *mode_name(unsigned mode) {
+    switch (mode) {
+    case sdp_sendonly: return "sendonly";
+    case sdp_recvonly: return "recvonly";
+    case sdp_inactive: return "inactive";
+    default: return "sendrecv";
+    }
+}
+
+struct walk { plenum_sdp_visit visit; void *context; };
+
+/// Visits `session`'s lines (see plenum_sdp_walk).
+static int read_lines(sdp_session_t *session, void *context, char *error, size_t error_capacity) {
+    plenum_sdp_visit visit = ((struct walk *)context)->visit;
+    context = ((struct walk *)context)->context;
+    for (sdp_attribute_t *a = session->sdp_attributes; a; a = a->a_next) {
+        if (a->a_name) visit(context, -1, a->a_name, a->a_value ? a->a_value : "");
+    }
+    int index = 0;
+    char line[1024];
+    for (sdp_media_t *media = session->sdp_media; media; media = media->m_next, index++) {
+        if (!media->m_rejected && media->m_port > 65535) {
+            snprintf(error, error_capacity, "port %lu out of range", (unsigned long)media->m_port);
+            return -1;
+        }
+        int used = snprintf(line, sizeof line, "%s %lu %s", media->m_type_name ? media->m_type_name : "-",
+                            media->m_rejected ? 0UL : (unsigned long)media->m_port, media->m_proto_name ? media->m_proto_name : "-");
+        if (media->m_format) {
+            for (sdp_list_t *f = media->m_format; f && used < (int)sizeof line - 8; f = f->l_next) {
+                used += snprintf(line + used, sizeof line - used, " %s", f->l_text ? f->l_text : "");
+            }
+        } else {
+            for (sdp_rtpmap_t *map = media->m_rtpmaps; map && used < (int)sizeof line - 8; map = map->rm_next) {
+                used += snprintf(line + used, sizeof line - used, " %u", (unsigned)map->rm_pt);
+            }
+        }
+        visit(context, index, NULL, line);
+        visit(context, index, mode_name(media->m_mode), "");
+        // Known transports: sofia took the rtpmaps and fmtps out of the attributes.
+        char value[512];
+        for (sdp_rtpmap_t *map = media->m_rtpmaps; map; map = map->rm_next) {
+            snprintf(value, sizeof value, "%u %s/%lu%s%s", (unsigned)map->rm_pt, map->rm_encoding ? map->rm_encoding : "",
+                     map->rm_rate, map->rm_params ? "/" : "", map->rm_params ? map->rm_params : "");
+            visit(context, index, "rtpmap", value);
+            if (map->rm_fmtp) {
+                snprintf(value, sizeof value, "%u %s", (unsigned)map->rm_pt, map->rm_fmtp);
+                visit(context, index, "fmtp", value);
+            }
+        }
+        for (sdp_attribute_t *a = media->m_attributes; a; a = a->a_next) {
+            if (a->a_name) visit(context, index, a->a_name, a->a_value ? a->a_value : "");
+        }
+    }
+    return 0;
+}
+
+int plenum_sdp_walk(const char *text, size_t length, plenum_sdp_visit visit, void *context, char *error, size_t error_capacity) {
+    struct walk walk = { visit, context };
+    return read_session(text, length, read_lines, &walk, error, error_capacity);
 }

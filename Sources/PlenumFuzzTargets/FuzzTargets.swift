@@ -61,6 +61,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     private static func offer(_ text: String) {
+        // A browser's whole offer (issue 15), read as the server reads it: every m-line's codecs,
+        // extensions, SSRCs and rids.
+        if let description = try? SessionDescription(parsing: text) {
+            _ = description.bundle
+            for media in description.media {
+                _ = (media.codecs.map(\.associatedPayloadType), media.extensions, media.ssrcs, media.retransmissionGroups.count, media.sendRIDs)
+            }
+        }
         guard let offer = try? AudioOffer(parsing: text) else { return }
         _ = SIPCallManager.mediaDestination(of: offer)
         _ = Negotiation.choose(from: offer)

@@ -51,6 +51,11 @@ public final class RTPLeg: MemberOutput {
     public var latchesToSource = true
     public weak var member: Member?
     public var onDigit: ((Character) -> Void)?
+    /// A decrypted RTP packet of another payload type than the audio's (a browser's camera on the same
+    /// BUNDLEd transport): true when it was taken, otherwise it counts as an unknown payload type.
+    public var onOtherPayload: ((RTPPacket, UnsafeRawBufferPointer) -> Bool)?
+    /// Each RTCP item that arrived (a subscriber's picture loss indication for the video it receives).
+    public var onFeedback: ((RTCP.Item) -> Void)?
     /// Sending is paused (the call is on hold, or not answered yet).
     public var sending = true
     public private(set) var counters = Counters()
@@ -145,7 +150,7 @@ public final class RTPLeg: MemberOutput {
         counters.rtcp += 1
         let ours = ssrc
         do {
-            try RTCP.parse(datagram, item: { _ in }, report: { block in
+            try RTCP.parse(datagram, item: { item in self.onFeedback?(item) }, report: { block in
                 if block.ssrc == ours { self.remoteFractionLost = block.fractionLost }
             })
         } catch {
@@ -207,7 +212,7 @@ public final class RTPLeg: MemberOutput {
                     counters.digits += 1
                     onDigit?(digit)
                 }
-            } else {
+            } else if onOtherPayload?(packet, datagram) != true {
                 counters.unknownPayloadType += 1
             }
         case .rtcp:
@@ -249,6 +254,19 @@ public final class RTPLeg: MemberOutput {
             lastReportTick = frame.tick
             sendReport(rtpTimestamp: timestamp)
         }
+    }
+
+    /// Sends a packet built by the caller in `buffer` (room for the SRTP trailer after `length`):
+    /// protected like our own, to where our own go. For forwarded video and its RTCP feedback.
+    @discardableResult
+    public func sendProtected(_ buffer: UnsafeMutableRawBufferPointer, length: Int, rtcp: Bool) -> Bool {
+        guard sending, mayReachRemote, let remote else { return false }
+        var length = length
+        if let srtpOut {
+            guard let protected = try? srtpOut.protect(buffer, length: length, rtcp: rtcp) else { return false }
+            length = protected
+        }
+        return socket.send(UnsafeRawBufferPointer(rebasing: buffer[..<length]), to: remote)
     }
 
     /// A sender report with a block about what we receive (RFC 3550 §6.4.1), to the RTCP port, or

@@ -33,6 +33,12 @@ public enum RTCP {
         case senderReport(ssrc: UInt32, ntp: UInt64, rtpTimestamp: UInt32, packets: UInt32, octets: UInt32, reports: Int)
         case receiverReport(ssrc: UInt32, reports: Int)
         case goodbye(ssrcs: Int)
+        /// "Send me a key frame" (RFC 4585 §6.3.1): the video forwarding unit relays it to the publisher.
+        case pictureLossIndication(sender: UInt32, media: UInt32)
+        /// The same as a command (RFC 5104 §4.3.1), for the first FCI entry's SSRC.
+        case fullIntraRequest(sender: UInt32, media: UInt32)
+        /// Generic NACK (RFC 4585 §6.2.1): `lost` packets named in `entries` FCI entries.
+        case negativeAcknowledgement(sender: UInt32, media: UInt32, entries: Int, lost: Int)
         case other(type: UInt8)
     }
 
@@ -68,6 +74,25 @@ public enum RTCP {
                 readBlocks(bytes, at: body + 4, count: count, report: report)
             case .goodbye:
                 item(.goodbye(ssrcs: count))
+            case .payloadFeedback, .transportFeedback:
+                // The common feedback header (RFC 4585 §6.1): FMT in the count field, sender and media SSRC.
+                guard length >= 12 else { throw .badLength }
+                let sender = bytes.loadBigEndianUInt32(at: body), media = bytes.loadBigEndianUInt32(at: body + 4)
+                let feedback = body + 8, entries = (length - 12) / 4
+                switch (PacketType(rawValue: type), count) {
+                case (.payloadFeedback, 1):
+                    item(.pictureLossIndication(sender: sender, media: media))
+                case (.payloadFeedback, 4) where length >= 20:
+                    item(.fullIntraRequest(sender: sender, media: bytes.loadBigEndianUInt32(at: feedback)))
+                case (.transportFeedback, 1):
+                    var lost = 0
+                    for i in 0..<entries {
+                        lost += 1 + bytes.loadBigEndianUInt16(at: feedback + 4 * i + 2).nonzeroBitCount
+                    }
+                    item(.negativeAcknowledgement(sender: sender, media: media, entries: entries, lost: lost))
+                default:
+                    item(.other(type: type))
+                }
             default:
                 item(.other(type: type))
             }
@@ -114,6 +139,16 @@ public enum RTCP {
         buffer.storeBytes(of: block.jitter.bigEndian, toByteOffset: o + 12, as: UInt32.self)
         buffer.storeBytes(of: block.lastSenderReport.bigEndian, toByteOffset: o + 16, as: UInt32.self)
         buffer.storeBytes(of: block.delaySinceLastSenderReport.bigEndian, toByteOffset: o + 20, as: UInt32.self)
+    }
+
+    /// Writes a picture loss indication (RFC 4585 §6.3.1: PSFB, FMT 1, no FCI); returns its length (12).
+    public static func writePictureLossIndication(into buffer: UnsafeMutableRawBufferPointer, sender: UInt32, media: UInt32) -> Int {
+        buffer[0] = 0x80 | 1
+        buffer[1] = PacketType.payloadFeedback.rawValue
+        buffer.storeBytes(of: UInt16(2).bigEndian, toByteOffset: 2, as: UInt16.self)
+        buffer.storeBytes(of: sender.bigEndian, toByteOffset: 4, as: UInt32.self)
+        buffer.storeBytes(of: media.bigEndian, toByteOffset: 8, as: UInt32.self)
+        return 12
     }
 
     /// Writes a receiver report with one block (or none); returns its length.

@@ -12,6 +12,8 @@ public enum ClientRequest: Sendable {
     case echo(Join)
     case resume(Resume)
     case restart(Restart)
+    /// A new offer on the joined session: a camera started or stopped, a receive slot added or reused.
+    case renegotiate(Renegotiate)
     case leave
     /// A request about the meeting, decided by its `MeetingMachine` under the sender's role.
     case action(ParticipantRequest)
@@ -34,6 +36,12 @@ public enum ClientRequest: Sendable {
         public var sdp: String
     }
 
+    public struct Renegotiate: Decodable, Sendable {
+        public var sdp: String
+        /// Receive slot (mid) → the camera it should carry (an id from `cameras`), or null for none.
+        public var subscriptions: [String: String?]?
+    }
+
     public var isLeave: Bool {
         if case .leave = self { true } else { false }
     }
@@ -51,6 +59,7 @@ public enum ClientRequest: Sendable {
         "echo": { .echo(try $1.decode(Join.self, from: $0)) },
         "resume": { .resume(try $1.decode(Resume.self, from: $0)) },
         "restart": { .restart(try $1.decode(Restart.self, from: $0)) },
+        "renegotiate": { .renegotiate(try $1.decode(Renegotiate.self, from: $0)) },
         "leave": { _, _ in .leave },
         "mute": { data, decoder in
             struct Mute: Decodable { var muted: Bool; var id: Int? }

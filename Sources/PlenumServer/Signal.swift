@@ -145,6 +145,21 @@ public enum Signal {
         encode(Typed(type: "participants", body: Participants(participants: participants)))
     }
 
+    /// A camera (or screen) published in the room: its id for subscriptions and whose it is.
+    public struct Camera: Encodable, Sendable, Equatable {
+        public var id: String
+        public var member: Int
+    }
+    struct Cameras: Encodable { var cameras: [Camera] }
+
+    /// The room's cameras, whenever one starts or stops.
+    static func cameras(_ cameras: [Camera]) -> String { encode(Typed(type: "cameras", body: Cameras(cameras: cameras))) }
+
+    struct Renegotiated: Encodable { var sdp: String }
+
+    /// The answer to `renegotiate`.
+    static func renegotiated(sdp: String) -> String { encode(Typed(type: "renegotiated", body: Renegotiated(sdp: sdp))) }
+
     struct EchoAnswer: Encodable { var sdp: String; var seconds: Int }
 
     /// The answer to an echo test's offer, with how long the test may run.

@@ -424,6 +424,16 @@ struct SignallingSession {
                 context.hook(WebRTCManager.self)?.restart(id, offerSDP: restart.sdp) ?? .failure(.sessionExpired)
             }
             if case .failure(let error) = result { return refuse(error, type) }
+        case .renegotiate(let renegotiate):
+            guard let id = sessionID else { return refuse(.notJoined(type), type) }
+            guard renegotiate.sdp.utf8.count < 65_536, (renegotiate.subscriptions?.count ?? 0) <= 64 else {
+                return refuse(.messageTooLarge, type)
+            }
+            let result = await loop.run { context -> Result<Void, SignalError> in
+                context.hook(WebRTCManager.self)?.renegotiate(id, offerSDP: renegotiate.sdp, subscriptions: renegotiate.subscriptions ?? [:])
+                    ?? .failure(.sessionExpired)
+            }
+            if case .failure(let error) = result { return refuse(error, type) }
         case .action(let action):
             guard let id = sessionID else { return refuse(.notJoined(type), type) }
             let result = await loop.run(replying: { (context, reply: @escaping @Sendable (Result<Void, SignalError>) -> Void) in
@@ -480,7 +490,7 @@ struct SecurityHeaders<Context: RequestContext>: RouterMiddleware {
                 + "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"),
             ("Referrer-Policy", "no-referrer"),
             ("X-Content-Type-Options", "nosniff"),
-            ("Permissions-Policy", "microphone=(self), camera=(), geolocation=()"),
+            ("Permissions-Policy", "microphone=(self), camera=(self), display-capture=(self), geolocation=()"),
         ]
     }
 

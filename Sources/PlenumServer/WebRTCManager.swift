@@ -41,6 +41,25 @@ public final class WebRTCManager: MediaLoopHook {
     private var echoTests = 0
     /// The visible members of each room under the "see other viewers" lock, as last told to the outbox.
     private var postedVisibility: [String: Set<MemberID>] = [:]
+    /// Every published camera of this loop by its id (issue 15).
+    private var publications: [String: VideoPublication] = [:] {
+        didSet { watchPortForVideo(!publications.isEmpty) }
+    }
+    /// The port is read as packets arrive while any camera is published (video is forwarded when it
+    /// comes, not at the next audio tick); with audio only it is read at the tick (see `init`).
+    private var watchingPort = false
+
+    private func watchPortForVideo(_ watch: Bool) {
+        guard watch != watchingPort else { return }
+        if watch {
+            // Level-triggered: each wake reads the sockets empty (`drain`). A loop that cannot watch
+            // (no epoll) still reads them at the tick.
+            for socket in port.sockets { context.watch(socket.fd) { [unowned self] in self.port.drain(now: self.clock) } }
+        } else {
+            for socket in port.sockets { context.unwatch(socket.fd) }
+        }
+        watchingPort = watch
+    }
 
     final class Browser {
         let id: UInt64
@@ -71,6 +90,9 @@ public final class WebRTCManager: MediaLoopHook {
         var isEchoTest: Bool { endsAt != nil }
         /// Under the meeting's "see other viewers" lock, a viewer sees only the moderators and itself.
         var restricted = false
+        /// Its cameras by the m-line they come on, and what its receive slots carry (slot mid → camera).
+        var publications: [String: VideoPublication] = [:]
+        var subscriptions: [String: VideoPublication] = [:]
         init(id: UInt64, session: WebRTCSession, room: String, member: Member, feed: AsyncStream<String>.Continuation,
              connection: UInt64, role: Role) {
             self.id = id
@@ -138,6 +160,7 @@ public final class WebRTCManager: MediaLoopHook {
 
     public func afterTick() {
         outbox.flush()
+        if !publications.isEmpty { requestMissingKeyFrames() }
         for browser in sessions.values {
             noteSilence(browser)
             if let failure = browser.session.failure {
@@ -233,7 +256,9 @@ public final class WebRTCManager: MediaLoopHook {
         let offer: AudioOffer
         do {
             offer = try AudioOffer(parsing: offerSDP)
-            session = try WebRTCSession(offer: offer, context: port.context, socket: port.sockets[0], now: clock)
+            session = try WebRTCSession(
+                offer: offer, description: try SessionDescription(parsing: offerSDP), context: port.context, socket: port.sockets[0],
+                now: clock)
         } catch {
             logger.notice("offer refused", metadata: ["room": "\(room)", "why": "\(error)"])
             return .failure(.badOffer)
@@ -248,6 +273,7 @@ public final class WebRTCManager: MediaLoopHook {
         let browser = Browser(id: id, session: session, room: room, member: member, feed: feed, connection: connection, role: role)
         sessions[id] = browser
         byMember[member.id] = id
+        wireVideo(browser)
         // The meeting's machine takes it in (once the store wrote it): muted on start or by the lock,
         // then welcomed with the answer. Refused, the browser leaves again and is told why.
         meetings.browserEntered(
@@ -283,7 +309,9 @@ public final class WebRTCManager: MediaLoopHook {
         guard echoTests < Self.maxEchoTests else { return .failure(.echoTestsBusy) }
         let session: WebRTCSession
         do {
-            session = try WebRTCSession(offer: try AudioOffer(parsing: offerSDP), context: port.context, socket: port.sockets[0], now: clock)
+            session = try WebRTCSession(
+                offer: try AudioOffer(parsing: offerSDP), description: try SessionDescription(parsing: offerSDP), context: port.context,
+                socket: port.sockets[0], now: clock)
         } catch {
             logger.notice("echo test offer refused", metadata: ["why": "\(error)"])
             return .failure(.badOffer)
@@ -321,6 +349,124 @@ public final class WebRTCManager: MediaLoopHook {
         browser.welcomed = true
         browser.lastHeard = clock  // silence counts from here
         sendAnswer(browser)
+        syncVideo(browser)
+        let cameras = cameras(in: browser.room)
+        if !cameras.isEmpty { send(browser, .encode { Signal.cameras(cameras) }) }
+    }
+
+    // MARK: Video (issue 15): a selective forwarding unit beside the mixer
+
+    /// The session's video reaches its cameras' subscribers, and its slots' key frame requests the
+    /// cameras they carry. Packets are forwarded as they are read from the port, without decoding.
+    private func wireVideo(_ browser: Browser) {
+        browser.session.onVideo = { [unowned browser] mid, packet, datagram, keyFrame in
+            browser.publications[mid]?.forward(packet, datagram, startsKeyFrame: keyFrame)
+        }
+        browser.session.onKeyFrameRequest = { [weak self, unowned browser] mid in
+            guard let self else { return }
+            browser.subscriptions[mid]?.requestKeyFrame(now: self.clock)
+        }
+    }
+
+    /// A browser's offer says what it publishes and its subscriptions what it receives: the
+    /// publications and the slots follow, and the room hears of cameras that started or stopped.
+    private func syncVideo(_ browser: Browser) {
+        guard browser.welcomed else { return }
+        var changed = false
+        let role = meetings?.machine(room: browser.room)?.attendee(browser.member.id)?.role ?? browser.role
+        var published: Set<String> = []
+        if role.may(.shareCamera) {
+            for case .receiveVideo(let video) in browser.session.sections { published.insert(video.mid) }
+        }
+        for (mid, publication) in browser.publications where !published.contains(mid) {
+            unpublish(publication)
+            browser.publications[mid] = nil
+            changed = true
+        }
+        for mid in published where browser.publications[mid] == nil {
+            let publication = VideoPublication(member: browser.member.id, mid: mid, publisher: browser.session)
+            browser.publications[mid] = publication
+            publications[publication.id] = publication
+            changed = true
+        }
+        // The slots: each carries the camera it names, if that camera is in the browser's room.
+        var carried: [String: VideoPublication] = [:]
+        for case .sendVideo(let slot) in browser.session.sections {
+            guard let stream = slot.stream, let publication = publications[stream], publication.publisher !== browser.session,
+                byMember[publication.member].flatMap({ sessions[$0] })?.room == browser.room
+            else { continue }
+            carried[slot.mid] = publication
+        }
+        for (mid, publication) in browser.subscriptions where carried[mid] !== publication {
+            publication.subscribers.removeAll { $0.browser == browser.id && $0.mid == mid }
+            browser.session.select(nil, onSlot: mid)
+            browser.subscriptions[mid] = nil
+        }
+        for (mid, publication) in carried where browser.subscriptions[mid] == nil {
+            publication.subscribers.append((browser.session, browser.id, mid))
+            browser.subscriptions[mid] = publication
+            if let ssrc = publication.ssrc { browser.session.select(ssrc, onSlot: mid) }
+            publication.requestKeyFrame(now: clock, interval: 0)  // the new subscriber starts at a key frame
+        }
+        if changed { announceCameras(in: browser.room) }
+    }
+
+    /// A camera stops: its subscribers' slots go quiet (their browsers free them on the next `cameras`).
+    private func unpublish(_ publication: VideoPublication) {
+        for subscriber in publication.subscribers {
+            subscriber.session.select(nil, onSlot: subscriber.mid)
+            sessions[subscriber.browser]?.subscriptions[subscriber.mid] = nil
+        }
+        publication.subscribers.removeAll()
+        publications[publication.id] = nil
+    }
+
+    private func cameras(in room: String) -> [Signal.Camera] {
+        sessions.values.filter { $0.room == room }.flatMap { browser in
+            browser.publications.values.map { Signal.Camera(id: $0.id, member: $0.member) }
+        }.sorted { $0.id < $1.id }
+    }
+
+    private func announceCameras(in room: String) {
+        let list = cameras(in: room)
+        let audience = sessions.values.filter { $0.room == room && $0.attached }.map(\.id)
+        if !audience.isEmpty { outbox.post(.sendAll(audience, .encode { Signal.cameras(list) })) }
+    }
+
+    /// A new offer on a joined session (`renegotiate`): cameras started or stopped, receive slots
+    /// added, reused or freed. Answered with `renegotiated`.
+    public func renegotiate(_ id: UInt64, offerSDP: String, subscriptions: [String: String?]) -> Result<Void, SignalError> {
+        guard let browser = sessions[id], browser.welcomed, !browser.isEchoTest else { return .failure(.notJoined("renegotiate")) }
+        do {
+            try browser.session.renegotiate(try SessionDescription(parsing: offerSDP), subscriptions: subscriptions)
+        } catch {
+            logger.notice("renegotiation refused", metadata: ["room": "\(browser.room)", "why": "\(error)"])
+            return .failure(.badOffer)
+        }
+        syncVideo(browser)
+        let sdp = browser.session.answer(addresses: port.addresses, fingerprint: port.context.fingerprint, sessionID: browser.id)
+        send(browser, .encode { Signal.renegotiated(sdp: sdp) })
+        return .success(())
+    }
+
+    /// Publishers whose new subscribers still wait for a key frame are asked again, once a second.
+    private func requestMissingKeyFrames() {
+        for publication in publications.values
+        where publication.subscribers.contains(where: { $0.session.waitsForKeyFrame(onSlot: $0.mid) }) {
+            publication.requestKeyFrame(now: clock, interval: 1000)
+        }
+    }
+
+    /// A browser goes: its cameras stop and its slots leave the cameras they carried.
+    private func dropVideo(_ browser: Browser) {
+        for publication in browser.publications.values { unpublish(publication) }
+        let had = !browser.publications.isEmpty
+        browser.publications.removeAll()
+        for (mid, publication) in browser.subscriptions {
+            publication.subscribers.removeAll { $0.browser == browser.id && $0.mid == mid }
+        }
+        browser.subscriptions.removeAll()
+        if had { announceCameras(in: browser.room) }
     }
 
     private func sendAnswer(_ browser: Browser, restart: Bool = false) {
@@ -477,6 +623,8 @@ public final class WebRTCManager: MediaLoopHook {
     /// hears that room now and sees its participants and chat; its connection stays as it was.
     func moved(memberID: Int, to room: String, breakout: BreakoutInfo?, chat: [ChatLog.Message]) {
         guard let browser = byMember[memberID].flatMap({ sessions[$0] }) else { return }
+        // Video does not cross rooms: its cameras lose their subscribers there, its slots go quiet.
+        dropVideo(browser)
         browser.room = room
         if browser.attached { outbox.post(.move(browser.id, room: room)) }
         refreshVisibility(room)
@@ -485,6 +633,10 @@ public final class WebRTCManager: MediaLoopHook {
         send(browser, .encode {
             Signal.moved(room: room, roomName: roomName, participants: participants, chat: chat, breakout: breakout)
         })
+        // Its cameras go on in the new room; it sees that room's.
+        syncVideo(browser)
+        let cameras = cameras(in: room)
+        send(browser, .encode { Signal.cameras(cameras) })
     }
 
     /// A room closed (its meeting ended, or a breakout room): the browsers still in it leave (they
@@ -508,8 +660,10 @@ public final class WebRTCManager: MediaLoopHook {
             "room": "\(browser.room)", "member": "\(browser.member.id)", "reason": "\(reason)", "received": "\(leg.received)",
             "sent": "\(leg.sent)", "unauthenticated": "\(leg.unauthenticated)", "rtcp": "\(leg.rtcp)",
             "ice_bad_integrity": "\(ice.badIntegrity)", "lost": "\(browser.member.jitterStatistics.lost)",
+            "video_received": "\(browser.session.videoCounters.packets)", "video_keyframes": "\(browser.session.videoCounters.keyFrames)",
         ])
         port.remove(browser.session)
+        dropVideo(browser)
         byMember[browser.member.id] = nil
         closeFeed(browser)  // first: it is not told of its own leaving
         context.conferences[browser.room]?.leave(browser.member.id)

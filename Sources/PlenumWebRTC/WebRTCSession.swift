@@ -38,8 +38,58 @@ public final class WebRTCSession {
         }
     }
 
+    /// How the answer treats each of the offer's m-lines, in the offer's order (RFC 8829 §5.3.1).
+    public enum Section: Sendable, Equatable {
+        /// The audio stream, mixed in the conference (the first audio m-line).
+        case audio(mid: String)
+        /// A camera or screen the browser sends: received and forwarded to its subscribers.
+        case receiveVideo(VideoReception)
+        /// One of the browser's receive slots: somebody's video goes out on it (`stream`), or nothing
+        /// for now (inactive, kept for the next camera: no unbounded m-line growth).
+        case sendVideo(VideoSlot)
+        /// Anything else (a second audio stream, data channels, video we cannot take): port 0.
+        case rejected(kind: String, mid: String?, transport: String, format: String)
+    }
+
+    /// A video stream the browser publishes, as its offer describes it.
+    public struct VideoReception: Sendable, Equatable {
+        public var mid: String
+        /// VP8, the codec every WebRTC browser has (RFC 7742); H.264 comes with the room codec choice.
+        public var codec: SessionDescription.Codec
+        /// The SSRCs the browser announced for it (media first; RTX ones are in `repairSSRCs`).
+        public var ssrcs: [UInt32]
+        public var repairSSRCs: [UInt32]
+        /// The RFC 8843 MID header extension's id, when offered.
+        public var midExtension: UInt8?
+        public var reducedSize: Bool
+    }
+
+    /// A receive slot of the browser, as the answer describes it.
+    public struct VideoSlot: Sendable, Equatable {
+        public var mid: String
+        /// The browser's VP8 payload type (forwarded packets are rewritten to it).
+        public var payloadType: UInt8
+        /// Ours, stable for the slot's life (announced with a=ssrc, so the browser demultiplexes by it).
+        public var ssrc: UInt32
+        /// The publication sent on it (`WebRTCManager`'s id), nil while inactive.
+        public var stream: String?
+        public var reducedSize: Bool
+    }
+
+    /// What arrived on a received video stream (the forwarding unit builds on these).
+    public struct VideoCounters: Sendable, Equatable {
+        public var packets = 0, bytes = 0, keyFrames = 0, unknownStream = 0
+        public init() {}
+    }
+
+    public private(set) var sections: [Section] = []
+    public private(set) var videoCounters = VideoCounters()
+
     /// Accepts a browser's offer: Opus, ICE credentials, a SHA-256 fingerprint and BUNDLE/rtcp-mux.
-    public init(offer: AudioOffer, context: DTLSContext, socket: UDPSocket, now: UInt64 = 0) throws(SetupError) {
+    /// With `description` (the whole offer) the answer has a section for every m-line: audio, the
+    /// videos it publishes (received), the rest rejected; without it, one audio m-line.
+    public init(offer: AudioOffer, description: SessionDescription? = nil, context: DTLSContext, socket: UDPSocket,
+                now: UInt64 = 0) throws(SetupError) {
         guard offer.transport.uppercased().hasPrefix("UDP/TLS/RTP/SAVP") else { throw .notWebRTC("transport \(offer.transport)") }
         guard !offer.iceUsernameFragment.isEmpty, !offer.icePassword.isEmpty else { throw .notWebRTC("no ICE credentials") }
         let parts = offer.fingerprint.split(separator: " ")
@@ -61,6 +111,166 @@ public final class WebRTCSession {
         leg.sending = false
         leg.latchesToSource = false
         self.offer = offer
+        if let description { sections = Self.sections(for: description) }
+        updateSlots()
+        leg.onOtherPayload = { [unowned self] packet, datagram in self.receiveVideo(packet, datagram) }
+        leg.onFeedback = { [unowned self] item in self.feedback(item) }
+    }
+
+    /// A received video packet: the m-line's mid, the packet (decrypted, in place) and whether it starts
+    /// a key frame. The forwarding unit sends it on to the subscribers.
+    public var onVideo: ((String, RTPPacket, UnsafeRawBufferPointer, Bool) -> Void)?
+    /// The browser asks for a key frame of what it receives on the slot `mid` (its PLI or FIR).
+    public var onKeyFrameRequest: ((String) -> Void)?
+
+    /// A renegotiation (RFC 8829 §5.2.2 in reverse: the browser offers again, the server answers): a
+    /// camera started or stopped, a receive slot added, reused or freed. `subscriptions` names the
+    /// stream each receive slot should carry (nil: none); slots not named keep theirs. The sections
+    /// are recomputed; every slot keeps its SSRC. The answer follows from `answer`.
+    public func renegotiate(_ description: SessionDescription, subscriptions: [String: String?]) throws(SetupError) {
+        let offered = description.media.count
+        guard offered >= sections.count else { throw .notWebRTC("a renegotiation removed m-lines") }
+        guard let ufrag = description.media.first.flatMap({ description.value("ice-ufrag", of: $0) }), ufrag == ice.remote?.usernameFragment
+        else { throw .notWebRTC("a renegotiation with other ICE credentials (restart ICE instead)") }
+        var next = Self.sections(for: description, previous: sections)
+        for index in next.indices {
+            guard case .sendVideo(var slot) = next[index] else { continue }
+            if let named = subscriptions[slot.mid] { slot.stream = named }
+            next[index] = .sendVideo(slot)
+        }
+        sections = next
+        updateSlots()
+    }
+
+    /// A receive slot's forwarding state. A class, so the per-packet path reads it from the dictionary
+    /// and changes it in place (a struct in a dictionary is changed through a `_modify` coroutine, which
+    /// allocated per call when measured, issue 13).
+    final class Slot {
+        let ssrc: UInt32
+        var payloadType: UInt8
+        var rewriter: RTPStreamRewriter
+        init(_ slot: VideoSlot) {
+            ssrc = slot.ssrc
+            payloadType = slot.payloadType
+            rewriter = RTPStreamRewriter(ssrc: slot.ssrc)
+        }
+    }
+
+    /// The receive slots by mid: each keeps its outgoing stream continuous across sources.
+    private var slots: [String: Slot] = [:]
+
+    private func updateSlots() {
+        for case .sendVideo(let slot) in sections {
+            if let existing = slots[slot.mid] { existing.payloadType = slot.payloadType } else { slots[slot.mid] = Slot(slot) }
+        }
+    }
+    private let forwardBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1500 + SRTPSession.maxTrailerLength, alignment: 16)
+    public private(set) var forwardedPackets = 0
+
+    deinit { forwardBuffer.deallocate() }
+
+    /// Starts sending `source` (a publisher's SSRC) on slot `mid` from its next key frame, or stops it.
+    public func select(_ source: UInt32?, onSlot mid: String) {
+        guard let slot = slots[mid] else { return }
+        if let source { slot.rewriter.select(source) } else { slot.rewriter.clear() }
+    }
+
+    /// Whether slot `mid` waits for its source's key frame (the forwarding unit asks the publisher again).
+    public func waitsForKeyFrame(onSlot mid: String) -> Bool { slots[mid]?.rewriter.waitsForKeyFrame ?? false }
+
+    /// Sends a publisher's packet on slot `mid`: our SSRC, the slot's sequence and timestamp, the
+    /// browser's payload type, no header extensions (their ids were the publisher's) and no CSRCs.
+    /// Allocation-free; false when it was not sent (not the slot's source, before its key frame).
+    @discardableResult
+    public func forward(_ packet: RTPPacket, _ datagram: UnsafeRawBufferPointer, onSlot mid: String, startsKeyFrame: Bool) -> Bool {
+        let payload = UnsafeRawBufferPointer(rebasing: datagram[packet.payloadRange])
+        // Padding-only packets (the browser probing bandwidth) carry nothing for the subscriber.
+        guard established, !payload.isEmpty, RTPPacket.headerSize + payload.count + SRTPSession.maxTrailerLength <= forwardBuffer.count,
+            let slot = slots[mid],
+            let out = slot.rewriter.rewrite(ssrc: packet.ssrc, sequence: packet.sequenceNumber, timestamp: packet.timestamp,
+                                            startsKeyFrame: startsKeyFrame)
+        else { return false }
+        RTPPacket.writeHeader(
+            into: forwardBuffer, marker: packet.marker, payloadType: slot.payloadType, sequenceNumber: out.sequence,
+            timestamp: out.timestamp, ssrc: slot.ssrc)
+        UnsafeMutableRawBufferPointer(rebasing: forwardBuffer[RTPPacket.headerSize...]).copyMemory(from: payload)
+        guard leg.sendProtected(forwardBuffer, length: RTPPacket.headerSize + payload.count, rtcp: false) else { return false }
+        forwardedPackets += 1
+        return true
+    }
+
+    /// Asks the browser for a key frame of the stream it sends as `ssrc` (RFC 4585 §6.3.1 PLI).
+    public func requestKeyFrame(of ssrc: UInt32) {
+        guard established else { return }
+        let length = RTCP.writePictureLossIndication(into: forwardBuffer, sender: leg.ssrc, media: ssrc)
+        leg.sendProtected(forwardBuffer, length: length, rtcp: true)
+    }
+
+    private func feedback(_ item: RTCP.Item) {
+        let media: UInt32
+        switch item {
+        case .pictureLossIndication(_, let ssrc), .fullIntraRequest(_, let ssrc): media = ssrc
+        default: return
+        }
+        for case .sendVideo(let slot) in sections where slot.ssrc == media { onKeyFrameRequest?(slot.mid) }
+    }
+
+    /// One answer section per offered m-line: the first audio one is the conference's; a video one
+    /// the browser sends on (sendrecv or sendonly, VP8 offered) is received; everything else is
+    /// rejected (port 0), as JSEP allows (RFC 8829 §5.3.1).
+    static func sections(for description: SessionDescription, previous: [Section] = []) -> [Section] {
+        var audioTaken = false
+        return description.media.enumerated().map { index, media in
+            let mid = media.mid ?? "\(index)"
+            let rejected = Section.rejected(kind: media.kind, mid: media.mid, transport: media.transport, format: media.formats.first ?? "0")
+            guard media.port != 0 else { return rejected }
+            switch media.kind {
+            case "audio" where !audioTaken:
+                audioTaken = true
+                return .audio(mid: mid)
+            case "video" where media.direction == .sendrecv || media.direction == .sendonly:
+                guard let vp8 = media.codecs.first(where: { $0.name.lowercased() == "vp8" && $0.clockRate == 90_000 }) else { return rejected }
+                let repair = Set(media.retransmissionGroups.map(\.repair))
+                return .receiveVideo(VideoReception(
+                    mid: mid, codec: vp8, ssrcs: media.ssrcs.filter { !repair.contains($0) }, repairSSRCs: Array(repair).sorted(),
+                    midExtension: media.extensions["urn:ietf:params:rtp-hdrext:sdes:mid"], reducedSize: media.has("rtcp-rsize")))
+            case "video" where media.direction == .recvonly:
+                guard let vp8 = media.codecs.first(where: { $0.name.lowercased() == "vp8" && $0.clockRate == 90_000 }) else { return rejected }
+                let kept = previous.indices.contains(index) ? previous[index] : nil
+                if case .sendVideo(let slot)? = kept, slot.mid == mid {
+                    return .sendVideo(VideoSlot(mid: mid, payloadType: vp8.payloadType, ssrc: slot.ssrc, stream: slot.stream,
+                                                reducedSize: media.has("rtcp-rsize")))
+                }
+                return .sendVideo(VideoSlot(mid: mid, payloadType: vp8.payloadType, ssrc: .random(in: 1...UInt32.max), stream: nil,
+                                            reducedSize: media.has("rtcp-rsize")))
+            default:
+                return rejected
+            }
+        }
+    }
+
+    /// A packet of another payload type than the audio's, decrypted: a received video stream's, by its
+    /// payload type (the MID extension and SSRCs come in with forwarding). Counted; nothing else yet.
+    private func receiveVideo(_ packet: RTPPacket, _ datagram: UnsafeRawBufferPointer) -> Bool {
+        // The stream by its announced SSRC; a browser that announced none is matched by payload type.
+        var found: VideoReception?
+        for case .receiveVideo(let video) in sections where video.codec.payloadType == packet.payloadType {
+            if video.ssrcs.contains(packet.ssrc) {
+                found = video
+                break
+            }
+            if video.ssrcs.isEmpty, found == nil { found = video }
+        }
+        guard let video = found else {
+            videoCounters.unknownStream += 1
+            return false
+        }
+        videoCounters.packets += 1
+        videoCounters.bytes += datagram.count
+        let keyFrame = VP8.isKeyFrameStart(UnsafeRawBufferPointer(rebasing: datagram[packet.payloadRange]))
+        if keyFrame { videoCounters.keyFrames += 1 }
+        onVideo?(video.mid, packet, datagram, keyFrame)
+        return true
     }
 
     private(set) var offer: AudioOffer
@@ -91,30 +301,71 @@ public final class WebRTCSession {
     /// Our answer (RFC 8829 §5.3): ICE-lite, passive DTLS, a host candidate per address of the shared
     /// port (IPv4 and IPv6, RFC 8445 §5.1.1.1), Opus with FEC.
     public func answer(addresses: [SocketAddress], fingerprint: String, sessionID: UInt64) -> String {
-        let pt = leg.codecs.payloadType
-        var formats = "\(pt)"
-        if let te = leg.codecs.telephoneEvent { formats += " \(te)" }
-        let mid = offer.mid.isEmpty ? "0" : offer.mid
         let first = addresses.first ?? SocketAddress(ipv4: 0x7F00_0001, port: 9)
+        let sections = sections.isEmpty ? [.audio(mid: offer.mid.isEmpty ? "0" : offer.mid)] : sections
+        let bundle = sections.compactMap { section -> String? in
+            switch section {
+            case .audio(let mid): mid
+            case .receiveVideo(let video): video.mid
+            case .sendVideo(let slot): slot.mid
+            case .rejected: nil
+            }
+        }
         var lines = [
-            "v=0", "o=- \(sessionID) 1 IN \(first.sdpAddressType) \(first.host)", "s=Plenum", "t=0 0", "a=group:BUNDLE \(mid)",
-            "a=ice-lite", "a=msid-semantic: WMS plenum",
-            "m=audio \(first.port) UDP/TLS/RTP/SAVPF \(formats)", "c=IN \(first.sdpAddressType) \(first.host)",
-            "a=ice-ufrag:\(ice.local.usernameFragment)", "a=ice-pwd:\(ice.local.password)",
-            "a=fingerprint:sha-256 \(fingerprint)", "a=setup:passive", "a=mid:\(mid)", "a=\(answerDirection)", "a=rtcp-mux",
-            "a=rtpmap:\(pt) opus/48000/2", "a=fmtp:\(pt) minptime=10;useinbandfec=1",
+            "v=0", "o=- \(sessionID) 1 IN \(first.sdpAddressType) \(first.host)", "s=Plenum", "t=0 0",
+            "a=group:BUNDLE \(bundle.joined(separator: " "))", "a=ice-lite", "a=msid-semantic: WMS plenum",
         ]
-        if let te = leg.codecs.telephoneEvent { lines += ["a=rtpmap:\(te) telephone-event/48000", "a=fmtp:\(te) 0-15"] }
-        if let ext = leg.codecs.audioLevelExtension { lines.append("a=extmap:\(ext) urn:ietf:params:rtp-hdrext:ssrc-audio-level") }
-        lines += [
-            "a=ssrc:\(leg.ssrc) cname:plenum", "a=msid:plenum audio",
+        // The transport's attributes on every accepted section (RFC 8843 §7.1.3 would allow them on the
+        // first only; browsers take both, and a section read alone stays complete).
+        let transport = [
+            "c=IN \(first.sdpAddressType) \(first.host)", "a=ice-ufrag:\(ice.local.usernameFragment)", "a=ice-pwd:\(ice.local.password)",
+            "a=fingerprint:sha-256 \(fingerprint)", "a=setup:passive",
         ]
         // RFC 8445 §5.1.2.1: type preference 126 for host, local preference ordering the families.
-        for (index, address) in addresses.enumerated() {
-            let priority = (126 << 24) | ((65_535 - index) << 8) | 255
-            lines.append("a=candidate:\(index + 1) 1 udp \(priority) \(address.host) \(address.port) typ host")
+        var candidates = addresses.enumerated().map { index, address in
+            "a=candidate:\(index + 1) 1 udp \((126 << 24) | ((65_535 - index) << 8) | 255) \(address.host) \(address.port) typ host"
         }
-        lines.append("a=end-of-candidates")
+        candidates.append("a=end-of-candidates")
+        for section in sections {
+            switch section {
+            case .audio(let mid):
+                let pt = leg.codecs.payloadType
+                var formats = "\(pt)"
+                if let te = leg.codecs.telephoneEvent { formats += " \(te)" }
+                lines += ["m=audio \(first.port) UDP/TLS/RTP/SAVPF \(formats)"] + transport + [
+                    "a=mid:\(mid)", "a=\(answerDirection)", "a=rtcp-mux", "a=rtpmap:\(pt) opus/48000/2", "a=fmtp:\(pt) minptime=10;useinbandfec=1",
+                ]
+                if let te = leg.codecs.telephoneEvent { lines += ["a=rtpmap:\(te) telephone-event/48000", "a=fmtp:\(te) 0-15"] }
+                if let ext = leg.codecs.audioLevelExtension { lines.append("a=extmap:\(ext) urn:ietf:params:rtp-hdrext:ssrc-audio-level") }
+                lines += ["a=ssrc:\(leg.ssrc) cname:plenum", "a=msid:plenum audio"] + candidates
+            case .receiveVideo(let video):
+                let pt = video.codec.payloadType
+                lines += ["m=video \(first.port) UDP/TLS/RTP/SAVPF \(pt)"] + transport + [
+                    "a=mid:\(video.mid)", "a=recvonly", "a=rtcp-mux",
+                ]
+                if video.reducedSize { lines.append("a=rtcp-rsize") }
+                // Loss is repaired by keyframes for now (PLI, FIR); NACK with RTX comes with forwarding.
+                lines += ["a=rtpmap:\(pt) VP8/90000", "a=rtcp-fb:\(pt) nack pli", "a=rtcp-fb:\(pt) ccm fir"]
+                if let ext = video.midExtension { lines.append("a=extmap:\(ext) urn:ietf:params:rtp-hdrext:sdes:mid") }
+                lines += candidates
+            case .sendVideo(let slot):
+                let pt = slot.payloadType
+                lines += ["m=video \(first.port) UDP/TLS/RTP/SAVPF \(pt)"] + transport + [
+                    "a=mid:\(slot.mid)", slot.stream == nil ? "a=inactive" : "a=sendonly", "a=rtcp-mux",
+                ]
+                if slot.reducedSize { lines.append("a=rtcp-rsize") }
+                lines += ["a=rtpmap:\(pt) VP8/90000", "a=rtcp-fb:\(pt) nack pli", "a=rtcp-fb:\(pt) ccm fir"]
+                // No header extensions: forwarded packets carry none. The browser finds the stream by SSRC.
+                lines.append("a=ssrc:\(slot.ssrc) cname:plenum")
+                if let stream = slot.stream { lines += ["a=msid:\(stream) \(stream)-video", "a=ssrc:\(slot.ssrc) msid:\(stream) \(stream)-video"] }
+                lines += candidates
+            case .rejected(let kind, let mid, let transport, let format):
+                lines.append("m=\(kind) 0 \(transport) \(format)")
+                lines.append("c=IN \(first.sdpAddressType) \(first.host)")
+                if let mid { lines.append("a=mid:\(mid)") }
+                lines.append("a=inactive")
+            }
+        }
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 

@@ -122,6 +122,16 @@ class Server:
         self.log.flush()
         return (self.dir / "server.log").read_text()
 
+    def wait_for_line(self, text: str, timeout: float) -> str:
+        """The first log line containing `text`, once it is there."""
+        end = time.time() + timeout
+        while True:
+            found = next((line for line in self.log_text().splitlines() if text in line), None)
+            if found:
+                return found
+            assert time.time() < end, f"timed out waiting for a log line with {text!r}"
+            time.sleep(0.05)
+
     @property
     def https_certificate(self) -> Path:
         """The self-signed HTTPS certificate the server made for its address on first start."""
@@ -290,23 +300,31 @@ class Chromium:
     Its fake microphone plays a sine of `tone_hz`. The server's HTTPS certificate is trusted by pinning
     its public key (--ignore-certificate-errors-spki-list), so TLS is really checked."""
 
+    _in_use: set[int] = set()
+
     def __init__(self, server: Server, tone_hz: int = 700, width: int = 1280, height: int = 900,
                  deny_microphone: bool = False):
+        # Several browsers at once (a camera and its viewer): each a host of its own, 10.78.0.2, 10.79.0.2, …
+        n = min(set(range(16)) - Chromium._in_use)
+        Chromium._in_use.add(n)
+        self.index = n
         self.dir = Path(tempfile.mkdtemp(prefix="plenum-chromium-"))
-        self.namespace = f"plenum-browser-{os.getpid()}"
-        self.address = "10.78.0.2"
+        self.namespace = f"plenum-browser-{os.getpid()}-{n}"
+        self.host_veth, self.veth = f"vethb{n}h", f"vethb{n}b"
+        self.gateway = f"10.{78 + n}.0.1"
+        self.address = f"10.{78 + n}.0.2"
         ns = ["ip", "netns", "exec", self.namespace]
         subprocess.run(["ip", "netns", "add", self.namespace], check=True)
-        subprocess.run(["ip", "link", "add", "vethb0", "type", "veth", "peer", "name", "vethb1"], check=True)
+        subprocess.run(["ip", "link", "add", self.host_veth, "type", "veth", "peer", "name", self.veth], check=True)
         # IPv4 only in the browser's host: an IPv6 address settling (duplicate address detection) right
         # after Chromium started made it report a network change and abort the page's module loads.
         subprocess.run(ns + ["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"],
                        check=True)
-        subprocess.run(["ip", "link", "set", "vethb1", "netns", self.namespace], check=True)
-        subprocess.run(["ip", "addr", "add", "10.78.0.1/24", "dev", "vethb0"], check=True)
-        subprocess.run(["ip", "link", "set", "vethb0", "up"], check=True)
-        for command in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", f"{self.address}/24", "dev", "vethb1"],
-                        ["ip", "link", "set", "vethb1", "up"], ["ip", "route", "add", "default", "via", "10.78.0.1"]):
+        subprocess.run(["ip", "link", "set", self.veth, "netns", self.namespace], check=True)
+        subprocess.run(["ip", "addr", "add", f"{self.gateway}/24", "dev", self.host_veth], check=True)
+        subprocess.run(["ip", "link", "set", self.host_veth, "up"], check=True)
+        for command in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", f"{self.address}/24", "dev", self.veth],
+                        ["ip", "link", "set", self.veth, "up"], ["ip", "route", "add", "default", "via", self.gateway]):
             subprocess.run(ns + command, check=True)
         tone = self.dir / "microphone.wav"
         subprocess.run(["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", str(tone), "synth", "60", "sine",
@@ -356,10 +374,10 @@ class Chromium:
         which ends its TCP connections and its ICE candidate pair."""
         ns = ["ip", "netns", "exec", self.namespace]
         # The new address stays when the old (primary) one goes.
-        subprocess.run(ns + ["sysctl", "-qw", "net.ipv4.conf.vethb1.promote_secondaries=1"], check=True)
-        subprocess.run(ns + ["ip", "addr", "add", f"{new_address}/24", "dev", "vethb1"], check=True)
-        subprocess.run(ns + ["ip", "addr", "del", f"{self.address}/24", "dev", "vethb1"], check=True)
-        subprocess.run(ns + ["ip", "route", "replace", "default", "via", "10.78.0.1"], check=True)
+        subprocess.run(ns + ["sysctl", "-qw", f"net.ipv4.conf.{self.veth}.promote_secondaries=1"], check=True)
+        subprocess.run(ns + ["ip", "addr", "add", f"{new_address}/24", "dev", self.veth], check=True)
+        subprocess.run(ns + ["ip", "addr", "del", f"{self.address}/24", "dev", self.veth], check=True)
+        subprocess.run(ns + ["ip", "route", "replace", "default", "via", self.gateway], check=True)
         self.address = new_address
 
     def close(self):
@@ -370,6 +388,7 @@ class Chromium:
                 self.process.wait(10)
         except Exception:
             self.process.kill()
-        subprocess.run(["ip", "link", "del", "vethb0"], capture_output=True)
+        subprocess.run(["ip", "link", "del", self.host_veth], capture_output=True)
+        Chromium._in_use.discard(self.index)
         subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True)
         self.log.close()

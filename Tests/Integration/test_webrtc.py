@@ -465,3 +465,48 @@ def test_a_server_without_webrtc_still_serves_phones():
     finally:
         assert server.alive()
         assert server.stop()
+
+
+def test_a_camera_is_received_beside_the_audio(server):
+    """Issue 15, the first slice of the forwarding unit: aiortc publishes VP8 beside its microphone on
+    one BUNDLEd transport; the answer has an m-line for each (the camera received: recvonly, VP8), the
+    server decrypts and counts the camera's packets and key frames, and the audio still flows."""
+    import re
+
+    from aiortc import VideoStreamTrack
+
+    async def scenario():
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTrack(ToneTrack(440))
+        pc.addTrack(VideoStreamTrack())
+        heard = []
+        record_into(pc, heard)
+        await pc.setLocalDescription(await pc.createOffer())
+        async with websockets.connect(server.ws_url, ssl=server.ssl_context()) as ws:
+            await ws.send(json.dumps({"type": "join", "token": server.token("3001"), "name": "camera", "sdp": pc.localDescription.sdp}))
+            answer = json.loads(await ws.recv())
+            assert answer["type"] == "answer", answer
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+
+            async def video_sent():
+                stats = await pc.getStats()
+                return sum(s.packetsSent for s in stats.values() if s.type == "outbound-rtp" and s.kind == "video")
+
+            end = time.time() + 15
+            while time.time() < end and await video_sent() < 150:
+                await asyncio.sleep(0.2)
+            sent = await video_sent()
+            await ws.send(json.dumps({"type": "leave"}))
+        await pc.close()
+        return answer["sdp"], heard, sent
+
+    sdp, heard, sent = asyncio.run(scenario())
+    sections = sdp.split("m=")[1:]
+    assert [s.split(" ")[0] for s in sections] == ["audio", "video"], sdp
+    assert "a=recvonly" in sections[1] and "VP8/90000" in sections[1], sections[1]
+    assert sent >= 150, f"aiortc sent {sent} video packets"
+    line = server.wait_for_line("browser left", 10)
+    received = int(re.search(r"video_received=(\d+)", line).group(1))
+    keyframes = int(re.search(r"video_keyframes=(\d+)", line).group(1))
+    assert received >= 0.9 * sent and keyframes >= 1, line
+    assert sum(len(frame) for frame in heard) > 48000, "the audio still comes"

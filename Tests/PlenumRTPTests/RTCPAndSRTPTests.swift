@@ -46,6 +46,24 @@ import Testing
         #expect(blocks.first?.fractionLost == 10 && blocks.first?.cumulativeLost == 1 && blocks.first?.jitter == 3)
     }
 
+    /// Video feedback (issue 15): PLI written and read back, FIR and generic NACK read, a feedback
+    /// packet too short for its header refused.
+    @Test func videoFeedbackIsReadAndWritten() throws {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let length = buffer.withUnsafeMutableBytes { RTCP.writePictureLossIndication(into: $0, sender: 1, media: 0xBEEF) }
+        #expect(length == 12 && Array(buffer[..<4]) == [0x81, 206, 0, 2])
+        let fir: [UInt8] = [0x84, 206, 0, 4, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0x12, 0x34, 5, 0, 0, 0]
+        let nack: [UInt8] = [0x81, 205, 0, 4, 0, 0, 0, 7, 0, 0, 0, 9, 0, 100, 0b1000_0001, 0b0000_0011, 0, 200, 0, 0]
+        var items: [RTCP.Item] = []
+        try (Array(buffer[..<length]) + fir + nack).withUnsafeBytes { try RTCP.parse($0, item: { items.append($0) }) }
+        #expect(items == [
+            .pictureLossIndication(sender: 1, media: 0xBEEF), .fullIntraRequest(sender: 7, media: 0x1234),
+            .negativeAcknowledgement(sender: 7, media: 9, entries: 2, lost: 1 + 4 + 1),
+        ])
+        let short: [UInt8] = [0x81, 206, 0, 1, 0, 0, 0, 1]
+        #expect(throws: RTCP.ParseError.badLength) { try short.withUnsafeBytes { try RTCP.parse($0, item: { _ in }) } }
+    }
+
     @Test func malformedRTCPIsRejected() {
         let cases: [[UInt8]] = [[0x80, 201], [0x80, 201, 0, 9, 0, 0, 0, 1], [0x40, 201, 0, 1, 0, 0, 0, 1], [0x80, 111, 0, 1, 0, 0, 0, 1],
                                 [0x81, 201, 0, 1, 0, 0, 0, 1]]

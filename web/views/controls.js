@@ -24,6 +24,11 @@ function renderControls() {
   $("mute-all").hidden = !store.may("muteOthers");
   $("open-locks").hidden = !store.may("lockSettings");
   $("end-meeting").hidden = !store.may("endMeeting");
+  // Cameras start off; the button is there for whoever may share one (issue 15).
+  $("camera").hidden = !store.may("shareCamera");
+  $("camera").setAttribute("aria-pressed", String(state.cameraOn));
+  $("camera-label").textContent = state.cameraOn ? t("stopCamera") : t("startCamera");
+  $("camera-icon").setAttribute("href", state.cameraOn ? "icons.svg#camera" : "icons.svg#camera-off");
 }
 
 /// The side panel: which tab, and on phones whether the sheet is open.
@@ -55,7 +60,20 @@ function closeMenu() {
 }
 
 export function setUpControls(session, leave) {
-  store.watch(["participants", "memberId", "muted", "listenOnly", "permissions", "lock", "role"], renderControls);
+  store.watch(["participants", "memberId", "muted", "listenOnly", "permissions", "lock", "role", "cameraOn"], renderControls);
+  $("camera").addEventListener("click", async () => {
+    const s = session();
+    if (!s) return;
+    $("camera").disabled = true;
+    try {
+      if (store.state.cameraOn) await s.stopCamera();
+      else await s.startCamera();
+    } catch (error) {
+      store.emit("toast", error && error.name === "NotAllowedError" ? t("cameraDenied") : t("cameraMissing"));
+    } finally {
+      $("camera").disabled = false;
+    }
+  });
   store.watch(["panel", "sheetOpen"], renderPanel);
   locale.addEventListener("change", renderControls);
   $("mute").addEventListener("click", () => {

@@ -47,7 +47,70 @@ function render() {
   }
 }
 
+/// Camera tiles, kept by key (a video element re-given its stream would restart), in a grid that
+/// replaces the speaker card while anybody's camera is on: one's own (mirrored, like a mirror) and each
+/// receive slot that carries somebody's. The talking ring is the participant's.
+const tiles = new Map();
+
+function tile(key, stream, member, self) {
+  let figure = tiles.get(key);
+  if (!figure) {
+    figure = document.createElement("figure");
+    figure.className = "tile";
+    const video = document.createElement("video");
+    video.autoplay = true;
+    video.playsInline = true;
+    video.muted = true; // the sound comes mixed, through the audio element
+    const caption = document.createElement("figcaption");
+    figure.append(video, caption);
+    tiles.set(key, figure);
+  }
+  const video = figure.querySelector("video");
+  if (video.srcObject !== stream) {
+    video.srcObject = stream;
+    video.play().catch(() => {});
+  }
+  const person = store.state.participants.get(member);
+  const name = person ? person.name : "";
+  figure.querySelector("figcaption").textContent = self ? t("youCamera") : name;
+  figure.setAttribute("aria-label", self ? t("youCamera") : t("cameraOf", { name }));
+  figure.classList.toggle("self", self);
+  figure.classList.toggle("talking", !!person && !!person.talking && !person.muted);
+  figure.dataset.member = String(member);
+  return figure;
+}
+
+/// One MediaStream per receive slot and track (a new one each render would restart the video).
+const slotStreams = new Map();
+function slotStream(mid, track) {
+  const known = slotStreams.get(mid);
+  if (known && known.track === track) return known.stream;
+  const stream = new MediaStream([track]);
+  slotStreams.set(mid, { track, stream });
+  return stream;
+}
+
+function renderVideos() {
+  const state = store.state;
+  const shown = [];
+  if (state.localVideo) shown.push(tile("self", state.localVideo, state.memberId, true));
+  for (const [mid, member] of state.videoSlots) {
+    const track = state.videoTracks.get(mid);
+    if (!track) continue;
+    shown.push(tile(mid, slotStream(mid, track), member, false));
+  }
+  for (const [key, figure] of tiles) if (!shown.includes(figure)) tiles.delete(key);
+  const grid = $("video-grid");
+  const current = [...grid.children];
+  if (current.length !== shown.length || current.some((node, i) => node !== shown[i])) grid.replaceChildren(...shown);
+  grid.dataset.count = String(shown.length);
+  grid.hidden = shown.length === 0;
+  $("speaker-card").hidden = shown.length > 0;
+}
+
 export function setUpStage() {
+  store.watch(["localVideo", "videoSlots", "videoTracks", "participants", "memberId"], renderVideos);
+  locale.addEventListener("change", renderVideos);
   store.watch(["participants", "memberId"], render);
   locale.addEventListener("change", render);
   // The hold after the last word ends by itself.

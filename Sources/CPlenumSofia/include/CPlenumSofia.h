@@ -139,6 +139,17 @@ typedef struct {
     int audio_level_extension;  // extmap id of urn:ietf:params:rtp-hdrext:ssrc-audio-level, or 0
 } plenum_sdp_audio;
 
+/// One line of an SDP as sofia parsed it, for `plenum_sdp_walk`: `media` is -1 at the session level,
+/// else the media description's index. A media line comes with `name` NULL and `value`
+/// "<kind> <port> <proto> <fmt> <fmt>…" (port 0 when rejected); then its attributes, with the
+/// direction sofia folded into its mode given back as an attribute ("sendrecv", …), and rtpmaps and
+/// fmtps sofia consumed (known transports) given back too. Pointers live during the call only.
+typedef void (*plenum_sdp_visit)(void *context, int media, const char *name, const char *value);
+
+/// Parses `sdp` with sofia and visits the session's attributes and each media description in order.
+/// Returns 0, or -1 with `error` filled (not SDP, a malformed media line).
+int plenum_sdp_walk(const char *sdp, size_t length, plenum_sdp_visit visit, void *context, char *error, size_t error_capacity);
+
 /// Parses `sdp` and describes its first audio stream. Returns 0, or -1 with `error` filled (not SDP,
 /// no audio stream, no connection address).
 int plenum_sdp_parse_audio(const char *sdp, size_t length, plenum_sdp_audio *audio, char *error, size_t error_capacity);
