@@ -18,7 +18,8 @@ export class Session {
     this.qualityTimer = null;
     // Video (issue 15): our camera's transceiver, the receive slots (mid → the camera id they carry,
     // null when free) and the cameras waiting for a slot. One renegotiation at a time.
-    this.camera = null; // { stream, transceiver }
+    this.camera = null; // { stream, transceiver, published }
+    this.screen = null; // a shared screen: { stream, transceiver, published }
     this.slots = new Map();
     this.wanted = [];
     this.negotiating = false;
@@ -179,35 +180,59 @@ export class Session {
     }
     this.negotiating = true;
     try {
-      // Cameras waiting for a slot take a free one, or a new receive-only transceiver.
+      // Cameras waiting for a slot take a free one, or a new receive-only transceiver (its mid is
+      // known once the offer is set).
+      const added = [];
       for (const id of this.wanted) {
         const free = [...this.slots.entries()].find(([, stream]) => stream === null);
         if (free) this.slots.set(free[0], id);
-        else this.pendingSlots = (this.pendingSlots || []).concat([{ id, transceiver: this.pc.addTransceiver("video", { direction: "recvonly" }) }]);
+        else added.push({ id, transceiver: this.pc.addTransceiver("video", { direction: "recvonly" }) });
       }
       this.wanted = [];
       await this.pc.setLocalDescription(await this.pc.createOffer());
-      for (const { id, transceiver } of this.pendingSlots || []) if (transceiver.mid) this.slots.set(transceiver.mid, id);
-      this.pendingSlots = [];
-      this.send({ type: "renegotiate", sdp: this.pc.localDescription.sdp, subscriptions: Object.fromEntries(this.slots) });
+      for (const { id, transceiver } of added) if (transceiver.mid) this.slots.set(transceiver.mid, id);
+      const message = { type: "renegotiate", sdp: this.pc.localDescription.sdp, subscriptions: Object.fromEntries(this.slots) };
+      if (this.screen && this.screen.transceiver.mid) message.screen = this.screen.transceiver.mid;
+      this.send(message);
     } catch (error) {
       console.warn("renegotiate", error);
-      this.negotiating = false;
+      this.finishNegotiation();
     }
   }
 
   async onRenegotiated(sdp) {
     try {
       await this.pc.setRemoteDescription({ type: "answer", sdp });
+      if (this.camera) this.camera.published = true;
+      if (this.screen) this.screen.published = true;
     } catch (error) {
       console.warn("renegotiated", error);
     }
-    this.negotiating = false;
     this.publishSlots();
+    this.finishNegotiation();
+  }
+
+  /// One negotiation ended (answered, refused or failed): what was asked for meanwhile is offered now.
+  finishNegotiation() {
+    this.negotiating = false;
     if (this.again) {
       this.again = false;
       this.renegotiate();
     }
+  }
+
+  /// The server refused our offer (a camera the meeting does not allow now): the offer is rolled
+  /// back, a camera it would have started goes off again, and queued changes are offered anew.
+  async onRenegotiateRefused(message) {
+    try {
+      await this.pc.setLocalDescription({ type: "rollback" });
+    } catch (error) {
+      console.warn("rollback", error);
+    }
+    if (this.camera && !this.camera.published) await this.dropCamera();
+    if (this.screen && !this.screen.published) this.dropScreen();
+    store.emit("toast", errorText(message));
+    this.finishNegotiation();
   }
 
   /// The room's cameras changed: slots of cameras gone are freed, new cameras are asked for.
@@ -232,7 +257,7 @@ export class Session {
     const shown = new Map();
     for (const [mid, id] of this.slots) {
       const camera = (store.state.cameras || []).find((c) => c.id === id);
-      if (camera) shown.set(mid, camera.member);
+      if (camera) shown.set(mid, { member: camera.member, kind: camera.kind || "camera" });
     }
     store.set({ videoSlots: shown });
   }
@@ -252,21 +277,65 @@ export class Session {
   /// Turns it off: the capture ends (the browser's camera light goes off) and the m-line goes inactive.
   async stopCamera() {
     if (!this.camera) return;
-    for (const track of this.camera.stream.getTracks()) track.stop();
-    await this.camera.transceiver.sender.replaceTrack(null).catch(() => {});
-    this.camera.transceiver.direction = "inactive";
-    this.camera = null;
-    store.set({ cameraOn: false, localVideo: null });
+    await this.dropCamera();
     await this.renegotiate();
+  }
+
+  /// The camera off here (capture ended, its m-line inactive from the next offer on).
+  async dropCamera() {
+    const camera = this.camera;
+    this.camera = null;
+    for (const track of camera.stream.getTracks()) track.stop();
+    await camera.transceiver.sender.replaceTrack(null).catch(() => {});
+    try {
+      camera.transceiver.direction = "inactive";
+    } catch {} // a transceiver that a rollback stopped
+    store.set({ cameraOn: false, localVideo: null });
+  }
+
+  /// Shares a screen, a window or a tab (the browser asks which): sharp text at a low frame rate
+  /// (content hint "detail"), on a transceiver of its own. The browser's own "Stop sharing" ends it too.
+  async startScreen() {
+    const stream = await navigator.mediaDevices.getDisplayMedia({
+      video: { frameRate: { ideal: 5, max: 10 }, width: { max: 2560 }, height: { max: 1600 } },
+      audio: false, // a shared tab's sound does not reach the room yet: nothing is captured for nothing
+    });
+    const track = stream.getVideoTracks()[0];
+    track.contentHint = "detail";
+    track.addEventListener("ended", () => this.stopScreen());
+    const transceiver = this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+    this.screen = { stream, transceiver, published: false };
+    store.set({ screenOn: true, localScreen: stream });
+    await this.renegotiate();
+  }
+
+  async stopScreen() {
+    if (!this.screen) return;
+    this.dropScreen();
+    await this.renegotiate();
+  }
+
+  dropScreen() {
+    const screen = this.screen;
+    this.screen = null;
+    for (const track of screen.stream.getTracks()) track.stop();
+    screen.transceiver.sender.replaceTrack(null).catch(() => {});
+    try {
+      screen.transceiver.direction = "inactive";
+    } catch {} // a transceiver that a rollback stopped
+    store.set({ screenOn: false, localScreen: null });
   }
 
   /// The server no longer knows the session: join again with the same token and a new connection.
   async rejoin() {
     this.pc.close();
     if (this.camera) for (const track of this.camera.stream.getTracks()) track.stop();
+    if (this.screen) for (const track of this.screen.stream.getTracks()) track.stop();
     this.camera = null;
+    this.screen = null;
     this.slots = new Map();
-    store.set({ participants: new Map(), cameraOn: false, localVideo: null, videoTracks: new Map(), videoSlots: new Map() });
+    store.set({ participants: new Map(), cameraOn: false, localVideo: null, screenOn: false, localScreen: null,
+      videoTracks: new Map(), videoSlots: new Map() });
     this.pc = this.makePeerConnection();
     await this.sendJoin();
   }
@@ -314,6 +383,7 @@ export class Session {
           mainWelcome: message.welcome ? welcomeText(message.welcome) : state.mainWelcome,
           presenter: message.presenter ?? null,
           logoutURL: message.logoutURL ?? null,
+          disabledFeatures: message.disabledFeatures || [],
         });
         if (state.status === "statusWaiting" || state.status === "statusConnecting") {
           const connected = ["connected", "completed"].includes(this.pc.iceConnectionState);
@@ -326,6 +396,15 @@ export class Session {
         break;
       case "cameras":
         this.onCameras(message.cameras || []);
+        break;
+      case "screen-stopped":
+        store.emit("toast", t("screenStopped"));
+        this.stopScreen();
+        break;
+      case "camera-stopped":
+        // A moderator stopped our camera, or locked the viewers' cameras: it goes off here too.
+        store.emit("toast", t(message.reason === "moderator" ? "cameraStoppedByModerator" : "camerasLockedNotice"));
+        this.stopCamera();
         break;
       case "participants":
         // The list anew: the "see other viewers" lock changed what we may see.
@@ -426,7 +505,7 @@ export class Session {
         if (message.code === "session-expired") return this.rejoin();
         // A refused unmute (microphones locked): the microphone stays as the server has it.
         if (message.request === "mute" && store.me) this.setMuted(!!store.me.muted, false);
-        if (message.request === "renegotiate") this.negotiating = false;
+        if (message.request === "renegotiate") return this.onRenegotiateRefused(message);
         if (message.request === "join" || (!message.request && message.code.startsWith("connection-"))) {
           this.finish(null, errorText(message), message.code);
         } else {
@@ -461,7 +540,9 @@ export class Session {
     }
     if (this.pc) this.pc.close();
     if (this.camera) for (const track of this.camera.stream.getTracks()) track.stop();
+    if (this.screen) for (const track of this.screen.stream.getTracks()) track.stop();
     this.camera = null;
+    this.screen = null;
     this.audioElement.srcObject = null;
   }
 }

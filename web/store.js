@@ -35,11 +35,14 @@ export class Store extends EventTarget {
       quality: null, // good | fair | poor, from the connection's statistics
       panel: "participants", // the side panel's tab
       sheetOpen: false, // on phones the side panel is a sheet
+      disabledFeatures: [], // what the meeting's create switched off: cameras, screenshare, chat, breakoutRooms
       cameras: [], // the room's published cameras: { id, member }
       cameraOn: false,
       localVideo: null, // our camera's MediaStream (the self view)
+      screenOn: false,
+      localScreen: null, // the screen we share (its preview)
       videoTracks: new Map(), // receive slot (mid) → its track
-      videoSlots: new Map(), // receive slot (mid) → the member whose camera it carries
+      videoSlots: new Map(), // receive slot (mid) → { member, kind } of the camera or screen it carries
     };
   }
 

@@ -99,6 +99,8 @@ public enum BigBlueButtonAPI {
         lock.disablePublicChat = bool("lockSettingsDisablePublicChat")
         lock.disablePrivateChat = bool("lockSettingsDisablePrivateChat")
         lock.hideUserList = bool("lockSettingsHideUserList")
+        lock.disableCamera = bool("lockSettingsDisableCam")
+        lock.hideViewersCameras = bool("webcamsOnlyForModerator")
         let metadata = request.metadata
         // Plenum's own parameter: the language phone callers hear (BigBlueButton has none).
         let language = request.value("language").map { $0.lowercased() }
@@ -112,6 +114,11 @@ public enum BigBlueButtonAPI {
             lock: lock, muteOnStart: bool("muteOnStart"), logoutURL: request.value("logoutURL") ?? "",
             metadata: Dictionary(metadata, uniquingKeysWith: { a, _ in a }), metadataOrder: metadata.map(\.0))
         settings.language = language
+        settings.meetingCameraCap = max(0, int("meetingCameraCap"))
+        if let cap = request.value("userCameraCap").flatMap({ Int($0) }) { settings.userCameraCap = max(0, cap) }
+        settings.disabledFeatures = Set((request.value("disabledFeatures") ?? "").split(separator: ",").compactMap {
+            Feature(rawValue: $0.trimmingCharacters(in: .whitespaces))
+        })
         return .success(settings)
     }
 
@@ -265,7 +272,7 @@ public enum BigBlueButtonAPI {
         w.element("participantCount", m.participantCount)
         w.element("listenerCount", m.listenerCount)
         w.element("voiceParticipantCount", m.voiceParticipantCount)
-        w.element("videoCount", 0)
+        w.element("videoCount", m.videoCount)
         w.element("maxUsers", m.settings.maxParticipants)
         w.element("moderatorCount", m.moderatorCount)
         w.group("attendees") { w in
@@ -277,7 +284,7 @@ public enum BigBlueButtonAPI {
                     w.element("isPresenter", a.isPresenter)
                     w.element("isListeningOnly", a.listenOnly)
                     w.element("hasJoinedVoice", a.hasJoinedVoice)
-                    w.element("hasVideo", false)
+                    w.element("hasVideo", a.cameras > 0)
                     w.element("clientType", a.kind == .phone ? "DIAL-IN" : "HTML5")
                 }
             }

@@ -23,6 +23,11 @@ public struct LockSettings: Sendable, Equatable, Codable {
     /// BigBlueButton's "see other viewers in the users list" off: viewers see only the moderators and
     /// themselves in the list, hear no news of other viewers, and cannot write to them privately.
     public var hideUserList = false
+    /// Viewers may not share a camera (BigBlueButton's lockSettingsDisableCam); turning it on stops theirs.
+    public var disableCamera = false
+    /// Viewers see only the moderators' cameras and their own (BigBlueButton's webcamsOnlyForModerator,
+    /// "see other viewers' webcams" off); moderators see every camera.
+    public var hideViewersCameras = false
     public init() {}
 
     public init(from decoder: Decoder) throws {
@@ -32,7 +37,15 @@ public struct LockSettings: Sendable, Equatable, Codable {
         disablePublicChat = try c.decodeIfPresent(Bool.self, forKey: .disablePublicChat) ?? false
         disablePrivateChat = try c.decodeIfPresent(Bool.self, forKey: .disablePrivateChat) ?? false
         hideUserList = try c.decodeIfPresent(Bool.self, forKey: .hideUserList) ?? false
+        disableCamera = try c.decodeIfPresent(Bool.self, forKey: .disableCamera) ?? false
+        hideViewersCameras = try c.decodeIfPresent(Bool.self, forKey: .hideViewersCameras) ?? false
     }
+}
+
+/// What `create` can switch off for a whole meeting (BigBlueButton's `disabledFeatures`, a comma
+/// list; the names Plenum does not have yet are ignored, as BigBlueButton ignores unknown ones).
+public enum Feature: String, Sendable, CaseIterable, Codable {
+    case cameras, screenshare, chat, breakoutRooms
 }
 
 /// A meeting's parameters from `create`.
@@ -59,6 +72,13 @@ public struct MeetingSettings: Sendable, Equatable {
     /// A breakout room's parent meeting and its place (1–16) among the parent's rooms.
     public var parentMeetingID: String? = nil
     public var sequence = 0
+    /// Cameras at once in the meeting (all its rooms; 0: unlimited) and per participant (BigBlueButton's
+    /// meetingCameraCap, default 0, and userCameraCap, default 3).
+    public var meetingCameraCap = 0
+    public var userCameraCap = 3
+    public var disabledFeatures: Set<Feature> = []
+
+    public func isEnabled(_ feature: Feature) -> Bool { !disabledFeatures.contains(feature) }
 
     /// A breakout room of `parent`: number `sequence` (1–16), the parent's voice bridge with the room's
     /// two-digit index appended (so no room's number is a prefix of another's), the parent's locks.
@@ -92,6 +112,8 @@ public struct Attendee: Sendable, Equatable {
     /// The room it is in (a voice bridge): the meeting's own, or one of its breakout rooms'.
     public var room: String
     public var joinedAt: Millis
+    /// The cameras it publishes now, as its media loop reported them.
+    public var cameras = 0
 
     public init(memberID: Int, userID: String, fullName: String, role: Role, kind: Kind, listenOnly: Bool, room: String,
                 joinedAt: Millis) {
@@ -220,10 +242,12 @@ public struct MeetingSnapshot: Sendable {
         public var listenOnly: Bool
         public var hasJoinedVoice: Bool
         public var isPresenter: Bool
+        public var cameras: Int
 
         public init(userID: String, fullName: String, role: String, kind: Attendee.Kind, listenOnly: Bool, hasJoinedVoice: Bool,
-                    isPresenter: Bool = false) {
+                    isPresenter: Bool = false, cameras: Int = 0) {
             self.isPresenter = isPresenter
+            self.cameras = cameras
             self.userID = userID
             self.fullName = fullName
             self.role = role
@@ -263,4 +287,6 @@ public struct MeetingSnapshot: Sendable {
     public var listenerCount: Int { attendees.filter(\.listenOnly).count }
     public var voiceParticipantCount: Int { attendees.filter(\.hasJoinedVoice).count }
     public var moderatorCount: Int { attendees.filter { $0.role == "MODERATOR" }.count }
+    /// The cameras published in this room (BigBlueButton's videoCount: balancers weigh meetings by it).
+    public var videoCount: Int { attendees.reduce(0) { $0 + $1.cameras } }
 }

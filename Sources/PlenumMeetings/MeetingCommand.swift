@@ -15,7 +15,10 @@ public enum ParticipantRequest: Sendable, Equatable {
     case setRole(target: Int, moderator: Bool)
     case endMeeting
     case hand(target: Int?, raised: Bool)
-    case lock(microphone: Bool?, publicChat: Bool?, privateChat: Bool?, hideUserList: Bool? = nil)
+    case lock(microphone: Bool?, publicChat: Bool?, privateChat: Bool?, hideUserList: Bool? = nil, camera: Bool? = nil,
+              hideViewersCameras: Bool? = nil)
+    /// A moderator stops somebody's cameras (never starts them).
+    case stopCamera(target: Int)
     case chat(text: String, to: Int?)
     case deleteChat(messageID: Int)
     case admit(guest: Int, allow: Bool)
@@ -59,6 +62,8 @@ public enum MeetingCommand: Sendable, Equatable {
     case left(memberID: Int)
     /// The bridge renamed a member.
     case renamed(memberID: Int, name: String)
+    /// How many cameras a member publishes now (a fact from its media loop, for getMeetingInfo).
+    case cameras(memberID: Int, count: Int)
     /// A phone caller pressed the help key.
     case helpRequested(memberID: Int)
     case request(from: Int, ParticipantRequest)
@@ -89,6 +94,8 @@ public enum MeetingEffect: Sendable, Equatable {
     case mute(memberID: Int, muted: Bool)
     case rename(memberID: Int, name: String)
     case hand(memberID: Int, raised: Bool)
+    /// The member's cameras stop (a moderator stopped them, or the viewers' cameras were locked).
+    case stopCameras(memberID: Int, reason: CameraStop)
     /// Removed by a moderator: a browser is told and leaves, a phone is hung up.
     case disconnect(memberID: Int)
     /// Moves a member between two rooms of the meeting (a transfer between conferences).
@@ -101,6 +108,11 @@ public enum MeetingEffect: Sendable, Equatable {
     case ended(EndReason)
     /// A moderator decided about a waiting guest.
     case decide(GuestTicket, admit: Bool)
+}
+
+/// Why a member's cameras were stopped (its browser says so).
+public enum CameraStop: String, Sendable, Equatable {
+    case moderator, locked
 }
 
 /// What the server tells browsers about their meeting (docs/signalling.md, "Server → client").
@@ -146,7 +158,7 @@ public enum ControlMessage: Sendable, Equatable, Encodable {
     }
 
     private enum Key: String, CodingKey {
-        case type, id, from, fromName, to, text, time, microphone, publicChat, privateChat, hideViewers, role, permissions, message
+        case type, id, from, fromName, to, text, time, microphone, publicChat, privateChat, hideViewers, camera, viewersCameras, role, permissions, message
         case guests, name, room, sequence, active, rooms, freeJoin, endsAt
     }
 
@@ -163,6 +175,8 @@ public enum ControlMessage: Sendable, Equatable, Encodable {
             try c.encode(lock.disablePublicChat, forKey: .publicChat)
             try c.encode(lock.disablePrivateChat, forKey: .privateChat)
             try c.encode(lock.hideUserList, forKey: .hideViewers)
+            try c.encode(lock.disableCamera, forKey: .camera)
+            try c.encode(lock.hideViewersCameras, forKey: .viewersCameras)
         case .role(let memberID, let role):
             try c.encode(memberID, forKey: .id)
             try c.encode(role, forKey: .role)

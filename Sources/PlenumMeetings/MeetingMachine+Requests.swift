@@ -63,6 +63,9 @@ extension MeetingMachine {
             }
             let newRole: Role = moderator ? roles.moderator : .viewer
             attendees[index].role = newRole
+            if attendees[index].cameras > 0, !newRole.may(.shareCamera) || (lock.disableCamera && !newRole.isModerator) {
+                out.append(.stopCameras(memberID: target, reason: .locked))
+            }
             if attendees[index].kind == .browser { out.append(.send(.you(newRole), to: [target])) }
             out.append(.send(.role(memberID: target, role: newRole.name), to: browsers(in: sender.room)))
             // A new moderator sees the waiting room; a former one no longer does.
@@ -81,19 +84,32 @@ extension MeetingMachine {
             }
             out.append(.hand(memberID: memberID, raised: raised))
 
-        case .lock(let microphone, let publicChat, let privateChat, let hideUserList):
+        case .lock(let microphone, let publicChat, let privateChat, let hideUserList, let camera, let hideViewersCameras):
             guard role.may(.lockSettings) else { return .failure(.notAllowed("change lock settings")) }
             guard kind == .meeting else { return .failure(.notAMeeting) }
             if let microphone { lock.disableMicrophone = microphone }
             if let publicChat { lock.disablePublicChat = publicChat }
             if let privateChat { lock.disablePrivateChat = privateChat }
             if let hideUserList { lock.hideUserList = hideUserList }
+            if let camera { lock.disableCamera = camera }
+            if let hideViewersCameras { lock.hideViewersCameras = hideViewersCameras }
             if lock.disableMicrophone {
                 for other in attendees where !other.role.isModerator { out.append(.mute(memberID: other.memberID, muted: true)) }
             }
+            if lock.disableCamera {
+                for other in attendees where !other.role.isModerator && other.cameras > 0 {
+                    out.append(.stopCameras(memberID: other.memberID, reason: .locked))
+                }
+            }
             out.append(.send(.lock(lock), to: browsers()))
 
+        case .stopCamera(let target):
+            guard role.may(.muteOthers) else { return .failure(.notAllowed("stop cameras")) }
+            guard inRoom(target) != nil, target != sender.memberID else { return .failure(.noSuchParticipant) }
+            out.append(.stopCameras(memberID: target, reason: .moderator))
+
         case .chat(let text, let to):
+            guard settings.isEnabled(.chat) else { return .failure(.featureDisabled("chat")) }
             let locked = !role.isModerator
             if let to {
                 guard role.may(.chatPrivately) else { return .failure(.notAllowed("chat privately")) }
@@ -138,6 +154,7 @@ extension MeetingMachine {
 
         case .startBreakouts, .extendBreakouts, .endBreakouts, .visitBreakout, .messageBreakouts, .chooseBreakout:
             guard kind == .meeting else { return .failure(.notAMeeting) }
+            guard settings.isEnabled(.breakoutRooms) else { return .failure(.featureDisabled("breakoutRooms")) }
             return performBreakout(request, by: sender, now: now, isNumberFree: isNumberFree, into: &out)
         }
         return .success(())

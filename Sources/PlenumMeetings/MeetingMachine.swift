@@ -194,6 +194,36 @@ public struct MeetingMachine: Sendable {
         return role.isModerator || !lock.disableMicrophone
     }
 
+    /// How many cameras `memberID` may publish at once, given how many the meeting's other members
+    /// publish now; a refusal says why none (the role, a disabled feature, the viewers' lock, a cap).
+    public func cameraAllowance(_ memberID: Int, othersInMeeting: Int) -> Result<Int, SignalError> {
+        let role = attendee(memberID)?.role ?? .viewer
+        guard role.may(.shareCamera) else { return .failure(.notAllowed("share a camera")) }
+        guard settings.isEnabled(.cameras) else { return .failure(.featureDisabled("cameras")) }
+        if lock.disableCamera, !role.isModerator { return .failure(.camerasLocked) }
+        let own = settings.userCameraCap > 0 ? settings.userCameraCap : Int.max
+        let left = settings.meetingCameraCap > 0 ? max(0, settings.meetingCameraCap - othersInMeeting) : Int.max
+        let allowed = min(own, left)
+        return allowed > 0 ? .success(allowed) : .failure(.cameraLimit)
+    }
+
+    /// Whether `memberID` may share its screen: the presenter or a moderator, unless `create` switched
+    /// screen sharing off (one screen at a time is the media loop's to keep, which sees them all).
+    public func mayShareScreen(_ memberID: Int) -> Result<Void, SignalError> {
+        guard settings.isEnabled(.screenshare) else { return .failure(.featureDisabled("screenshare")) }
+        guard let attendee = attendee(memberID), attendee.role.isModerator || presenter == memberID else {
+            return .failure(.notAllowed("share a screen (the presenter does)"))
+        }
+        return .success(())
+    }
+
+    /// Whether `viewer` sees the camera of `publisher`: always, unless viewers' cameras are for the
+    /// moderators only (then a viewer sees the moderators' cameras and its own).
+    public func sees(camera publisher: Int, viewer: Int) -> Bool {
+        guard lock.hideViewersCameras, publisher != viewer else { return true }
+        return attendee(viewer)?.role.isModerator == true || attendee(publisher)?.role.isModerator == true
+    }
+
     /// What `memberID` may read of its room's chat.
     public func chat(visibleTo memberID: Int) -> [ChatLog.Message] {
         guard let attendee = attendee(memberID), let room = room(attendee.room) else { return [] }
@@ -253,6 +283,8 @@ public struct MeetingMachine: Sendable {
             if kind == .configuredRoom, !attendees.contains(where: { $0.kind == .browser }) { rooms[0].chat = ChatLog() }
         case .renamed(let memberID, let name):
             if let index = attendees.firstIndex(where: { $0.memberID == memberID }) { attendees[index].fullName = name }
+        case .cameras(let memberID, let count):
+            if let index = attendees.firstIndex(where: { $0.memberID == memberID }) { attendees[index].cameras = count }
         case .helpRequested(let memberID):
             askForHelp(memberID, into: &out)
         case .request(let from, let request):
@@ -417,7 +449,7 @@ extension MeetingMachine {
             attendees: present.map { attendee in
                 .init(userID: attendee.userID, fullName: attendee.fullName, role: attendee.role.isModerator ? "MODERATOR" : "VIEWER",
                       kind: attendee.kind, listenOnly: attendee.listenOnly, hasJoinedVoice: !attendee.listenOnly,
-                      isPresenter: attendee.memberID == presenter)
+                      isPresenter: attendee.memberID == presenter, cameras: attendee.cameras)
             })
         snapshot.breakoutRooms = room.sequence == 0 ? rooms.dropFirst().map(\.meetingID) : []
         snapshot.instance = instance

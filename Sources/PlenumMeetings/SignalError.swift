@@ -41,6 +41,10 @@ public struct SignalError: Error, Equatable, Sendable, CustomStringConvertible {
         case microphonesLocked = "microphones-locked"
         case publicChatLocked = "public-chat-locked"
         case privateChatLocked = "private-chat-locked"
+        case camerasLocked = "cameras-locked"
+        case cameraLimit = "camera-limit"
+        case featureDisabled = "feature-disabled"
+        case screenBusy = "screen-busy"
         case tooManyMessages = "too-many-messages"
         // What a request names.
         case noSuchParticipant = "no-such-participant"
@@ -99,6 +103,10 @@ public struct SignalError: Error, Equatable, Sendable, CustomStringConvertible {
     public static let microphonesLocked = SignalError(.microphonesLocked, "microphones are locked")
     public static let publicChatLocked = SignalError(.publicChatLocked, "public chat is locked")
     public static let privateChatLocked = SignalError(.privateChatLocked, "private chat is locked")
+    public static let camerasLocked = SignalError(.camerasLocked, "viewers' cameras are locked")
+    public static let cameraLimit = SignalError(.cameraLimit, "no more cameras may be shared now")
+    public static let screenBusy = SignalError(.screenBusy, "somebody else shares a screen in this meeting")
+    public static func featureDisabled(_ feature: String) -> SignalError { SignalError(.featureDisabled, "\(feature): switched off in this meeting") }
     public static let tooManyMessages = SignalError(.tooManyMessages, "too many messages; wait a moment")
     public static let noSuchParticipant = SignalError(.noSuchParticipant, "no such participant")
     public static let noSuchGuest = SignalError(.noSuchGuest, "no such guest")

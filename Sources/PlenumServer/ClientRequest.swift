@@ -40,6 +40,8 @@ public enum ClientRequest: Sendable {
         public var sdp: String
         /// Receive slot (mid) → the camera it should carry (an id from `cameras`), or null for none.
         public var subscriptions: [String: String?]?
+        /// The mid of the video m-line that carries a shared screen (absent: none).
+        public var screen: String?
     }
 
     public var isLeave: Bool {
@@ -79,16 +81,19 @@ public enum ClientRequest: Sendable {
         "promote": { data, decoder in .action(.setRole(target: try decoder.decode(Target.self, from: data).id, moderator: true)) },
         "demote": { data, decoder in .action(.setRole(target: try decoder.decode(Target.self, from: data).id, moderator: false)) },
         "end-meeting": { _, _ in .action(.endMeeting) },
+        "stop-camera": { data, decoder in .action(.stopCamera(target: try decoder.decode(Target.self, from: data).id)) },
         "hand": { data, decoder in
             struct Hand: Decodable { var raised: Bool; var id: Int? }
             let h = try decoder.decode(Hand.self, from: data)
             return .action(.hand(target: h.id, raised: h.raised))
         },
         "lock": { data, decoder in
-            struct Lock: Decodable { var microphone: Bool?; var publicChat: Bool?; var privateChat: Bool?; var hideViewers: Bool? }
+            struct Lock: Decodable {
+                var microphone: Bool?, publicChat: Bool?, privateChat: Bool?, hideViewers: Bool?, camera: Bool?, viewersCameras: Bool?
+            }
             let l = try decoder.decode(Lock.self, from: data)
             return .action(.lock(microphone: l.microphone, publicChat: l.publicChat, privateChat: l.privateChat,
-                                 hideUserList: l.hideViewers))
+                                 hideUserList: l.hideViewers, camera: l.camera, hideViewersCameras: l.viewersCameras))
         },
         "chat": { data, decoder in
             struct Chat: Decodable { var text: String; var to: Int? }

@@ -179,6 +179,8 @@ public final class MeetingManager: MediaLoopHook {
             conference(holding: memberID, target: target)?.rename(memberID, to: name)
         case .hand(let memberID, let raised):
             conference(holding: memberID, target: target)?.setHandRaised(memberID, raised)
+        case .stopCameras(let memberID, let reason):
+            webrtc?.stopCameras(memberID: memberID, reason: reason)
         case .disconnect(let memberID):
             if webrtc?.hasBrowser(memberID: memberID) == true {
                 webrtc?.disconnect(memberID: memberID, reason: "removed")
@@ -339,6 +341,12 @@ public final class MeetingManager: MediaLoopHook {
         guard let target = ensureTarget(room: room) else { return reply(.failure(.noSuchRoom)) }
         submit(target, .browserEntered(memberID: memberID, userID: userID, name: name, role: role, listenOnly: listenOnly, room: room),
                reply: reply)
+    }
+
+    /// A browser publishes `count` cameras now (its meeting counts them for getMeetingInfo).
+    func camerasChanged(memberID: Int, count: Int, room: String) {
+        guard let target = target(room: room) else { return }
+        submit(target, .cameras(memberID: memberID, count: count))
     }
 
     /// A browser's request about its meeting, under its role there.

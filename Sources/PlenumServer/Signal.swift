@@ -81,7 +81,7 @@ public enum Signal {
     /// The meeting's locks as browsers see them (empty outside meetings).
     struct Locks: Encodable {
         var lock: LockSettings?
-        enum CodingKeys: String, CodingKey { case microphone, publicChat, privateChat, hideViewers }
+        enum CodingKeys: String, CodingKey { case microphone, publicChat, privateChat, hideViewers, camera, viewersCameras }
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             guard let lock else { return }
@@ -89,6 +89,8 @@ public enum Signal {
             try c.encode(lock.disablePublicChat, forKey: .publicChat)
             try c.encode(lock.disablePrivateChat, forKey: .privateChat)
             try c.encode(lock.hideUserList, forKey: .hideViewers)
+            try c.encode(lock.disableCamera, forKey: .camera)
+            try c.encode(lock.hideViewersCameras, forKey: .viewersCameras)
         }
     }
 
@@ -108,6 +110,8 @@ public enum Signal {
         var presenter: OrNull<Int>
         /// Where the page sends its people when they leave or the meeting ends (the meeting's `logoutURL`).
         var logoutURL: String?
+        /// What the meeting's `create` switched off (`cameras`, `screenshare`, `chat`, `breakoutRooms`).
+        var disabledFeatures: [String]
     }
 
     /// A field that is always there: null when it has no value.
@@ -121,12 +125,12 @@ public enum Signal {
 
     public static func answer(sdp: String, memberID: Int, session: String, restart: Bool, role: Role, roomName: String,
                               welcome: String, participants: [Participant], chat: [ChatLog.Message], lock: LockSettings?,
-                              presenter: Int? = nil, logoutURL: String? = nil) -> String {
+                              presenter: Int? = nil, logoutURL: String? = nil, disabledFeatures: [String] = []) -> String {
         encode(Typed(type: "answer", body: Answer(
             sdp: sdp, memberId: memberID, session: session, restart: restart, role: role.name,
             permissions: role.permissions.map(\.rawValue).sorted(), roomName: roomName, welcome: welcome,
             participants: participants, chat: chat, lock: Locks(lock: lock), presenter: OrNull(value: presenter),
-            logoutURL: logoutURL.flatMap(webAddress))))
+            logoutURL: logoutURL.flatMap(webAddress), disabledFeatures: disabledFeatures)))
     }
 
     /// An absolute http(s) address, or nil: nothing else (no `javascript:`) becomes a link in the page.
@@ -145,10 +149,12 @@ public enum Signal {
         encode(Typed(type: "participants", body: Participants(participants: participants)))
     }
 
-    /// A camera (or screen) published in the room: its id for subscriptions and whose it is.
+    /// A camera (or screen) published in the room: its id for subscriptions, whose it is, and which
+    /// (`camera` or `screen`).
     public struct Camera: Encodable, Sendable, Equatable {
         public var id: String
         public var member: Int
+        public var kind: String
     }
     struct Cameras: Encodable { var cameras: [Camera] }
 
@@ -158,6 +164,18 @@ public enum Signal {
     struct Renegotiated: Encodable { var sdp: String }
 
     /// The answer to `renegotiate`.
+    struct ScreenStopped: Encodable { var reason: String }
+    /// The receiver's screen share was stopped (`reason`: "presenter": it no longer presents).
+    static func screenStopped(reason: String) -> String {
+        encode(Typed(type: "screen-stopped", body: ScreenStopped(reason: reason)))
+    }
+
+    struct CameraStopped: Encodable { var reason: String }
+    /// The receiver's cameras were stopped (`reason`: "moderator" or "locked"); it turns them off.
+    static func cameraStopped(reason: CameraStop) -> String {
+        encode(Typed(type: "camera-stopped", body: CameraStopped(reason: reason.rawValue)))
+    }
+
     static func renegotiated(sdp: String) -> String { encode(Typed(type: "renegotiated", body: Renegotiated(sdp: sdp))) }
 
     struct EchoAnswer: Encodable { var sdp: String; var seconds: Int }

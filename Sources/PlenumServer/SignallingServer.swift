@@ -430,7 +430,8 @@ struct SignallingSession {
                 return refuse(.messageTooLarge, type)
             }
             let result = await loop.run { context -> Result<Void, SignalError> in
-                context.hook(WebRTCManager.self)?.renegotiate(id, offerSDP: renegotiate.sdp, subscriptions: renegotiate.subscriptions ?? [:])
+                context.hook(WebRTCManager.self)?.renegotiate(
+                    id, offerSDP: renegotiate.sdp, subscriptions: renegotiate.subscriptions ?? [:], screen: renegotiate.screen)
                     ?? .failure(.sessionExpired)
             }
             if case .failure(let error) = result { return refuse(error, type) }

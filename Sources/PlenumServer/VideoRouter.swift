@@ -2,23 +2,27 @@ import PlenumBridge
 import PlenumRTP
 import PlenumWebRTC
 
-/// One published video (a browser's camera): who receives it on which slot, and when its publisher
-/// was last asked for a key frame. Loop-confined; a class so the per-packet path reads it in place.
+/// One published video (a browser's camera or shared screen): who receives it on which slot, and
+/// when its publisher was last asked for a key frame. Loop-confined; a class so the per-packet path
+/// reads it in place.
 final class VideoPublication {
     /// The id browsers subscribe by: the member and the m-line it sends on.
     let id: String
     let member: MemberID
     let mid: String
+    /// A shared screen (one per meeting, seen by everybody) rather than a camera.
+    let isScreen: Bool
     unowned let publisher: WebRTCSession
     /// The publisher's SSRC, once its first packet came (it changes when the browser restarts the track).
     var ssrc: UInt32?
     var subscribers: [(session: WebRTCSession, browser: UInt64, mid: String)] = []
     var lastKeyFrameRequest: UInt64 = 0
 
-    init(member: MemberID, mid: String, publisher: WebRTCSession) {
+    init(member: MemberID, mid: String, publisher: WebRTCSession, isScreen: Bool = false) {
         id = "\(member)-\(mid)"
         self.member = member
         self.mid = mid
+        self.isScreen = isScreen
         self.publisher = publisher
     }
 

@@ -41,6 +41,24 @@ public final class WebRTCManager: MediaLoopHook {
     private var echoTests = 0
     /// The visible members of each room under the "see other viewers" lock, as last told to the outbox.
     private var postedVisibility: [String: Set<MemberID>] = [:]
+    /// The browsers of each room (joined, waiting for their answer, or testing the echo).
+    private var byRoom: [String: Set<UInt64>] = [:]
+
+    /// The browsers in `room`, without scanning the loop's other rooms.
+    private func browsers(in room: String) -> [Browser] { byRoom[room].map { $0.compactMap { sessions[$0] } } ?? [] }
+
+    /// Registers a browser, or moves it to another room, keeping `byRoom` true.
+    private func place(_ browser: Browser, in room: String) {
+        if sessions[browser.id] === browser, let old = byRoom[browser.room] {
+            var rest = old
+            rest.remove(browser.id)
+            byRoom[browser.room] = rest.isEmpty ? nil : rest
+        }
+        sessions[browser.id] = browser
+        browser.room = room
+        byRoom[room, default: []].insert(browser.id)
+    }
+
     /// Every published camera of this loop by its id (issue 15).
     private var publications: [String: VideoPublication] = [:] {
         didSet { watchPortForVideo(!publications.isEmpty) }
@@ -64,8 +82,9 @@ public final class WebRTCManager: MediaLoopHook {
     final class Browser {
         let id: UInt64
         let session: WebRTCSession
-        /// The room it is in: its meeting's, or a breakout room's while it is there.
-        var room: String
+        /// The room it is in: its meeting's, or a breakout room's while it is there (changed only by
+        /// the manager's `place`, which keeps the room index true).
+        fileprivate(set) var room: String
         let member: Member
         let resumeSecret: String
         var feed: AsyncStream<String>.Continuation?
@@ -93,6 +112,14 @@ public final class WebRTCManager: MediaLoopHook {
         /// Its cameras by the m-line they come on, and what its receive slots carry (slot mid → camera).
         var publications: [String: VideoPublication] = [:]
         var subscriptions: [String: VideoPublication] = [:]
+        /// Cameras a moderator or the lock stopped: their m-lines are not forwarded until an offer stops
+        /// sending on them (the browser turns them off when told, and may start again later).
+        var stoppedCameras: Set<String> = []
+        /// The m-line its offer named as a shared screen (`renegotiate`'s `screen`).
+        var screenMid: String?
+        /// Its cameras now (its screen is not one: caps and getMeetingInfo count cameras).
+        var cameraCount: Int { publications.values.reduce(0) { $0 + ($1.isScreen ? 0 : 1) } }
+        var screen: VideoPublication? { publications.values.first(where: \.isScreen) }
         init(id: UInt64, session: WebRTCSession, room: String, member: Member, feed: AsyncStream<String>.Continuation,
              connection: UInt64, role: Role) {
             self.id = id
@@ -271,7 +298,7 @@ public final class WebRTCManager: MediaLoopHook {
         let id = nextID
         nextID += 1
         let browser = Browser(id: id, session: session, room: room, member: member, feed: feed, connection: connection, role: role)
-        sessions[id] = browser
+        place(browser, in: room)
         byMember[member.id] = id
         wireVideo(browser)
         // The meeting's machine takes it in (once the store wrote it): muted on start or by the lock,
@@ -329,7 +356,7 @@ public final class WebRTCManager: MediaLoopHook {
         let browser = Browser(id: id, session: session, room: conference.name, member: member, feed: feed, connection: connection,
                               role: .viewer)
         browser.endsAt = clock + Self.echoTestDuration
-        sessions[id] = browser
+        place(browser, in: conference.name)
         echoTests += 1
         let sdp = session.answer(addresses: port.addresses, fingerprint: port.context.fingerprint, sessionID: id)
         let seconds = Int(Self.echoTestDuration / 1000)
@@ -349,8 +376,9 @@ public final class WebRTCManager: MediaLoopHook {
         browser.welcomed = true
         browser.lastHeard = clock  // silence counts from here
         sendAnswer(browser)
+        holdDisallowedCameras(browser)
         syncVideo(browser)
-        let cameras = cameras(in: browser.room)
+        let cameras = cameras(in: browser.room, for: browser)
         if !cameras.isEmpty { send(browser, .encode { Signal.cameras(cameras) }) }
     }
 
@@ -370,30 +398,46 @@ public final class WebRTCManager: MediaLoopHook {
 
     /// A browser's offer says what it publishes and its subscriptions what it receives: the
     /// publications and the slots follow, and the room hears of cameras that started or stopped.
+    /// What a browser may publish was checked when its offer came (`renegotiate`); a camera the
+    /// moderator or the lock stopped stays off here whatever the browser sends.
     private func syncVideo(_ browser: Browser) {
         guard browser.welcomed else { return }
         var changed = false
-        let role = meetings?.machine(room: browser.room)?.attendee(browser.member.id)?.role ?? browser.role
+        let machine = meetings?.machine(room: browser.room)
+        let role = machine?.attendee(browser.member.id)?.role ?? browser.role
         var published: Set<String> = []
         if role.may(.shareCamera) {
-            for case .receiveVideo(let video) in browser.session.sections { published.insert(video.mid) }
+            for case .receiveVideo(let video) in browser.session.sections where !browser.stoppedCameras.contains(video.mid) {
+                published.insert(video.mid)
+            }
         }
-        for (mid, publication) in browser.publications where !published.contains(mid) {
+        for (mid, publication) in browser.publications where !published.contains(mid) || publication.isScreen != (mid == browser.screenMid) {
             unpublish(publication)
             browser.publications[mid] = nil
             changed = true
         }
         for mid in published where browser.publications[mid] == nil {
-            let publication = VideoPublication(member: browser.member.id, mid: mid, publisher: browser.session)
+            let publication = VideoPublication(member: browser.member.id, mid: mid, publisher: browser.session,
+                                               isScreen: mid == browser.screenMid)
             browser.publications[mid] = publication
             publications[publication.id] = publication
             changed = true
         }
-        // The slots: each carries the camera it names, if that camera is in the browser's room.
+        syncSlots(browser, machine: machine)
+        if changed {
+            announceCameras(in: browser.room)
+            meetings?.camerasChanged(memberID: browser.member.id, count: browser.cameraCount, room: browser.room)
+        }
+    }
+
+    /// The slots: each carries the camera it names, if that camera is in the browser's room and the
+    /// meeting lets the browser see it (viewers' cameras may be for the moderators only).
+    private func syncSlots(_ browser: Browser, machine: MeetingMachine?) {
         var carried: [String: VideoPublication] = [:]
         for case .sendVideo(let slot) in browser.session.sections {
             guard let stream = slot.stream, let publication = publications[stream], publication.publisher !== browser.session,
-                byMember[publication.member].flatMap({ sessions[$0] })?.room == browser.room
+                byMember[publication.member].flatMap({ sessions[$0] })?.room == browser.room,
+                publication.isScreen || machine?.sees(camera: publication.member, viewer: browser.member.id) ?? true
             else { continue }
             carried[slot.mid] = publication
         }
@@ -408,7 +452,6 @@ public final class WebRTCManager: MediaLoopHook {
             if let ssrc = publication.ssrc { browser.session.select(ssrc, onSlot: mid) }
             publication.requestKeyFrame(now: clock, interval: 0)  // the new subscriber starts at a key frame
         }
-        if changed { announceCameras(in: browser.room) }
     }
 
     /// A camera stops: its subscribers' slots go quiet (their browsers free them on the next `cameras`).
@@ -421,28 +464,135 @@ public final class WebRTCManager: MediaLoopHook {
         publications[publication.id] = nil
     }
 
-    private func cameras(in room: String) -> [Signal.Camera] {
-        sessions.values.filter { $0.room == room }.flatMap { browser in
-            browser.publications.values.map { Signal.Camera(id: $0.id, member: $0.member) }
+    /// The cameras of `room` that `viewer` may see (all of them when nil).
+    private func cameras(in room: String, for viewer: Browser? = nil) -> [Signal.Camera] {
+        let machine = viewer == nil ? nil : meetings?.machine(room: room)
+        return browsers(in: room).flatMap { browser in
+            browser.publications.values.compactMap { publication in
+                guard let viewer, let machine, !publication.isScreen, !machine.sees(camera: publication.member, viewer: viewer.member.id)
+                else { return Signal.Camera(id: publication.id, member: publication.member, kind: publication.isScreen ? "screen" : "camera") }
+                return nil
+            }
         }.sorted { $0.id < $1.id }
     }
 
+    /// The room hears its cameras: one list for everybody, or, while viewers' cameras are for the
+    /// moderators only, each browser its own.
     private func announceCameras(in room: String) {
-        let list = cameras(in: room)
-        let audience = sessions.values.filter { $0.room == room && $0.attached }.map(\.id)
-        if !audience.isEmpty { outbox.post(.sendAll(audience, .encode { Signal.cameras(list) })) }
+        let audience = browsers(in: room).filter(\.attached)
+        guard !audience.isEmpty else { return }
+        if meetings?.machine(room: room)?.lock.hideViewersCameras == true {
+            for browser in audience {
+                let list = cameras(in: room, for: browser)
+                send(browser, .encode { Signal.cameras(list) })
+            }
+        } else {
+            let list = cameras(in: room)
+            outbox.post(.sendAll(audience.map(\.id), .encode { Signal.cameras(list) }))
+        }
+    }
+
+    /// The lock or a role changed in `room`: what each browser may see is applied again.
+    private func refreshCameras(_ room: String) {
+        guard !publications.isEmpty else { return }
+        let machine = meetings?.machine(room: room)
+        for browser in browsers(in: room) where browser.welcomed { syncSlots(browser, machine: machine) }
+        announceCameras(in: room)
+    }
+
+    /// A moderator stopped a member's cameras, or locked the viewers' cameras: they stop now, and the
+    /// browser is told to turn them off (its m-lines stay off until its offer stops sending on them).
+    func stopCameras(memberID: Int, reason: CameraStop) {
+        guard let browser = byMember[memberID].flatMap({ sessions[$0] }), browser.cameraCount > 0 else { return }
+        browser.stoppedCameras.formUnion(browser.publications.values.filter { !$0.isScreen }.map(\.mid))
+        syncVideo(browser)
+        send(browser, .encode { Signal.cameraStopped(reason: reason) })
+    }
+
+    /// The presenter changed: a screen shared by somebody who may no longer share one stops.
+    private func refreshScreens(_ room: String) {
+        guard let machine = meetings?.machine(room: room) else { return }
+        for browser in browsers(in: room) {
+            guard let screen = browser.screen, case .failure = machine.mayShareScreen(browser.member.id) else { continue }
+            browser.stoppedCameras.insert(screen.mid)
+            syncVideo(browser)
+            send(browser, .encode { Signal.screenStopped(reason: "presenter") })
+        }
+    }
+
+    /// The screen shared in `machine`'s meeting now, by somebody else than `browser`.
+    private func screenOfOthers(_ browser: Browser, in machine: MeetingMachine) -> VideoPublication? {
+        for room in machine.rooms {
+            for other in browsers(in: room.voiceBridge) where other !== browser {
+                if let screen = other.screen { return screen }
+            }
+        }
+        return nil
+    }
+
+    /// The cameras published in `machine`'s meeting (all its rooms) by others than `browser`.
+    private func camerasOfOthers(_ browser: Browser, in machine: MeetingMachine) -> Int {
+        machine.rooms.reduce(0) { count, room in
+            count + browsers(in: room.voiceBridge).reduce(0) { $0 + ($1 === browser ? 0 : $1.cameraCount) }
+        }
+    }
+
+    /// A joining browser's offer may already send cameras: those the meeting does not allow it now are
+    /// held (not forwarded), as if stopped, and the browser is told to turn them off.
+    private func holdDisallowedCameras(_ browser: Browser) {
+        var sending: [String] = []
+        for case .receiveVideo(let video) in browser.session.sections { sending.append(video.mid) }
+        guard !sending.isEmpty, let machine = meetings?.machine(room: browser.room) else { return }
+        let allowed = (try? machine.cameraAllowance(browser.member.id, othersInMeeting: camerasOfOthers(browser, in: machine)).get()) ?? 0
+        let held = sending.dropFirst(allowed)
+        guard !held.isEmpty else { return }
+        browser.stoppedCameras.formUnion(held)
+        send(browser, .encode { Signal.cameraStopped(reason: .locked) })
     }
 
     /// A new offer on a joined session (`renegotiate`): cameras started or stopped, receive slots
-    /// added, reused or freed. Answered with `renegotiated`.
-    public func renegotiate(_ id: UInt64, offerSDP: String, subscriptions: [String: String?]) -> Result<Void, SignalError> {
+    /// added, reused or freed. Answered with `renegotiated`. An offer that starts more cameras than
+    /// the meeting allows the sender is refused whole, and nothing changes (the browser rolls back).
+    public func renegotiate(_ id: UInt64, offerSDP: String, subscriptions: [String: String?], screen: String? = nil)
+        -> Result<Void, SignalError>
+    {
         guard let browser = sessions[id], browser.welcomed, !browser.isEchoTest else { return .failure(.notJoined("renegotiate")) }
+        let offer: SessionDescription
         do {
-            try browser.session.renegotiate(try SessionDescription(parsing: offerSDP), subscriptions: subscriptions)
+            offer = try SessionDescription(parsing: offerSDP)
         } catch {
             logger.notice("renegotiation refused", metadata: ["room": "\(browser.room)", "why": "\(error)"])
             return .failure(.badOffer)
         }
+        // Stopped cameras the offer no longer sends on may start again later.
+        let sending = WebRTCSession.publishedVideo(in: offer)
+        let stillStopped = browser.stoppedCameras.intersection(sending)
+        let wanted = sending.filter { !stillStopped.contains($0) }
+        let screen = screen.flatMap { wanted.contains($0) ? $0 : nil }
+        let cameras = wanted.filter { $0 != screen }
+        let machine = meetings?.machine(room: browser.room)
+        if let screen, browser.publications[screen]?.isScreen != true {
+            // One screen at a time in a meeting, shared by its presenter or a moderator.
+            if let machine {
+                if case .failure(let refusal) = machine.mayShareScreen(browser.member.id) { return .failure(refusal) }
+                if screenOfOthers(browser, in: machine) != nil { return .failure(.screenBusy) }
+            }
+        }
+        if cameras.contains(where: { browser.publications[$0] == nil || browser.publications[$0]?.isScreen == true }), let machine {
+            switch machine.cameraAllowance(browser.member.id, othersInMeeting: camerasOfOthers(browser, in: machine)) {
+            case .failure(let refusal): return .failure(refusal)
+            case .success(let allowed) where cameras.count > allowed: return .failure(.cameraLimit)
+            case .success: break
+            }
+        }
+        do {
+            try browser.session.renegotiate(offer, subscriptions: subscriptions)
+        } catch {
+            logger.notice("renegotiation refused", metadata: ["room": "\(browser.room)", "why": "\(error)"])
+            return .failure(.badOffer)
+        }
+        browser.stoppedCameras = stillStopped
+        browser.screenMid = screen
         syncVideo(browser)
         let sdp = browser.session.answer(addresses: port.addresses, fingerprint: port.context.fingerprint, sessionID: browser.id)
         send(browser, .encode { Signal.renegotiated(sdp: sdp) })
@@ -466,7 +616,11 @@ public final class WebRTCManager: MediaLoopHook {
             publication.subscribers.removeAll { $0.browser == browser.id && $0.mid == mid }
         }
         browser.subscriptions.removeAll()
-        if had { announceCameras(in: browser.room) }
+        browser.stoppedCameras.removeAll()
+        if had {
+            announceCameras(in: browser.room)
+            meetings?.camerasChanged(memberID: browser.member.id, count: 0, room: browser.room)
+        }
     }
 
     private func sendAnswer(_ browser: Browser, restart: Bool = false) {
@@ -484,6 +638,7 @@ public final class WebRTCManager: MediaLoopHook {
         let chat = machine?.chat(visibleTo: browser.member.id) ?? []
         let lock = isMeeting ? machine?.lock : nil, presenter = machine?.presenter
         let logoutURL = isMeeting ? machine?.settings.logoutURL : nil
+        let disabled = (machine?.settings.disabledFeatures ?? []).map(\.rawValue).sorted()
         if !browser.attached, let feed = browser.feed {
             // From here on the room's news reach it, after this answer.
             outbox.post(.attach(browser.id, room: browser.room, feed: feed, member: browser.member.id, restricted: browser.restricted))
@@ -496,7 +651,7 @@ public final class WebRTCManager: MediaLoopHook {
             Signal.answer(
                 sdp: sdp, memberID: memberID, session: session, restart: restart, role: role, roomName: roomName,
                 welcome: welcome, participants: participants, chat: chat, lock: lock, presenter: presenter,
-                logoutURL: logoutURL)
+                logoutURL: logoutURL, disabledFeatures: disabled)
         })
     }
 
@@ -511,7 +666,12 @@ public final class WebRTCManager: MediaLoopHook {
         for browser in browsers where !browser.attached { send(browser, encoded) }
         switch message {
         case .lock, .role, .you:
-            for room in Set(browsers.map(\.room)) { refreshVisibility(room) }
+            for room in Set(browsers.map(\.room)) {
+                refreshVisibility(room)
+                refreshCameras(room)
+            }
+        case .presenter:
+            for room in Set(browsers.map(\.room)) { refreshScreens(room) }
         default:
             break
         }
@@ -536,7 +696,7 @@ public final class WebRTCManager: MediaLoopHook {
             outbox.post(.visible(room: room, members: visible))
         }
         var everybody: [Signal.Participant]?
-        for browser in sessions.values where browser.room == room && browser.attached {
+        for browser in browsers(in: room) where browser.attached {
             let role = hidden?.machine.attendee(browser.member.id)?.role ?? browser.role
             let restricted = hidden != nil && !role.isModerator
             guard restricted != browser.restricted || (restricted && visibleChanged) else { continue }
@@ -625,7 +785,7 @@ public final class WebRTCManager: MediaLoopHook {
         guard let browser = byMember[memberID].flatMap({ sessions[$0] }) else { return }
         // Video does not cross rooms: its cameras lose their subscribers there, its slots go quiet.
         dropVideo(browser)
-        browser.room = room
+        place(browser, in: room)
         if browser.attached { outbox.post(.move(browser.id, room: room)) }
         refreshVisibility(room)
         let visible = hiddenViewers(in: room)?.visible
@@ -635,14 +795,14 @@ public final class WebRTCManager: MediaLoopHook {
         })
         // Its cameras go on in the new room; it sees that room's.
         syncVideo(browser)
-        let cameras = cameras(in: room)
+        let cameras = cameras(in: room, for: browser)
         send(browser, .encode { Signal.cameras(cameras) })
     }
 
     /// A room closed (its meeting ended, or a breakout room): the browsers still in it leave (they
     /// were told why).
     func closeRoom(_ room: String) {
-        for browser in sessions.values where browser.room == room { leave(browser.id, reason: "meeting ended") }
+        for browser in browsers(in: room) { leave(browser.id, reason: "meeting ended") }
         if postedVisibility.removeValue(forKey: room) != nil { outbox.post(.visible(room: room, members: nil)) }
     }
 
@@ -654,6 +814,10 @@ public final class WebRTCManager: MediaLoopHook {
 
     public func leave(_ id: UInt64, reason: String = "left") {
         guard let browser = sessions.removeValue(forKey: id) else { return }
+        if var rest = byRoom[browser.room] {
+            rest.remove(id)
+            byRoom[browser.room] = rest.isEmpty ? nil : rest
+        }
         let leg = browser.session.leg.counters
         let ice = browser.session.ice.counters
         logger.info("browser left", metadata: [

@@ -218,6 +218,13 @@ public final class WebRTCSession {
     /// One answer section per offered m-line: the first audio one is the conference's; a video one
     /// the browser sends on (sendrecv or sendonly, VP8 offered) is received; everything else is
     /// rejected (port 0), as JSEP allows (RFC 8829 §5.3.1).
+    /// The mids of the cameras an offer publishes (the video m-lines it sends on that Plenum takes).
+    public static func publishedVideo(in description: SessionDescription) -> Set<String> {
+        var mids: Set<String> = []
+        for case .receiveVideo(let video) in sections(for: description) { mids.insert(video.mid) }
+        return mids
+    }
+
     static func sections(for description: SessionDescription, previous: [Section] = []) -> [Section] {
         var audioTaken = false
         return description.media.enumerated().map { index, media in

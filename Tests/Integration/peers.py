@@ -336,6 +336,8 @@ class Chromium:
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--deny-permission-prompts" if deny_microphone else "--use-fake-ui-for-media-stream",
             "--use-fake-device-for-media-stream",
+            # getDisplayMedia picks the whole (fake, 800×600) screen without a prompt.
+            "--auto-accept-this-tab-capture", "--auto-select-desktop-capture-source=Entire screen",
             f"--use-file-for-fake-audio-capture={tone}", "--autoplay-policy=no-user-gesture-required",
             "--disable-features=WebRtcHideLocalIpsWithMdns", f"--ignore-certificate-errors-spki-list={pin}",
             f"--user-data-dir={self.dir / 'profile'}", f"--window-size={width},{height}", "--no-first-run",

@@ -67,6 +67,12 @@ extension Result where Success == [MeetingEffect], Failure == SignalError {
     var effects: [MeetingEffect] { (try? get()) ?? [] }
 }
 
+extension Result<Void, SignalError> {
+    var failureCode: SignalError.Code? {
+        if case .failure(let error) = self { error.code } else { nil }
+    }
+}
+
 extension [MeetingEffect] {
     /// The messages of these effects, with their recipients.
     var messages: [(ControlMessage, [Int])] {
@@ -143,6 +149,76 @@ extension [MeetingEffect] {
         // A meeting stored before the setting existed decodes with it off.
         let old = try JSONDecoder().decode(LockSettings.self, from: Data(#"{"disableMicrophone":true}"#.utf8))
         #expect(old.disableMicrophone && !old.hideUserList)
+    }
+
+    /// Cameras (issue 15): BigBlueButton's create parameters and locks decide who may publish how many
+    /// and who sees whose; locking stops the viewers' cameras that are on, a moderator stops one.
+    @Test func camerasFollowTheLocksAndCaps() throws {
+        var meeting = TestMeeting("&userCameraCap=2&meetingCameraCap=3&webcamsOnlyForModerator=true")
+        #expect(meeting.machine.settings.userCameraCap == 2 && meeting.machine.settings.meetingCameraCap == 3)
+        meeting.browser(1, .moderator)
+        meeting.browser(2)
+        meeting.browser(3)
+        #expect(meeting.machine.cameraAllowance(2, othersInMeeting: 0) == .success(2), "the user cap")
+        #expect(meeting.machine.cameraAllowance(2, othersInMeeting: 2) == .success(1), "the meeting cap counts the others")
+        #expect(meeting.machine.cameraAllowance(2, othersInMeeting: 3) == .failure(.cameraLimit))
+        // webcamsOnlyForModerator: viewers see the moderators' cameras and their own.
+        #expect(!meeting.machine.sees(camera: 3, viewer: 2) && meeting.machine.sees(camera: 1, viewer: 2))
+        #expect(meeting.machine.sees(camera: 2, viewer: 2) && meeting.machine.sees(camera: 2, viewer: 1))
+        // getMeetingInfo counts what the loop reports.
+        meeting.must(.cameras(memberID: 2, count: 1))
+        meeting.must(.cameras(memberID: 1, count: 1))
+        let snapshot = try #require(meeting.machine.snapshot(of: meeting.machine.settings.meetingID))
+        #expect(snapshot.videoCount == 2)
+        let xml = BigBlueButtonAPI.meetingInfoResponse(snapshot)
+        #expect(xml.contains("<videoCount>2</videoCount>") && xml.contains("<hasVideo>true</hasVideo>")
+                && xml.contains("<hasVideo>false</hasVideo>"))
+        // Locking viewers' cameras stops the viewer's that is on (not the moderator's), and refuses new ones.
+        let locked = meeting.request(1, .lock(microphone: nil, publicChat: nil, privateChat: nil, camera: true)).effects
+        #expect(locked.contains(.stopCameras(memberID: 2, reason: .locked)) && !locked.contains(.stopCameras(memberID: 1, reason: .locked)))
+        #expect(meeting.machine.cameraAllowance(3, othersInMeeting: 0) == .failure(.camerasLocked))
+        #expect(meeting.machine.cameraAllowance(1, othersInMeeting: 0) == .success(2), "moderators are never locked")
+        #expect(String(decoding: try JSONEncoder().encode(ControlMessage.lock(meeting.machine.lock)), as: UTF8.self)
+            .contains(#""camera":true"#))
+        // A moderator stops a camera; a viewer may not; nobody stops one in another room.
+        #expect(meeting.request(1, .stopCamera(target: 2)).effects == [.stopCameras(memberID: 2, reason: .moderator)])
+        #expect(meeting.request(3, .stopCamera(target: 2)).code == .notAllowed)
+        #expect(meeting.request(1, .stopCamera(target: 99)).code == .noSuchParticipant)
+        // A viewer made a moderator keeps its camera; made a viewer again under the lock, it loses it.
+        meeting.must(.request(from: 1, .setRole(target: 3, moderator: true)))
+        meeting.must(.cameras(memberID: 3, count: 1))
+        #expect(meeting.request(1, .setRole(target: 3, moderator: false)).effects.contains(.stopCameras(memberID: 3, reason: .locked)))
+    }
+
+    /// A screen is shared by the presenter or a moderator (BigBlueButton: the presenter), unless
+    /// `create` switched screen sharing off.
+    @Test func thePresenterOrAModeratorSharesTheScreen() {
+        var meeting = TestMeeting("")
+        meeting.browser(1, .moderator)
+        meeting.browser(2)
+        meeting.browser(3)
+        #expect(meeting.machine.mayShareScreen(1).failureCode == nil)
+        #expect(meeting.machine.mayShareScreen(2).failureCode == .notAllowed)
+        meeting.must(.request(from: 1, .setPresenter(target: 2)))
+        #expect(meeting.machine.mayShareScreen(2).failureCode == nil && meeting.machine.mayShareScreen(3).failureCode == .notAllowed)
+        var off = TestMeeting("&disabledFeatures=screenshare")
+        off.browser(1, .moderator)
+        #expect(off.machine.mayShareScreen(1).failureCode == .featureDisabled)
+    }
+
+    @Test func disabledFeaturesSwitchCamerasChatAndBreakoutsOff() {
+        var meeting = TestMeeting("&disabledFeatures=cameras,chat,breakoutRooms,polls,unknownThing")
+        #expect(meeting.machine.settings.disabledFeatures == [.cameras, .chat, .breakoutRooms])
+        meeting.browser(1, .moderator)
+        meeting.browser(2)
+        #expect(meeting.machine.cameraAllowance(1, othersInMeeting: 0) == .failure(.featureDisabled("cameras")))
+        #expect(meeting.request(2, .chat(text: "hi", to: nil)).code == .featureDisabled)
+        #expect(meeting.request(1, .startBreakouts(rooms: [BreakoutPlan(name: "A", members: [2])], seconds: 60, freeJoin: false)).code
+                == .featureDisabled)
+        #expect(TestMeeting("").machine.settings.userCameraCap == 3, "BigBlueButton's default")
+        var unlimited = TestMeeting("&userCameraCap=0")
+        unlimited.browser(1)
+        #expect(unlimited.machine.cameraAllowance(1, othersInMeeting: 99) == .success(.max), "0 is no cap, as in BigBlueButton")
     }
 
     @Test func theWaitingRoomHoldsGuestsUntilAModeratorDecides() {

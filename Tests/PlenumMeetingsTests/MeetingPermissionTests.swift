@@ -57,6 +57,7 @@ import Testing
              namesMember: false),
         Case(name: "ask for help", permission: nil, request: { _ in .askForHelp }, namesMember: false),
         Case(name: "make presenter", permission: .assignPresenter) { .setPresenter(target: $0) },
+        Case(name: "stop a camera", permission: .muteOthers) { .stopCamera(target: $0) },
     ]
 
     /// Two meetings in one registry: the sender's (with a viewer to act on, a phone, a moderator, a

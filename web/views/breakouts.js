@@ -56,7 +56,7 @@ function render(session) {
   const active = !!(state.breakouts && state.breakouts.active);
   if (manages && !active) renderAssignments();
   const choosing = !manages && active && state.breakouts.freeJoin && !state.breakout;
-  $("open-breakouts").hidden = !manages;
+  $("open-breakouts").hidden = !manages || state.disabledFeatures.includes("breakoutRooms");
   $("breakout-heading").textContent = choosing ? t("chooseRoom") : t("breakoutRooms");
   for (const element of dialog.querySelectorAll(".moderator-only")) element.hidden = !manages;
   $("help").hidden = !state.breakout;
@@ -90,7 +90,7 @@ function render(session) {
 
 /// `peer.send` reaches the current session.
 export function setUpBreakouts(peer) {
-  store.watch(["breakout", "breakouts", "helpRequests", "permissions", "participants"], () => render(peer));
+  store.watch(["breakout", "breakouts", "helpRequests", "permissions", "participants", "disabledFeatures"], () => render(peer));
   locale.addEventListener("change", () => render(peer));
   setInterval(renderCountdowns, 1000);
   $("open-breakouts").addEventListener("click", () => {

@@ -24,11 +24,25 @@ function renderControls() {
   $("mute-all").hidden = !store.may("muteOthers");
   $("open-locks").hidden = !store.may("lockSettings");
   $("end-meeting").hidden = !store.may("endMeeting");
-  // Cameras start off; the button is there for whoever may share one (issue 15).
-  $("camera").hidden = !store.may("shareCamera");
+  // Cameras start off; the button is there for whoever may share one (issue 15), greyed while the
+  // viewers' cameras are locked.
+  $("camera").hidden = !store.may("shareCamera") || state.disabledFeatures.includes("cameras");
+  const cameraLocked = !!state.lock.camera && state.role !== "moderator" && !state.cameraOn;
+  $("camera").disabled = cameraLocked;
+  $("camera").title = cameraLocked ? t("camerasLockedHint") : "";
   $("camera").setAttribute("aria-pressed", String(state.cameraOn));
   $("camera-label").textContent = state.cameraOn ? t("stopCamera") : t("startCamera");
   $("camera-icon").setAttribute("href", state.cameraOn ? "icons.svg#camera" : "icons.svg#camera-off");
+  // The presenter (or a moderator) shares a screen, from a desktop browser that can.
+  const mayShare = (state.role === "moderator" || state.presenter === state.memberId) && !!navigator.mediaDevices?.getDisplayMedia
+    && !state.disabledFeatures.includes("screenshare");
+  $("share").hidden = !mayShare && !state.screenOn;
+  $("share").setAttribute("aria-pressed", String(state.screenOn));
+  $("share-label").textContent = state.screenOn ? t("stopSharing") : t("shareScreen");
+  // A meeting made without chat has no chat tab.
+  const chatOff = state.disabledFeatures.includes("chat");
+  $("tab-chat").hidden = $("show-chat").hidden = chatOff;
+  if (chatOff && state.panel === "chat") store.set({ panel: "participants" });
 }
 
 /// The side panel: which tab, and on phones whether the sheet is open.
@@ -60,7 +74,22 @@ function closeMenu() {
 }
 
 export function setUpControls(session, leave) {
-  store.watch(["participants", "memberId", "muted", "listenOnly", "permissions", "lock", "role", "cameraOn"], renderControls);
+  store.watch(["participants", "memberId", "muted", "listenOnly", "permissions", "lock", "role", "cameraOn", "disabledFeatures",
+    "presenter", "screenOn"], renderControls);
+  $("share").addEventListener("click", async () => {
+    const s = session();
+    if (!s) return;
+    $("share").disabled = true;
+    try {
+      if (store.state.screenOn) await s.stopScreen();
+      else await s.startScreen();
+    } catch (error) {
+      // Cancelling the browser's picker is no error worth a word.
+      if (!error || error.name !== "NotAllowedError") store.emit("toast", t("screenFailed"));
+    } finally {
+      $("share").disabled = false;
+    }
+  });
   $("camera").addEventListener("click", async () => {
     const s = session();
     if (!s) return;
@@ -71,7 +100,7 @@ export function setUpControls(session, leave) {
     } catch (error) {
       store.emit("toast", error && error.name === "NotAllowedError" ? t("cameraDenied") : t("cameraMissing"));
     } finally {
-      $("camera").disabled = false;
+      renderControls();
     }
   });
   store.watch(["panel", "sheetOpen"], renderPanel);
@@ -126,6 +155,8 @@ export function setUpControls(session, leave) {
     $("lock-public-chat").checked = !!lock.publicChat;
     $("lock-private-chat").checked = !!lock.privateChat;
     $("lock-hide-viewers").checked = !!lock.hideViewers;
+    $("lock-camera").checked = !!lock.camera;
+    $("lock-viewers-cameras").checked = !!lock.viewersCameras;
     $("locks-dialog").showModal();
   });
   $("locks-dialog").addEventListener("close", () => {
@@ -134,6 +165,7 @@ export function setUpControls(session, leave) {
       type: "lock", microphone: $("lock-microphone").checked,
       publicChat: $("lock-public-chat").checked, privateChat: $("lock-private-chat").checked,
       hideViewers: $("lock-hide-viewers").checked,
+      camera: $("lock-camera").checked, viewersCameras: $("lock-viewers-cameras").checked,
     });
   });
   document.addEventListener("keydown", (event) => {

@@ -15,12 +15,16 @@ function renderParticipants(session) {
   const people = [...state.participants.values()].sort((a, b) =>
     a.id === state.memberId ? -1 : b.id === state.memberId ? 1 : a.name.localeCompare(b.name));
   const permissions = [...state.permissions].sort().join();
+  // Who shows a camera (the ones we may see: the server sends only those).
+  const filming = new Set((state.cameras || []).filter((c) => c.kind !== "screen").map((c) => c.member));
+  if (state.cameraOn) filming.add(state.memberId);
   const items = people.map((p) => {
+    const camera = filming.has(p.id);
     const signature = JSON.stringify([p.name, p.muted, p.role, p.kind, p.number, p.hand, p.reconnecting, p.id === state.memberId,
-      state.listenOnly, permissions, state.presenter === p.id, language()]);
+      state.listenOnly, permissions, state.presenter === p.id, camera, language()]);
     let li = rows.get(p.id);
     if (!li || li.dataset.signature !== signature) {
-      li = buildRow(p, session);
+      li = buildRow(p, session, camera);
       li.dataset.signature = signature;
       rows.set(p.id, li);
     }
@@ -36,7 +40,7 @@ function renderParticipants(session) {
   $("viewers-hidden").hidden = !(state.lock.hideViewers && state.role !== "moderator");
 }
 
-function buildRow(p, session) {
+function buildRow(p, session, camera) {
   const state = store.state;
   const li = personRow("participant", p.kind, p.name);
   li.dataset.id = p.id;
@@ -63,19 +67,24 @@ function buildRow(p, session) {
     hand.classList.add("hand");
     status.append(hand, srOnly(t("handRaised")));
   }
+  if (camera) {
+    const lens = icon("camera");
+    lens.classList.add("camera");
+    status.append(lens, srOnly(t("cameraOnShort")));
+  }
   if (p.muted) status.append(icon("mic-off"), srOnly(t("muted")));
   const talking = srOnly("");
   talking.classList.add("talking-text");
   status.append(talking);
   li.append(status);
-  const actions = actionsFor(p, session);
+  const actions = actionsFor(p, session, camera);
   if (actions.childElementCount) li.append(actions);
   return li;
 }
 
 /// What a participant's row offers to someone allowed to use it (the server checks again): muting at
 /// once, the rest (rename, role, remove) in the row's own menu.
-function actionsFor(p, session) {
+function actionsFor(p, session, camera) {
   const box = document.createElement("span");
   box.className = "actions-inline";
   if (p.id === store.state.memberId) return box;
@@ -98,6 +107,10 @@ function actionsFor(p, session) {
     });
     items.push(button);
   };
+  // A moderator stops a camera; nobody but its owner ever starts one.
+  if (may("muteOthers") && camera) {
+    item(t("stopCameraOf", { name }), "stop-camera", () => session.send({ type: "stop-camera", id: p.id }));
+  }
   if (may("rename")) {
     item(t("renameParticipant", { name }), "rename", async () => {
       const fresh = await ask(t("newName", { name }), { value: name, confirmLabel: t("rename") });
@@ -165,7 +178,8 @@ function renderGuests(session) {
 
 /// `peer.send` reaches the current session (the list outlives a rejoin).
 export function setUpParticipants(peer) {
-  store.watch(["participants", "memberId", "permissions", "presenter", "listenOnly", "role", "lock"], () => renderParticipants(peer));
+  store.watch(["participants", "memberId", "permissions", "presenter", "listenOnly", "role", "lock", "cameras", "cameraOn"],
+    () => renderParticipants(peer));
   store.watch(["guests", "permissions"], () => renderGuests(peer));
   locale.addEventListener("change", () => {
     rows.clear();

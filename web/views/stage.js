@@ -57,12 +57,7 @@ function tile(key, stream, member, self) {
   if (!figure) {
     figure = document.createElement("figure");
     figure.className = "tile";
-    const video = document.createElement("video");
-    video.autoplay = true;
-    video.playsInline = true;
-    video.muted = true; // the sound comes mixed, through the audio element
-    const caption = document.createElement("figcaption");
-    figure.append(video, caption);
+    figure.append(videoElement(), document.createElement("figcaption"));
     tiles.set(key, figure);
   }
   const video = figure.querySelector("video");
@@ -80,6 +75,41 @@ function tile(key, stream, member, self) {
   return figure;
 }
 
+function videoElement() {
+  const video = document.createElement("video");
+  video.autoplay = true;
+  video.playsInline = true;
+  video.muted = true; // the sound comes mixed, through the audio element
+  return video;
+}
+
+/// The shared screen, large: somebody else's, or a preview of our own. Text must stay readable, so
+/// it is shown whole (contain), and it can fill the screen.
+function renderScreen(stream, member, self) {
+  const view = $("screen-view");
+  view.hidden = !stream;
+  if (!stream) {
+    const video = view.querySelector("video");
+    if (video) video.srcObject = null;
+    return;
+  }
+  let video = view.querySelector("video");
+  if (!video) {
+    video = videoElement();
+    view.prepend(video);
+  }
+  if (video.srcObject !== stream) {
+    video.srcObject = stream;
+    video.play().catch(() => {});
+  }
+  const person = store.state.participants.get(member);
+  const label = self ? t("yourScreen") : t("screenOf", { name: person ? person.name : "" });
+  $("screen-caption").textContent = label;
+  view.setAttribute("aria-label", label);
+  view.dataset.member = String(member);
+  view.classList.toggle("self", self);
+}
+
 /// One MediaStream per receive slot and track (a new one each render would restart the video).
 const slotStreams = new Map();
 function slotStream(mid, track) {
@@ -93,23 +123,43 @@ function slotStream(mid, track) {
 function renderVideos() {
   const state = store.state;
   const shown = [];
+  // Somebody else's screen wins over our own preview (ours is refused while theirs is on).
+  let screen = null;
   if (state.localVideo) shown.push(tile("self", state.localVideo, state.memberId, true));
-  for (const [mid, member] of state.videoSlots) {
+  for (const [mid, { member, kind }] of state.videoSlots) {
     const track = state.videoTracks.get(mid);
     if (!track) continue;
+    if (kind === "screen") {
+      if (!screen) screen = { stream: slotStream(mid, track), member, self: false };
+      continue;
+    }
     shown.push(tile(mid, slotStream(mid, track), member, false));
   }
+  if (!screen && state.localScreen) screen = { stream: state.localScreen, member: state.memberId, self: true };
+  renderScreen(screen?.stream, screen?.member, !!screen?.self);
+  // With a screen on the stage the cameras are a strip beside it.
+  $("stage").dataset.layout = screen ? "screen" : shown.length ? "grid" : "speaker";
   for (const [key, figure] of tiles) if (!shown.includes(figure)) tiles.delete(key);
   const grid = $("video-grid");
   const current = [...grid.children];
   if (current.length !== shown.length || current.some((node, i) => node !== shown[i])) grid.replaceChildren(...shown);
   grid.dataset.count = String(shown.length);
   grid.hidden = shown.length === 0;
-  $("speaker-card").hidden = shown.length > 0;
+  $("speaker-card").hidden = shown.length > 0 || !!screen;
 }
 
 export function setUpStage() {
-  store.watch(["localVideo", "videoSlots", "videoTracks", "participants", "memberId"], renderVideos);
+  store.watch(["localVideo", "localScreen", "videoSlots", "videoTracks", "participants", "memberId"], renderVideos);
+  $("screen-full").addEventListener("click", () => {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    else $("screen-view").requestFullscreen().catch(() => {});
+  });
+  document.addEventListener("fullscreenchange", () => {
+    const full = document.fullscreenElement === $("screen-view");
+    $("screen-full").setAttribute("aria-pressed", String(full));
+    $("screen-full").setAttribute("aria-label", t(full ? "exitFullScreen" : "fullScreen"));
+    $("screen-full-icon").setAttribute("href", full ? "icons.svg#fullscreen-exit" : "icons.svg#fullscreen");
+  });
   locale.addEventListener("change", renderVideos);
   store.watch(["participants", "memberId"], render);
   locale.addEventListener("change", render);
