@@ -56,6 +56,8 @@ public final class RTPLeg: MemberOutput {
     public var onOtherPayload: ((RTPPacket, UnsafeRawBufferPointer) -> Bool)?
     /// Each RTCP item that arrived (a subscriber's picture loss indication for the video it receives).
     public var onFeedback: ((RTCP.Item) -> Void)?
+    /// Each packet a receiver's generic NACK asks for again: the media SSRC and its sequence number.
+    public var onLostPacket: ((UInt32, UInt16) -> Void)?
     /// Sending is paused (the call is on hold, or not answered yet).
     public var sending = true
     public private(set) var counters = Counters()
@@ -152,7 +154,7 @@ public final class RTPLeg: MemberOutput {
         do {
             try RTCP.parse(datagram, item: { item in self.onFeedback?(item) }, report: { block in
                 if block.ssrc == ours { self.remoteFractionLost = block.fractionLost }
-            })
+            }, lost: { media, sequence in self.onLostPacket?(media, sequence) })
         } catch {
             counters.malformed += 1
         }

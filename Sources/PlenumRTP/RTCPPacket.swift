@@ -44,9 +44,12 @@ public enum RTCP {
 
     public enum ParseError: Error, Equatable, Sendable { case tooShort, badVersion, badLength, notRTCP }
 
-    /// Walks a compound packet; calls `item` for each packet and `report` for each report block.
+    /// Walks a compound packet; calls `item` for each packet, `report` for each report block and `lost`
+    /// for each sequence number a generic NACK names (its PID, then each bit of its BLP: RFC 4585
+    /// §6.2.1). A datagram bounds the work: at most 372 FCI entries fit in 1,500 bytes.
     public static func parse(
-        _ bytes: UnsafeRawBufferPointer, item: (Item) -> Void, report: (ReportBlock) -> Void = { _ in }
+        _ bytes: UnsafeRawBufferPointer, item: (Item) -> Void, report: (ReportBlock) -> Void = { _ in },
+        lost: (_ media: UInt32, _ sequence: UInt16) -> Void = { _, _ in }
     ) throws(ParseError) {
         var offset = 0
         guard bytes.count >= 4 else { throw .tooShort }
@@ -85,11 +88,15 @@ public enum RTCP {
                 case (.payloadFeedback, 4) where length >= 20:
                     item(.fullIntraRequest(sender: sender, media: bytes.loadBigEndianUInt32(at: feedback)))
                 case (.transportFeedback, 1):
-                    var lost = 0
+                    var count = 0
                     for i in 0..<entries {
-                        lost += 1 + bytes.loadBigEndianUInt16(at: feedback + 4 * i + 2).nonzeroBitCount
+                        let packetID = bytes.loadBigEndianUInt16(at: feedback + 4 * i)
+                        let bitmask = bytes.loadBigEndianUInt16(at: feedback + 4 * i + 2)
+                        count += 1 + bitmask.nonzeroBitCount
+                        lost(media, packetID)
+                        for bit in 0..<16 where bitmask & (1 << bit) != 0 { lost(media, packetID &+ UInt16(bit + 1)) }
                     }
-                    item(.negativeAcknowledgement(sender: sender, media: media, entries: entries, lost: lost))
+                    item(.negativeAcknowledgement(sender: sender, media: media, entries: entries, lost: count))
                 default:
                     item(.other(type: type))
                 }

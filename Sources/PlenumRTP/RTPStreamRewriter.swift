@@ -17,6 +17,8 @@ public struct RTPStreamRewriter: Sendable, Equatable {
     /// A source was chosen whose key frame has not come yet.
     public private(set) var waitsForKeyFrame = false
     private var sequenceOffset: UInt16 = 0
+    /// The outgoing sequence number the current source started at (its key frame).
+    private var sourceFirst: UInt16 = 0
     private var timestampOffset: UInt32 = 0
     /// The highest sequence number sent and its timestamp (the next source continues after them).
     private var lastSequence: UInt16?
@@ -47,6 +49,21 @@ public struct RTPStreamRewriter: Sendable, Equatable {
         waitsForKeyFrame = false
     }
 
+    /// The incoming sequence number of the current source's packet sent as `outgoing`, for a
+    /// subscriber's NACK: nil when that number was not sent from this source (before its key frame,
+    /// from an earlier source, or not yet).
+    public func incomingSequence(for outgoing: UInt16) -> UInt16? {
+        guard source != nil, !waitsForKeyFrame, let last = lastSequence, outgoing &- sourceFirst <= last &- sourceFirst else { return nil }
+        return outgoing &- sequenceOffset
+    }
+
+    /// Where a packet of the current source goes, without changing anything (a retransmission of
+    /// one already sent): nil for other sources and before the key frame.
+    public func resent(ssrc incoming: UInt32, sequence: UInt16, timestamp: UInt32) -> (sequence: UInt16, timestamp: UInt32)? {
+        guard incoming == source, !waitsForKeyFrame, incomingSequence(for: sequence &+ sequenceOffset) != nil else { return nil }
+        return (sequence &+ sequenceOffset, timestamp &+ timestampOffset)
+    }
+
     /// The packet's new sequence number and timestamp, or nil when it is not forwarded (another
     /// source, or the chosen source before its key frame).
     public mutating func rewrite(ssrc incoming: UInt32, sequence: UInt16, timestamp: UInt32, startsKeyFrame: Bool)
@@ -60,6 +77,7 @@ public struct RTPStreamRewriter: Sendable, Equatable {
             let nextTimestamp = lastSequence == nil ? firstTimestamp : lastTimestamp &+ Self.switchGap
             sequenceOffset = nextSequence &- sequence
             timestampOffset = nextTimestamp &- timestamp
+            sourceFirst = nextSequence
         }
         let out = (sequence: sequence &+ sequenceOffset, timestamp: timestamp &+ timestampOffset)
         // "Newer" in RFC 3550's modular sense: a late packet does not move the point a switch continues from.

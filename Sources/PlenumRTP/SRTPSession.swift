@@ -66,7 +66,11 @@ public final class SRTPSession {
         }
         policy.ssrc.type = direction == .inbound ? ssrc_any_inbound : ssrc_any_outbound
         policy.window_size = 1024
-        policy.allow_repeat_tx = 0
+        // A NACKed video packet is sent again with the index it had (RFC 4585 without RTX), which the
+        // sender's own replay check would refuse. It is byte for byte the packet sent before (the
+        // forwarding unit rewrites header and payload the same way), so the same index encrypts the
+        // same plaintext: no keystream is reused on different data.
+        policy.allow_repeat_tx = direction == .outbound ? 1 : 0
         var key = keyingMaterial
         var created: srtp_t?
         let status = key.withUnsafeMutableBufferPointer { buffer -> srtp_err_status_t in

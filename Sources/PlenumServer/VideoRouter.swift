@@ -17,6 +17,8 @@ final class VideoPublication {
     var ssrc: UInt32?
     var subscribers: [(session: WebRTCSession, browser: UInt64, mid: String)] = []
     var lastKeyFrameRequest: UInt64 = 0
+    /// Its last packets, for the subscribers' NACKs.
+    let cache = RTPPacketCache()
 
     init(member: MemberID, mid: String, publisher: WebRTCSession, isScreen: Bool = false) {
         id = "\(member)-\(mid)"
@@ -31,6 +33,10 @@ final class VideoPublication {
         if ssrc != packet.ssrc {
             ssrc = packet.ssrc
             for subscriber in subscribers { subscriber.session.select(packet.ssrc, onSlot: subscriber.mid) }
+        }
+        if packet.payloadRange.upperBound <= datagram.count {
+            cache.store(UnsafeRawBufferPointer(rebasing: datagram[..<packet.payloadRange.upperBound]), sequence: packet.sequenceNumber,
+                        ssrc: packet.ssrc)
         }
         for subscriber in subscribers { subscriber.session.forward(packet, datagram, onSlot: subscriber.mid, startsKeyFrame: startsKeyFrame) }
     }

@@ -190,6 +190,7 @@ public final class WebRTCManager: MediaLoopHook {
         if !publications.isEmpty { requestMissingKeyFrames() }
         for browser in sessions.values {
             noteSilence(browser)
+            browser.session.refillRetransmissions()
             if let failure = browser.session.failure {
                 send(browser, .encode { Signal.error(.connectionFailed(failure)) })
                 leave(browser.id, reason: "failure")
@@ -389,6 +390,13 @@ public final class WebRTCManager: MediaLoopHook {
     private func wireVideo(_ browser: Browser) {
         browser.session.onVideo = { [unowned browser] mid, packet, datagram, keyFrame in
             browser.publications[mid]?.forward(packet, datagram, startsKeyFrame: keyFrame)
+        }
+        // A subscriber's NACK is answered from the publisher's cache.
+        browser.session.onLostPacket = { [unowned browser] mid, sequence in
+            let publication = browser.subscriptions[mid]
+            let original = browser.session.incomingSequence(onSlot: mid, for: sequence)
+            let cached = original.flatMap { original in publication?.ssrc.flatMap { publication?.cache.packet(sequence: original, ssrc: $0) } }
+            browser.session.retransmit(cached, onSlot: mid)
         }
         browser.session.onKeyFrameRequest = { [weak self, unowned browser] mid in
             guard let self else { return }
@@ -825,6 +833,7 @@ public final class WebRTCManager: MediaLoopHook {
             "sent": "\(leg.sent)", "unauthenticated": "\(leg.unauthenticated)", "rtcp": "\(leg.rtcp)",
             "ice_bad_integrity": "\(ice.badIntegrity)", "lost": "\(browser.member.jitterStatistics.lost)",
             "video_received": "\(browser.session.videoCounters.packets)", "video_keyframes": "\(browser.session.videoCounters.keyFrames)",
+            "video_nacked": "\(browser.session.videoCounters.nacked)", "video_retransmitted": "\(browser.session.videoCounters.retransmitted)", "video_nack_missed": "\(browser.session.videoCounters.missed)",
         ])
         port.remove(browser.session)
         dropVideo(browser)

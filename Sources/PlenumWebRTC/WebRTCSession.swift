@@ -79,6 +79,9 @@ public final class WebRTCSession {
     /// What arrived on a received video stream (the forwarding unit builds on these).
     public struct VideoCounters: Sendable, Equatable {
         public var packets = 0, bytes = 0, keyFrames = 0, unknownStream = 0
+        /// Packets the browser NACKed on its slots, those sent again, those no longer at hand (or never
+        /// sent from the slot's source), and those over the budget.
+        public var nacked = 0, retransmitted = 0, missed = 0, overBudget = 0
         public init() {}
     }
 
@@ -115,6 +118,54 @@ public final class WebRTCSession {
         updateSlots()
         leg.onOtherPayload = { [unowned self] packet, datagram in self.receiveVideo(packet, datagram) }
         leg.onFeedback = { [unowned self] item in self.feedback(item) }
+        leg.onLostPacket = { [unowned self] media, sequence in self.lost(media, sequence) }
+    }
+
+    /// The browser lost a packet of slot `mid`, sent as `sequence` (its NACK): the forwarding unit
+    /// looks it up in the publisher's cache (`incomingSequence`) and sends it again (`retransmit`).
+    public var onLostPacket: ((String, UInt16) -> Void)?
+
+    /// Retransmissions left: 8 more each tick (400 a second), at most 200 at once. A NACK flood
+    /// costs one lookup per named packet and nothing more.
+    private var retransmitBudget = 200
+
+    /// The media loop's tick: the retransmission budget refills.
+    public func refillRetransmissions() { retransmitBudget = min(200, retransmitBudget + 8) }
+
+    private func lost(_ media: UInt32, _ sequence: UInt16) {
+        for (mid, slot) in slots where slot.ssrc == media {
+            videoCounters.nacked += 1
+            guard retransmitBudget > 0 else {
+                videoCounters.overBudget += 1
+                return
+            }
+            onLostPacket?(mid, sequence)
+        }
+    }
+
+    /// The publisher's sequence number of the packet slot `mid` sent as `sequence`, if its source sent it.
+    public func incomingSequence(onSlot mid: String, for sequence: UInt16) -> UInt16? {
+        slots[mid]?.rewriter.incomingSequence(for: sequence)
+    }
+
+    /// Sends a publisher's packet (from the cache) on slot `mid` again, numbered as it was sent the
+    /// first time; nil cache hits are counted as missed.
+    public func retransmit(_ cached: UnsafeRawBufferPointer?, onSlot mid: String) {
+        guard let cached, let packet = try? RTPPacket(parsing: cached), let slot = slots[mid],
+            let out = slot.rewriter.resent(ssrc: packet.ssrc, sequence: packet.sequenceNumber, timestamp: packet.timestamp),
+            established
+        else {
+            videoCounters.missed += 1
+            return
+        }
+        let payload = UnsafeRawBufferPointer(rebasing: cached[packet.payloadRange])
+        guard RTPPacket.headerSize + payload.count + SRTPSession.maxTrailerLength <= forwardBuffer.count else { return }
+        RTPPacket.writeHeader(
+            into: forwardBuffer, marker: packet.marker, payloadType: slot.payloadType, sequenceNumber: out.sequence,
+            timestamp: out.timestamp, ssrc: slot.ssrc)
+        UnsafeMutableRawBufferPointer(rebasing: forwardBuffer[RTPPacket.headerSize...]).copyMemory(from: payload)
+        retransmitBudget -= 1
+        if leg.sendProtected(forwardBuffer, length: RTPPacket.headerSize + payload.count, rtcp: false) { videoCounters.retransmitted += 1 }
     }
 
     /// A received video packet: the m-line's mid, the packet (decrypted, in place) and whether it starts

@@ -5,7 +5,8 @@ of its own whose address the test can change (a network change) while the server
 
 Commands: {"op": "open", "url"}, {"op": "size", "width", "height"}, {"op": "js", "script"} (returns its
 value), {"op": "click", "css"}, {"op": "type", "css", "text"}, {"op": "key", "css", "key"},
-{"op": "screenshot", "path"}, {"op": "logs"} (the console), {"op": "quit"}.
+{"op": "screenshot", "path"}, {"op": "logs"} (the console), {"op": "preload", "script"} (runs in every
+page before its own scripts: a test's instrumentation), {"op": "quit"}.
 """
 import json
 import sys
@@ -46,6 +47,8 @@ def main():
                 element.send_keys(command["text"])
             elif op == "key":
                 driver.find_element(By.CSS_SELECTOR, command["css"]).send_keys(command["key"])
+            elif op == "preload":
+                driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": command["script"]})
             elif op == "logs":
                 result = [entry["message"] for entry in driver.get_log("browser")]
             elif op == "screenshot":

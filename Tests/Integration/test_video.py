@@ -59,3 +59,88 @@ def test_two_browsers_see_each_others_cameras(server):
     finally:
         ada.close()
         bob.close()
+
+
+# Instrumentation for a subscriber behind a relay: its peer connections are kept for getStats, and
+# every answer's server candidate is rewritten to the relay (as test_webrtc's aiortc browser does).
+RELAYED = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function (...args) { const pc = new Native(...args); window.__pcs.push(pc); return pc; };
+  window.RTCPeerConnection.prototype = Native.prototype;
+  const setRemote = Native.prototype.setRemoteDescription;
+  Native.prototype.setRemoteDescription = function (description) {
+    if (description && description.sdp) {
+      description = { type: description.type, sdp: description.sdp.split("%(server)s 40000 typ host").join("%(server)s %(port)d typ host") };
+    }
+    return setRemote.call(this, description);
+  };
+})();
+"""
+
+VIDEO_STATS = """
+return (async () => {
+  const pc = window.__pcs[window.__pcs.length - 1];
+  let frames = 0, nacks = 0, lost = 0, freezes = 0;
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "video") {
+      frames += s.framesDecoded || 0; nacks += s.nackCount || 0; lost += s.packetsLost || 0; freezes += s.freezeCount || 0;
+    }
+  });
+  return [frames, nacks, lost, freezes];
+})();
+"""
+
+
+def test_a_subscriber_on_a_lossy_path_keeps_decoding_with_nacks(server):
+    """5 % of the media between the server and a subscriber lost (a user-space relay, both ways): the
+    subscriber's NACKs are answered from the publisher's packet cache, and its video keeps decoding
+    without a freeze over 2 s."""
+    import asyncio
+    import re
+    import threading
+    import time
+
+    from peers import SERVER_IP
+    from test_webrtc import LossyRelay
+
+    relay = LossyRelay((SERVER_IP, 40000), loss=0.05, jitter=0.0, seed=3)
+    loop = asyncio.new_event_loop()
+    transport, _ = loop.run_until_complete(loop.create_datagram_endpoint(lambda: relay, local_addr=(SERVER_IP, 0)))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    ada, bob = Chromium(server), Chromium(server)
+    try:
+        port = transport.get_extra_info("sockname")[1]
+        bob.call("preload", script=RELAYED % {"server": SERVER_IP, "port": port})
+        join(ada, server, "Ada")
+        join(bob, server, "Bob")
+        ada.call("click", css="#camera")
+        bob.wait_for(f"{DECODED} > 30", 20, "Ada's camera decoded behind the lossy relay")
+        samples = []
+        end = time.time() + 12
+        while time.time() < end:
+            samples.append((time.time(), *bob.js(VIDEO_STATS)))
+            time.sleep(0.25)
+        frames = [s[1] for s in samples]
+        stalls = [b[0] - a[0] for a, b in zip(samples, samples[1:]) if b[1] == a[1]]
+        longest, run = 0.0, 0.0
+        for a, b in zip(samples, samples[1:]):
+            run = run + (b[0] - a[0]) if b[1] == a[1] else 0.0
+            longest = max(longest, run)
+        first, last = samples[0], samples[-1]
+        bob.call("click", css="#leave")
+        line = server.wait_for_line("browser left", 10)
+        assert relay.dropped > 50 and relay.dropped > 0.03 * (relay.dropped + relay.forwarded), f"the relay dropped {relay.dropped} of {relay.dropped + relay.forwarded}"
+        assert last[2] > first[2], f"Bob's browser sent NACKs: {first[2]} → {last[2]}"
+        assert frames[-1] - frames[0] > 12 * 10, f"frames kept decoding: {frames[0]} → {frames[-1]}"
+        assert longest < 2.0, f"a freeze of {longest:.2f} s; stalls {stalls}"
+        retransmitted = int(re.search(r"video_retransmitted=(\d+)", line).group(1))
+        assert retransmitted > 10 and retransmitted >= 0.8 * int(re.search(r"video_nacked=(\d+)", line).group(1)), line
+    finally:
+        ada.close()
+        bob.close()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        transport.close()

@@ -60,6 +60,10 @@ import Testing
             .pictureLossIndication(sender: 1, media: 0xBEEF), .fullIntraRequest(sender: 7, media: 0x1234),
             .negativeAcknowledgement(sender: 7, media: 9, entries: 2, lost: 1 + 4 + 1),
         ])
+        // Each sequence number the NACK names: PID 100 with BLP bits 0, 1, 8 and 15, then PID 200.
+        var lost: [UInt16] = []
+        try nack.withUnsafeBytes { try RTCP.parse($0, item: { _ in }, lost: { media, sequence in if media == 9 { lost.append(sequence) } }) }
+        #expect(lost == [100, 101, 102, 109, 116, 200])
         let short: [UInt8] = [0x81, 206, 0, 1, 0, 0, 0, 1]
         #expect(throws: RTCP.ParseError.badLength) { try short.withUnsafeBytes { try RTCP.parse($0, item: { _ in }) } }
     }

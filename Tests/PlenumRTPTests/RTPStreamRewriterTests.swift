@@ -42,4 +42,32 @@ import Testing
         #expect(!slot.waitsForKeyFrame)
         #expect(slot.rewrite(ssrc: 1, sequence: 11, timestamp: 3000, startsKeyFrame: false)! == (1, 3000))
     }
+
+    /// A subscriber's NACK names the slot's numbers; the publisher's cache is keyed by its own. Only
+    /// what the current source sent maps back, and a cached packet goes out numbered as before.
+    @Test func aNackMapsBackToTheSourcesNumberingAndTheCacheAnswersIt() {
+        var slot = RTPStreamRewriter(ssrc: 7, firstSequence: 65_530, firstTimestamp: 0)
+        slot.select(1)
+        for sequence in UInt16(1000)...1010 { _ = slot.rewrite(ssrc: 1, sequence: sequence, timestamp: 90, startsKeyFrame: sequence == 1000) }
+        #expect(slot.incomingSequence(for: 65_530) == 1000 && slot.incomingSequence(for: 4) == 1010, "across the wrap")
+        #expect(slot.incomingSequence(for: 5) == nil, "not sent yet")
+        #expect(slot.incomingSequence(for: 65_529) == nil, "before the source's key frame")
+        #expect(slot.resent(ssrc: 1, sequence: 1003, timestamp: 90)! == (65_533, 0))
+        #expect(slot.resent(ssrc: 2, sequence: 1003, timestamp: 90) == nil, "another source")
+        // The next source: the old one's numbers no longer map.
+        slot.select(2)
+        _ = slot.rewrite(ssrc: 2, sequence: 50, timestamp: 0, startsKeyFrame: true)
+        #expect(slot.incomingSequence(for: 65_533) == nil && slot.incomingSequence(for: 5) == 50)
+
+        let cache = RTPPacketCache(capacity: 4, packetSize: 16)
+        let packet: [UInt8] = Array(repeating: 0xAB, count: 16)
+        packet.withUnsafeBytes { cache.store($0, sequence: 10, ssrc: 1) }
+        #expect(cache.packet(sequence: 10, ssrc: 1).map(Array.init) == packet)
+        #expect(cache.packet(sequence: 10, ssrc: 2) == nil && cache.packet(sequence: 14, ssrc: 1) == nil, "another stream, another number")
+        [UInt8](repeating: 1, count: 8).withUnsafeBytes { cache.store($0, sequence: 14, ssrc: 1) }
+        #expect(cache.packet(sequence: 10, ssrc: 1) == nil, "overwritten by the ring")
+        #expect(cache.packet(sequence: 14, ssrc: 1)?.count == 8)
+        [UInt8](repeating: 1, count: 17).withUnsafeBytes { cache.store($0, sequence: 15, ssrc: 1) }
+        #expect(cache.packet(sequence: 15, ssrc: 1) == nil, "too large to keep")
+    }
 }
