@@ -7,5 +7,5 @@ import ArgumentParser
 struct PlenumLoad: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plenum-load", abstract: "End-to-end load benchmarks against the Plenum server.",
-        subcommands: [SIPLoad.self, WebRTCLoad.self])
+        subcommands: [SIPLoad.self, WebRTCLoad.self, VideoLoad.self])
 }

@@ -145,6 +145,12 @@ final class SignallingReply: Sendable {
     let arrived = DispatchSemaphore(value: 0)
 }
 
+/// What a synthetic browser does with video (the video load): nothing, publish a camera, or receive
+/// the room's cameras on `slots` receive slots.
+enum LoadVideo: Equatable {
+    case none, publish, subscribe(slots: Int)
+}
+
 /// One synthetic browser: the client side of ICE, DTLS and SRTP, driven once per 20 ms step.
 final class LoadBrowser {
     let index: Int
@@ -168,6 +174,15 @@ final class LoadBrowser {
     private var frame = 0
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 16)
     private(set) var receivedPackets = 0
+    let video: LoadVideo
+    private var videoSequence: UInt16 = 0
+    private var videoTimestamp: UInt32 = 0
+    private var videoSent = 0
+    /// Video packets sent while measuring.
+    private(set) var videoSentMeasured = 0
+    private(set) var videoReceived = 0
+    /// Forwarding latency of each received video packet, in microseconds (send time in the payload).
+    private(set) var videoLatencies: [UInt32] = []
     private var measuringSince: UInt64 = 0
     private var measuringUntil: UInt64 = 0
 
@@ -176,8 +191,10 @@ final class LoadBrowser {
 
     struct Failure: Error, CustomStringConvertible { var description: String }
 
-    init(index: Int, address: String, identity: DTLSContext, talking: Bool, traffic: PhoneTraffic) throws {
+    init(index: Int, address: String, identity: DTLSContext, talking: Bool, traffic: PhoneTraffic, video: LoadVideo = .none) throws {
         self.index = index
+        self.video = video
+        if video != .none { videoLatencies.reserveCapacity(50 * 120) }
         socket = try UDPSocket(address: address, port: 0)
         self.identity = identity
         self.talking = talking
@@ -186,18 +203,39 @@ final class LoadBrowser {
 
     deinit { buffer.deallocate() }
 
+    /// The video m-lines' mids: "1" for a camera, "1"… for the receive slots.
+    var videoMids: [String] {
+        switch video {
+        case .none: []
+        case .publish: ["1"]
+        case .subscribe(let slots): (1...max(1, slots)).map(String.init)
+        }
+    }
+
     var offer: String {
         let host = socket.address.host
-        return [
-            "v=0", "o=- \(index + 1) 1 IN \(socket.address.sdpAddressType) \(host)", "s=-", "t=0 0", "a=group:BUNDLE 0",
+        let videoLines = videoMids.flatMap { mid in
+            [
+                "m=video \(socket.port) UDP/TLS/RTP/SAVPF 96", "c=IN \(socket.address.sdpAddressType) \(host)",
+                "a=ice-ufrag:\(credentials.usernameFragment)", "a=ice-pwd:\(credentials.password)",
+                "a=fingerprint:sha-256 \(identity.fingerprint)", "a=setup:actpass", "a=mid:\(mid)",
+                video == .publish ? "a=sendonly" : "a=recvonly", "a=rtcp-mux", "a=rtcp-rsize", "a=rtpmap:96 VP8/90000",
+                "a=rtcp-fb:96 nack", "a=rtcp-fb:96 nack pli",
+            ] + (video == .publish ? ["a=ssrc:\(videoSSRC) cname:load\(index)"] : [])
+        }
+        return ([
+            "v=0", "o=- \(index + 1) 1 IN \(socket.address.sdpAddressType) \(host)", "s=-", "t=0 0",
+            "a=group:BUNDLE \((["0"] + videoMids).joined(separator: " "))",
             "m=audio \(socket.port) UDP/TLS/RTP/SAVPF 111", "c=IN \(socket.address.sdpAddressType) \(host)",
             "a=ice-ufrag:\(credentials.usernameFragment)", "a=ice-pwd:\(credentials.password)",
             "a=fingerprint:sha-256 \(identity.fingerprint)", "a=setup:actpass", "a=mid:0",
             "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level", "a=sendrecv", "a=rtcp-mux",
             "a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;useinbandfec=1",
             "a=candidate:1 1 udp 2130706431 \(host) \(socket.port) typ host",
-        ].joined(separator: "\r\n") + "\r\n"
+        ] + videoLines).joined(separator: "\r\n") + "\r\n"
     }
+
+    var videoSSRC: UInt32 { 0x0100_0000 + UInt32(index) }
 
     /// Joins over the WebSocket (kept open by its task until cancelled) and reads the answer.
     func join(url: String, token: String) throws {
@@ -205,18 +243,34 @@ final class LoadBrowser {
         let request = String(decoding: try JSONSerialization.data(withJSONObject: [
             "type": "join", "token": token, "name": "load \(index)", "sdp": offer,
         ]), as: UTF8.self)
+        // A subscriber gives its receive slots the room's cameras as they are announced (`cameras`),
+        // with the same offer again (`renegotiate`).
+        let slots: [String] = if case .subscribe = video { videoMids } else { [] }
+        let sdp = offer
         signalling = Task {
             // The answer lists every participant: in a big room it outgrows the client's 16 KiB default.
             _ = try? await WebSocketClient.connect(
                 url: url, configuration: .init(maxFrameSize: 1 << 20), logger: Logger(label: "load")
             ) { inbound, outbound, _ in
                 try await outbound.write(.text(request))
+                var memberID: Int?
                 for try await message in inbound.messages(maxSize: 1 << 20) {
                     guard case .text(let text) = message else { continue }
                     if reply.text.withLock({ $0 == nil }) {
                         reply.text.withLock { $0 = text }
                         reply.arrived.signal()
                     }
+                    guard !slots.isEmpty, let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+                    else { continue }
+                    if object["type"] as? String == "answer" { memberID = object["memberId"] as? Int }
+                    guard object["type"] as? String == "cameras", let cameras = object["cameras"] as? [[String: Any]] else { continue }
+                    let ids = cameras.filter { ($0["member"] as? Int) != memberID }.compactMap { $0["id"] as? String }
+                    var subscriptions: [String: Any] = [:]
+                    for (i, mid) in slots.enumerated() { subscriptions[mid] = i < ids.count ? ids[i] : NSNull() }
+                    let renegotiate = try JSONSerialization.data(withJSONObject: [
+                        "type": "renegotiate", "sdp": sdp, "subscriptions": subscriptions,
+                    ])
+                    try await outbound.write(.text(String(decoding: renegotiate, as: UTF8.self)))
                 }
             }
             reply.arrived.signal()
@@ -264,7 +318,20 @@ final class LoadBrowser {
                 dtlsTimerAt = 0
             }
         }
-        if let srtp { sendMedia(srtp.outbound) }
+        if let srtp {
+            sendMedia(srtp.outbound)
+            if video == .publish { sendVideo(srtp.outbound, now: now) }
+        }
+        receive(dtls)
+    }
+
+    /// Reads what arrived (the video load also calls it between steps, so a forwarded packet's
+    /// latency is not rounded up to the next step).
+    func receive() {
+        if let dtls { receive(dtls) }
+    }
+
+    private func receive(_ dtls: DTLSTransport) {
         var source = SocketAddress(ipv4: 0, port: 0)
         while let length = socket.receive(into: buffer, from: &source) {
             let datagram = UnsafeRawBufferPointer(rebasing: buffer[..<length])
@@ -281,8 +348,19 @@ final class LoadBrowser {
                     connectedAt = monotonicNanoseconds()
                 }
             case .rtp:
-                guard let srtp, (try? srtp.inbound.unprotect(buffer, length: length)) != nil else { continue }
-                if measuringSince > 0, measuringUntil == 0 { receivedPackets += 1 }
+                guard let srtp, let plain = try? srtp.inbound.unprotect(buffer, length: length) else { continue }
+                let measuring = measuringSince > 0 && measuringUntil == 0
+                // Video: payload type 96 here; the first 8 payload bytes after the descriptor hold the send time.
+                if length > 1, buffer[1] & 0x7F != 111 {
+                    guard measuring, plain >= 12 + 2 + 8 else { continue }
+                    videoReceived += 1
+                    var sent: UInt64 = 0
+                    for i in 0..<8 { sent = sent << 8 | UInt64(buffer[12 + 2 + i]) }
+                    let now = monotonicNanoseconds()
+                    if now > sent, videoLatencies.count < videoLatencies.capacity { videoLatencies.append(UInt32(min(now - sent, 4_000_000_000) / 1000)) }
+                    continue
+                }
+                if measuring { receivedPackets += 1 }
             default:
                 continue
             }
@@ -306,8 +384,33 @@ final class LoadBrowser {
         send(UnsafeRawBufferPointer(rebasing: buffer[..<length]))
     }
 
+    /// About 500 kbit/s of VP8 as a camera sends it: one 1,200-byte packet per 20 ms step (50 a
+    /// second), a key frame each second; the payload carries its send time for the latency.
+    private func sendVideo(_ outbound: SRTPSession, now: UInt64) {
+        RTPPacket.writeHeader(into: buffer, marker: true, payloadType: 96, sequenceNumber: videoSequence, timestamp: videoTimestamp,
+                              ssrc: videoSSRC)
+        let payloadLength = 1200
+        buffer[12] = 0x10  // VP8 payload descriptor: the start of partition 0
+        buffer[13] = videoSent % 50 == 0 ? 0x00 : 0x01  // VP8 payload header: P bit clear for a key frame
+        var stamp = now
+        for i in (0..<8).reversed() {
+            buffer[14 + i] = UInt8(stamp & 0xFF)
+            stamp >>= 8
+        }
+        for i in 22..<(12 + payloadLength) { buffer[i] = UInt8(truncatingIfNeeded: i) }
+        videoSequence &+= 1
+        videoTimestamp &+= 1800  // 90 kHz at 50 frames a second
+        videoSent += 1
+        if measuringSince > 0, measuringUntil == 0 { videoSentMeasured += 1 }
+        guard let length = try? outbound.protect(buffer, length: 12 + payloadLength) else { return }
+        send(UnsafeRawBufferPointer(rebasing: buffer[..<length]))
+    }
+
     func startMeasuring() {
         receivedPackets = 0
+        videoReceived = 0
+        videoSentMeasured = 0
+        videoLatencies.removeAll(keepingCapacity: true)
         measuringSince = monotonicNanoseconds()
     }
 
