@@ -144,3 +144,32 @@ def test_a_subscriber_on_a_lossy_path_keeps_decoding_with_nacks(server):
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         transport.close()
+
+
+def test_a_late_joiner_gets_every_camera_at_once(server):
+    """Ada and Bob show their cameras; Cara joins later and decodes both (the server asks each
+    publisher for a key frame when a new slot starts it)."""
+    import time
+
+    ada, bob, cara = Chromium(server), Chromium(server), Chromium(server, width=360, height=740)
+    try:
+        join(ada, server, "Ada")
+        join(bob, server, "Bob")
+        ada.call("click", css="#camera")
+        bob.call("click", css="#camera")
+        ada.wait_for(f"{DECODED} > 10", 20, "Bob's camera on Ada's page")
+        bob.wait_for(f"{DECODED} > 10", 20, "Ada's camera on Bob's page")
+        join(cara, server, "Cara", "room=3001&lang=de")
+        connected = time.time()
+        both = ("(() => { const v = [...document.querySelectorAll('#video-grid .tile:not(.self) video')];"
+                " return v.length === 2 && v.every((e) => e.videoWidth > 0); })()")
+        cara.wait_for(both, 10, "both cameras decoded on Cara's page")
+        elapsed = time.time() - connected
+        names = cara.js("return [...document.querySelectorAll('#video-grid .tile figcaption')].map((c) => c.innerText).sort()")
+        assert names == ["Ada", "Bob"], names
+        # From connected to both pictures: the cameras message, one renegotiation, a key frame from each.
+        assert elapsed < 1, f"{elapsed:.2f} s until both cameras showed (the issue asks for a key frame within a second)"
+        print(f"late joiner: both cameras {elapsed:.2f} s after connecting")
+    finally:
+        for page in (ada, bob, cara):
+            page.close()
