@@ -131,7 +131,7 @@ renderLogoutLink();
 setUpNotices();
 setUpTopBar();
 setUpJoin({ onJoin: join, grant: urlGrant, getToken: tokenForRoom });
-setUpStage();
+setUpStage(current);
 setUpParticipants(peer);
 setUpChat(peer);
 setUpBreakouts(peer);

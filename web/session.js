@@ -235,10 +235,18 @@ export class Session {
     this.finishNegotiation();
   }
 
+  /// Pauses or resumes the others' cameras here (to save bandwidth; a shared screen still comes):
+  /// their slots are freed, so the server sends nothing on them.
+  setIncomingVideo(on) {
+    store.set({ incomingVideo: on });
+    this.onCameras(store.state.cameras || []);
+  }
+
   /// The room's cameras changed: slots of cameras gone are freed, new cameras are asked for.
   onCameras(cameras) {
     store.set({ cameras });
-    const others = cameras.filter((c) => c.member !== store.state.memberId).map((c) => c.id);
+    const paused = !store.state.incomingVideo;
+    const others = cameras.filter((c) => c.member !== store.state.memberId && !(paused && c.kind !== "screen")).map((c) => c.id);
     let changed = false;
     for (const [mid, id] of this.slots) {
       if (id !== null && !others.includes(id)) {

@@ -38,6 +38,7 @@ export class Store extends EventTarget {
       disabledFeatures: [], // what the meeting's create switched off: cameras, screenshare, chat, breakoutRooms
       cameras: [], // the room's published cameras: { id, member }
       cameraOn: false,
+      incomingVideo: true, // false: the others' cameras are paused here (bandwidth)
       localVideo: null, // our camera's MediaStream (the self view)
       screenOn: false,
       localScreen: null, // the screen we share (its preview)

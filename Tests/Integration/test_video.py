@@ -173,3 +173,48 @@ def test_a_late_joiner_gets_every_camera_at_once(server):
     finally:
         for page in (ada, bob, cara):
             page.close()
+
+
+def test_phone_callers_are_tiles_and_incoming_cameras_can_pause(server):
+    """Once a camera is on, the grid has everybody: a phone caller (baresip) is a tile with a phone and
+    its masked number; on a 360-px page two tiles fit and a pager turns to the rest. Bob pauses the
+    others' cameras (bandwidth): the server stops sending, his page is back to the speaker view; he
+    shows them again."""
+    from peers import SERVER_IP, Phone
+
+    phone = Phone(1000)
+    phone.dial(f"sip:3001@{SERVER_IP}:{server.sip_port}", 60)
+    ada, bob = Chromium(server), Chromium(server, width=360, height=740)
+    try:
+        join(ada, server, "Ada")
+        join(bob, server, "Bob", "room=3001&lang=de")
+        bob.call("size", width=360, height=740)
+        bob.wait_for("document.querySelectorAll('#participants li').length === 3", 15, "Ada, Bob and the phone")
+        ada.call("click", css="#camera")
+        bob.wait_for(f"{DECODED} > 10", 20, "Ada's camera on Bob's page")
+        # Three tiles (Ada's camera, Bob, the phone), two a page on a phone-sized screen.
+        bob.wait_for("!document.getElementById('grid-pager').hidden", 5, "a pager")
+        assert bob.js("return document.getElementById('grid-page').innerText") == "1 von 2"
+        assert bob.js("return document.querySelectorAll('#video-grid .tile').length") == 2
+        bob.call("click", css="#grid-next")
+        bob.wait_for("document.querySelector('#video-grid .tile.person[data-kind=phone]')", 5, "the phone's tile on page 2")
+        label = bob.js("return document.querySelector('#video-grid .tile[data-kind=phone]').getAttribute('aria-label')")
+        assert "•••" in label and "Telefon" in label, label
+        bob.call("screenshot", path=str(SCREENSHOTS / "client-grid-phone-de-phone.png"))
+        # On Ada's wide page all three fit on one page.
+        ada.wait_for("document.querySelectorAll('#video-grid .tile').length === 3", 5, "three tiles for Ada")
+        assert ada.js("return document.getElementById('grid-pager').hidden")
+        ada.call("screenshot", path=str(SCREENSHOTS / "client-grid-phone-en-desktop.png"))
+
+        bob.call("click", css="#grid-previous")
+        bob.call("click", css="#incoming-video")
+        # No picture left on Bob's page: the speaker view again, with the way back.
+        bob.wait_for(f"!{REMOTE} && !document.getElementById('speaker-card').hidden", 10, "Ada's camera paused")
+        assert not bob.js("return document.getElementById('incoming-video').hidden")
+        assert bob.js("return document.getElementById('incoming-video').getAttribute('aria-pressed')") == "true"
+        bob.call("click", css="#incoming-video")
+        bob.wait_for(f"{DECODED} > 5", 20, "Ada's camera shown again")
+    finally:
+        ada.close()
+        bob.close()
+        phone.stop()

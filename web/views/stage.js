@@ -75,6 +75,45 @@ function tile(key, stream, member, self) {
   return figure;
 }
 
+/// A participant without a camera in the grid: the avatar (a phone for phone callers, whose name
+/// is usually the masked number), the name, the talking ring. Phone callers are in the picture too.
+function personTile(p) {
+  const key = `person-${p.id}`;
+  let figure = tiles.get(key);
+  if (!figure) {
+    figure = document.createElement("figure");
+    figure.className = "tile person";
+    const avatar = document.createElement("div");
+    avatar.className = "avatar";
+    avatar.setAttribute("aria-hidden", "true");
+    figure.append(avatar, document.createElement("figcaption"));
+    tiles.set(key, figure);
+  }
+  const avatar = figure.querySelector(".avatar");
+  const face = p.kind === "phone" ? "phone" : initials(p.name);
+  if (avatar.dataset.face !== face) {
+    if (p.kind === "phone") avatar.replaceChildren(icon("phone"));
+    else avatar.textContent = face;
+    avatar.dataset.face = face;
+  }
+  avatar.style.setProperty("--hue", hue(p.id));
+  const self = p.id === store.state.memberId;
+  const name = self ? t("youCamera") : p.name;
+  figure.querySelector("figcaption").textContent = name;
+  figure.setAttribute("aria-label", p.kind === "phone" ? t("phoneTile", { name }) : t("personTile", { name }));
+  figure.classList.toggle("talking", !!p.talking && !p.muted);
+  figure.dataset.member = String(p.id);
+  figure.dataset.kind = p.kind;
+  return figure;
+}
+
+let page = 0;
+
+/// Tiles per page: two on a phone, nine (3×3) on a wide screen.
+function pageSize() {
+  return window.matchMedia("(max-width: 760px)").matches ? 2 : 9;
+}
+
 function videoElement() {
   const video = document.createElement("video");
   video.autoplay = true;
@@ -139,7 +178,33 @@ function renderVideos() {
   renderScreen(screen?.stream, screen?.member, !!screen?.self);
   // With a screen on the stage the cameras are a strip beside it.
   $("stage").dataset.layout = screen ? "screen" : shown.length ? "grid" : "speaker";
-  for (const [key, figure] of tiles) if (!shown.includes(figure)) tiles.delete(key);
+  // Once anybody shows a camera the grid has everybody: the others (phone callers too) as avatars.
+  if (shown.length && !screen) {
+    const filming = new Set([...state.videoSlots.values()].map((slot) => slot.member));
+    if (state.localVideo) filming.add(state.memberId);
+    const people = [...state.participants.values()].filter((p) => !filming.has(p.id))
+      .sort((a, b) => (a.id === state.memberId ? -1 : b.id === state.memberId ? 1 : a.name.localeCompare(b.name)));
+    for (const p of people) shown.push(personTile(p));
+  }
+  // Pages: the tiles that fit, a pager for the rest.
+  const size = screen ? shown.length : pageSize();
+  const pages = Math.max(1, Math.ceil(shown.length / size));
+  page = Math.min(page, pages - 1);
+  const all = shown.length;
+  shown.splice(0, shown.length, ...shown.slice(page * size, page * size + size));
+  $("grid-pager").hidden = pages <= 1;
+  $("grid-page").textContent = t("pageOf", { page: page + 1, pages });
+  $("grid-previous").disabled = page === 0;
+  $("grid-next").disabled = page >= pages - 1;
+  $("stage").dataset.tiles = String(all);
+  // Others' cameras can be paused to save bandwidth (the shared screen stays).
+  const othersFilming = (state.cameras || []).some((c) => c.kind !== "screen" && c.member !== state.memberId);
+  $("incoming-video").hidden = !othersFilming && state.incomingVideo;
+  $("incoming-video").setAttribute("aria-pressed", String(!state.incomingVideo));
+  $("incoming-video-label").textContent = state.incomingVideo ? t("hideIncomingVideo") : t("showIncomingVideo");
+  $("incoming-video-icon").setAttribute("href", state.incomingVideo ? "icons.svg#camera-off" : "icons.svg#camera");
+  for (const [key, figure] of tiles) if (!shown.includes(figure) && !key.startsWith("person-")) tiles.delete(key);
+  for (const [key] of tiles) if (key.startsWith("person-") && !state.participants.has(Number(key.slice(7)))) tiles.delete(key);
   const grid = $("video-grid");
   const current = [...grid.children];
   if (current.length !== shown.length || current.some((node, i) => node !== shown[i])) grid.replaceChildren(...shown);
@@ -148,8 +213,22 @@ function renderVideos() {
   $("speaker-card").hidden = shown.length > 0 || !!screen;
 }
 
-export function setUpStage() {
-  store.watch(["localVideo", "localScreen", "videoSlots", "videoTracks", "participants", "memberId"], renderVideos);
+export function setUpStage(session) {
+  store.watch(["localVideo", "localScreen", "videoSlots", "videoTracks", "participants", "memberId", "cameras", "incomingVideo"],
+    renderVideos);
+  $("grid-previous").addEventListener("click", () => {
+    page = Math.max(0, page - 1);
+    renderVideos();
+  });
+  $("grid-next").addEventListener("click", () => {
+    page += 1;
+    renderVideos();
+  });
+  window.matchMedia("(max-width: 760px)").addEventListener("change", renderVideos);
+  $("incoming-video").addEventListener("click", () => {
+    const s = session();
+    if (s) s.setIncomingVideo(!store.state.incomingVideo);
+  });
   $("screen-full").addEventListener("click", () => {
     if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
     else $("screen-view").requestFullscreen().catch(() => {});
