@@ -270,14 +270,15 @@ export class Session {
     store.set({ videoSlots: shown });
   }
 
-  /// Turns our camera on: captured only now, sent on a transceiver of its own (reused after a stop).
-  async startCamera() {
-    const stream = await navigator.mediaDevices.getUserMedia({
-      video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } },
-    });
+  /// Turns our camera on with the stream its preview captured, sent on a transceiver of its own at
+  /// the chosen profile's bit rate.
+  async startCamera(stream, profile) {
     const track = stream.getVideoTracks()[0];
     track.contentHint = "motion";
-    this.camera = { stream, transceiver: this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] }) };
+    const transceiver = this.pc.addTransceiver(track, {
+      direction: "sendonly", streams: [stream], sendEncodings: [{ maxBitrate: profile.maxBitrate, maxFramerate: profile.frameRate }],
+    });
+    this.camera = { stream, transceiver, published: false };
     store.set({ cameraOn: true, localVideo: stream });
     await this.renegotiate();
   }

@@ -22,6 +22,22 @@ DECODED = f"(() => {{ const v = {REMOTE}; return v && v.videoWidth > 0 ? v.getVi
 SIZE = f"(() => {{ const v = {REMOTE}; return v ? [v.videoWidth, v.videoHeight] : null; }})()"
 
 
+def start_camera(page: Chromium, quality: str | None = None, shot: str | None = None):
+    """The camera button opens the preview (the camera, the quality, oneself); "Start camera" shares it."""
+    page.call("click", css="#camera")
+    page.wait_for("document.getElementById('camera-dialog').open && document.getElementById('camera-preview').videoWidth > 0",
+                  10, "the camera's preview")
+    if quality:
+        page.js(f"const q = document.getElementById('camera-quality'); q.value = '{quality}';"
+                " q.dispatchEvent(new Event('change'));")
+        page.wait_for("document.getElementById('camera-preview').videoWidth > 0", 10, "the preview at the new quality")
+    if shot:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.call("screenshot", path=str(SCREENSHOTS / shot))
+    page.call("click", css="#camera-start")
+    page.wait_for("document.getElementById('camera').getAttribute('aria-pressed') === 'true'", 10, "the camera on")
+
+
 def test_two_browsers_see_each_others_cameras(server):
     ada, bob = Chromium(server), Chromium(server, width=360, height=740)
     try:
@@ -32,16 +48,18 @@ def test_two_browsers_see_each_others_cameras(server):
         for page in (ada, bob):
             page.wait_for("document.querySelectorAll('#participants li').length === 2", 10, "both in the list")
         assert ada.js("return document.getElementById('video-grid').hidden"), "cameras start off"
-        ada.call("click", css="#camera")
+        start_camera(ada, shot="client-camera-preview-en-desktop.png")
         ada.wait_for("document.querySelector('#video-grid .tile.self video')?.videoWidth > 0", 10, "Ada's own preview")
         assert ada.js("return document.getElementById('camera').getAttribute('aria-pressed')") == "true"
         bob.wait_for(f"{DECODED} > 30", 20, "Ada's camera decoded on Bob's page")
         width, height = bob.js(f"return {SIZE}")
         assert width >= 320 and abs(width / height - 16 / 9) < 0.02, (width, height)
         assert bob.js(f"return {REMOTE}.closest('figure').querySelector('figcaption').innerText") == "Ada"
-        # Bob's camera goes the other way, on the same transport.
-        bob.call("click", css="#camera")
+        # Bob's camera goes the other way, on the same transport, at the low profile (320×180, 100 kbit/s).
+        start_camera(bob, quality="low", shot="client-camera-preview-de-phone.png")
         ada.wait_for(f"{DECODED} > 30", 20, "Bob's camera decoded on Ada's page")
+        width, height = ada.js(f"return {SIZE}")
+        assert width <= 320 and abs(width / height - 16 / 9) < 0.02, ("the low profile", width, height)
         assert bob.js("return document.getElementById('camera').getAttribute('aria-label') || "
                       "document.getElementById('camera-label').textContent") == "Kamera aus"
         bob.wait_for("document.querySelectorAll('#video-grid .tile').length === 2", 5, "Bob sees himself and Ada")
@@ -54,7 +72,7 @@ def test_two_browsers_see_each_others_cameras(server):
         assert bob.js("return document.querySelectorAll('#video-grid .tile.self').length") == 1
         assert ada.js("return document.getElementById('camera').getAttribute('aria-pressed')") == "false"
         # And she can start it again, into the slot Bob's page freed.
-        ada.call("click", css="#camera")
+        start_camera(ada)
         bob.wait_for(f"{DECODED} > 30", 20, "Ada's camera again")
     finally:
         ada.close()
@@ -116,7 +134,7 @@ def test_a_subscriber_on_a_lossy_path_keeps_decoding_with_nacks(server):
         bob.call("preload", script=RELAYED % {"server": SERVER_IP, "port": port})
         join(ada, server, "Ada")
         join(bob, server, "Bob")
-        ada.call("click", css="#camera")
+        start_camera(ada)
         bob.wait_for(f"{DECODED} > 30", 20, "Ada's camera decoded behind the lossy relay")
         samples = []
         end = time.time() + 12
@@ -155,8 +173,8 @@ def test_a_late_joiner_gets_every_camera_at_once(server):
     try:
         join(ada, server, "Ada")
         join(bob, server, "Bob")
-        ada.call("click", css="#camera")
-        bob.call("click", css="#camera")
+        start_camera(ada)
+        start_camera(bob)
         ada.wait_for(f"{DECODED} > 10", 20, "Bob's camera on Ada's page")
         bob.wait_for(f"{DECODED} > 10", 20, "Ada's camera on Bob's page")
         join(cara, server, "Cara", "room=3001&lang=de")
@@ -190,7 +208,7 @@ def test_phone_callers_are_tiles_and_incoming_cameras_can_pause(server):
         join(bob, server, "Bob", "room=3001&lang=de")
         bob.call("size", width=360, height=740)
         bob.wait_for("document.querySelectorAll('#participants li').length === 3", 15, "Ada, Bob and the phone")
-        ada.call("click", css="#camera")
+        start_camera(ada)
         bob.wait_for(f"{DECODED} > 10", 20, "Ada's camera on Bob's page")
         # Three tiles (Ada's camera, Bob, the phone), two a page on a phone-sized screen.
         bob.wait_for("!document.getElementById('grid-pager').hidden", 5, "a pager")

@@ -21,6 +21,7 @@ if not Path("/usr/bin/chromium").exists():
 from bigbluebutton_api_python import BigBlueButton  # noqa: E402
 
 from test_meetings import SECRET, Browser, api_url, server, token_from_join_url  # noqa: E402,F401 (server: the fixture)
+from test_video import start_camera  # noqa: E402
 from test_web_client import open_page  # noqa: E402
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -101,7 +102,7 @@ def test_camera_locks_caps_and_a_moderator_who_stops_a_camera(server):
         anna.call("size", width=360, height=740)
 
         # Anna shows her camera: the teacher decodes it, getMeetingInfo counts it.
-        anna.call("click", css="#camera")
+        start_camera(anna)
         teacher.wait_for(f"{DECODED} > 20", 20, "Anna's camera on the teacher's page")
         wait_until(lambda: cameras_in_meeting(client, "cams") == (1, {"Teacher": False, "Anna": True}), 5, "videoCount 1")
         teacher.wait_for("[...document.querySelectorAll('#participants li')].find(li => li.innerText.includes('Anna'))"
@@ -115,7 +116,7 @@ def test_camera_locks_caps_and_a_moderator_who_stops_a_camera(server):
         assert "Moderation" in anna.js("return document.body.innerText"), "Anna is told (in German)"
 
         # She may start it again (a stop is no lock) ...
-        anna.call("click", css="#camera")
+        start_camera(anna)
         teacher.wait_for(f"{DECODED} > 20", 20, "Anna's camera again")
 
         async def scenario():
@@ -136,7 +137,7 @@ def test_camera_locks_caps_and_a_moderator_who_stops_a_camera(server):
                 assert (await ben.next("hand", 5))["raised"], "the session still works"
 
                 # The moderator is never locked, and everybody sees the moderator's camera.
-                teacher.call("click", css="#camera")
+                start_camera(teacher)
                 anna.wait_for(f"{DECODED} > 20", 20, "the teacher's camera on Anna's page")
 
                 # webcamsOnlyForModerator: Anna's camera reaches the teacher, never Ben.
@@ -146,7 +147,7 @@ def test_camera_locks_caps_and_a_moderator_who_stops_a_camera(server):
                 await ben.next("lock", 5)
                 mark = len(ben.messages)
                 anna.wait_for("!document.getElementById('camera').disabled", 5, "Anna's camera unlocked")
-                anna.call("click", css="#camera")
+                start_camera(anna)
                 wait_until(lambda: cameras_in_meeting(client, "cams")[0] == 2, 10, "two cameras")
                 teacher.wait_for("document.querySelectorAll('#video-grid .tile:not(.self) video').length === 1"
                                  f" && {DECODED} > 10", 20, "Anna's camera on the teacher's page")
@@ -194,7 +195,7 @@ def test_the_presenter_shares_a_screen_one_at_a_time(server):
         anna.wait_for(f"{SCREEN}.videoWidth === {captured[0]}", 10, "the screen at its size (the encoder ramps up)")
         assert anna.js(f"return [{SCREEN}.videoWidth, {SCREEN}.videoHeight]") == captured and captured[0] >= 1280, captured
         assert anna.js("return document.getElementById('screen-caption').innerText") == "Bildschirm von Teacher"
-        teacher.call("click", css="#camera")
+        start_camera(teacher)
         anna.wait_for(f"{DECODED} > 5", 20, "the teacher's camera in the strip beside the screen")
         SCREENSHOTS.mkdir(exist_ok=True)
         anna.call("screenshot", path=str(SCREENSHOTS / "client-screen-de-phone.png"))

@@ -5,6 +5,7 @@ import { $ } from "../dom.js";
 import { t, locale } from "../locale.js";
 import { store } from "../store.js";
 import { ask } from "./notices.js";
+import { openCameraPreview, setUpCamera } from "./camera.js";
 
 function renderControls() {
   const state = store.state;
@@ -96,13 +97,14 @@ export function setUpControls(session, leave) {
     $("camera").disabled = true;
     try {
       if (store.state.cameraOn) await s.stopCamera();
-      else await s.startCamera();
+      else await openCameraPreview(s);
     } catch (error) {
       store.emit("toast", error && error.name === "NotAllowedError" ? t("cameraDenied") : t("cameraMissing"));
     } finally {
       renderControls();
     }
   });
+  setUpCamera();
   store.watch(["panel", "sheetOpen"], renderPanel);
   locale.addEventListener("change", renderControls);
   $("mute").addEventListener("click", () => {
