@@ -460,6 +460,7 @@ public final class WebRTCManager: MediaLoopHook {
             if let ssrc = publication.ssrc { browser.session.select(ssrc, onSlot: mid) }
             publication.requestKeyFrame(now: clock, interval: 0)  // the new subscriber starts at a key frame
         }
+        browser.session.keepStreams(carried: Set(browser.subscriptions.keys))
     }
 
     /// A camera stops: its subscribers' slots go quiet (their browsers free them on the next `cameras`).

@@ -193,6 +193,17 @@ public final class WebRTCSession {
         updateSlots()
     }
 
+    /// Slots whose named stream the forwarding unit does not carry (another room's camera, one's own,
+    /// one the receiver may not see, one gone) are free in the next answer (inactive), whatever the
+    /// browser asked for: the answer never names a stream that does not come.
+    public func keepStreams(carried mids: Set<String>) {
+        for index in sections.indices {
+            guard case .sendVideo(var slot) = sections[index], slot.stream != nil, !mids.contains(slot.mid) else { continue }
+            slot.stream = nil
+            sections[index] = .sendVideo(slot)
+        }
+    }
+
     /// A receive slot's forwarding state. A class, so the per-packet path reads it from the dictionary
     /// and changes it in place (a struct in a dictionary is changed through a `_modify` coroutine, which
     /// allocated per call when measured, issue 13).

@@ -212,8 +212,11 @@ def test_the_presenter_shares_a_screen_one_at_a_time(server):
                 refused = await ben.next_any(("error",), 5)
                 assert refused["code"] == "not-allowed" and refused["request"] == "renegotiate", refused
 
-                # Anna presents now, but the teacher (a moderator) still shares: hers is refused.
+                # Anna presents now, but the teacher (a moderator) still shares: hers is refused. (She
+                # shares from a wide window: a phone-sized one has no share button.)
                 row_action(teacher, "Anna", "presenter")
+                assert anna.js("return document.getElementById('share').hidden"), "no share button at 360 px"
+                anna.call("size", width=1280, height=800)
                 anna.wait_for("!document.getElementById('share').hidden", 5, "Anna may share")
                 anna.call("click", css="#share")
                 anna.wait_for("document.getElementById('share').getAttribute('aria-pressed') === 'false'"
@@ -239,3 +242,39 @@ def test_the_presenter_shares_a_screen_one_at_a_time(server):
     finally:
         teacher.close()
         anna.close()
+
+
+def test_a_token_for_one_meeting_never_subscribes_to_another_meetings_camera(server):
+    """Two meetings; aiortc publishes a camera in the first. A participant of the second names that
+    camera's id in its subscriptions: its slot stays inactive and nothing reaches it."""
+    from aiortc import VideoStreamTrack
+
+    client = BigBlueButton(api_url(server), SECRET)
+    for meeting in ("red", "blue"):
+        client.create_meeting(meeting, params={"name": meeting.title(), "attendeePW": "ap", "moderatorPW": "mp"})
+    red = token_from_join_url(server, client.get_join_meeting_url("Publisher", "red", "mp"))
+    blue = token_from_join_url(server, client.get_join_meeting_url("Intruder", "blue", "mp"))
+
+    async def scenario():
+        async with Browser(server, red) as publisher:
+            publisher.pc.addTrack(VideoStreamTrack())
+            await publisher.pc.setLocalDescription(await publisher.pc.createOffer())
+            await publisher.send({"type": "renegotiate", "sdp": publisher.pc.localDescription.sdp})
+            answer = await publisher.next_any(("renegotiated",), 5)
+            from aiortc import RTCSessionDescription
+            await publisher.pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+            announced = [m for m in publisher.messages if m["type"] == "cameras" and m["cameras"]]
+            camera = (announced[-1] if announced else await publisher.next("cameras", 5))["cameras"][0]["id"]
+            async with Browser(server, blue) as intruder:
+                intruder.pc.addTransceiver("video", direction="recvonly")
+                await intruder.pc.setLocalDescription(await intruder.pc.createOffer())
+                mid = [t.mid for t in intruder.pc.getTransceivers() if t.kind == "video"][0]
+                await intruder.send({"type": "renegotiate", "sdp": intruder.pc.localDescription.sdp, "subscriptions": {mid: camera}})
+                reply = await intruder.next_any(("renegotiated", "error"), 5)
+                assert reply["type"] == "renegotiated", reply
+                slot = reply["sdp"].split("m=video")[1].split("m=")[0]
+                assert "a=inactive" in slot, f"the slot carries nothing: {slot}"
+                assert all(m["type"] != "cameras" or all(c["id"] != camera for c in m["cameras"]) for m in intruder.messages), \
+                    "the other meeting's cameras are never announced"
+
+    asyncio.run(scenario())

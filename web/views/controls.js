@@ -7,6 +7,8 @@ import { store } from "../store.js";
 import { ask } from "./notices.js";
 import { openCameraPreview, setUpCamera } from "./camera.js";
 
+const narrow = window.matchMedia("(max-width: 760px)");
+
 function renderControls() {
   const state = store.state;
   const me = store.me;
@@ -34,9 +36,10 @@ function renderControls() {
   $("camera").setAttribute("aria-pressed", String(state.cameraOn));
   $("camera-label").textContent = state.cameraOn ? t("stopCamera") : t("startCamera");
   $("camera-icon").setAttribute("href", state.cameraOn ? "icons.svg#camera" : "icons.svg#camera-off");
-  // The presenter (or a moderator) shares a screen, from a desktop browser that can.
+  // The presenter (or a moderator) shares a screen, from a desktop browser that can (phones cannot,
+  // and a phone-sized window has no room for the button).
   const mayShare = (state.role === "moderator" || state.presenter === state.memberId) && !!navigator.mediaDevices?.getDisplayMedia
-    && !state.disabledFeatures.includes("screenshare");
+    && !state.disabledFeatures.includes("screenshare") && !narrow.matches;
   $("share").hidden = !mayShare && !state.screenOn;
   $("share").setAttribute("aria-pressed", String(state.screenOn));
   $("share-label").textContent = state.screenOn ? t("stopSharing") : t("shareScreen");
@@ -105,6 +108,7 @@ export function setUpControls(session, leave) {
     }
   });
   setUpCamera();
+  narrow.addEventListener("change", renderControls);
   store.watch(["panel", "sheetOpen"], renderPanel);
   locale.addEventListener("change", renderControls);
   $("mute").addEventListener("click", () => {

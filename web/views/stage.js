@@ -187,9 +187,9 @@ function renderVideos() {
     for (const p of people) shown.push(personTile(p));
   }
   // Pages: the tiles that fit, a pager for the rest.
-  const size = screen ? shown.length : pageSize();
+  const size = screen ? Math.max(1, shown.length) : pageSize(); // beside a screen: one strip, no pages
   const pages = Math.max(1, Math.ceil(shown.length / size));
-  page = Math.min(page, pages - 1);
+  page = Math.max(0, Math.min(page, pages - 1));
   const all = shown.length;
   shown.splice(0, shown.length, ...shown.slice(page * size, page * size + size));
   $("grid-pager").hidden = pages <= 1;
