@@ -73,22 +73,10 @@ struct VideoLoad: ParsableCommand {
         let token = try WebRTCLoad.requestToken(url: "http://127.0.0.1:\(httpPort)/api/token", room: "3001")
         let identity = try DTLSContext()
         let traffic = PhoneTraffic(codec: CodecConfiguration(kind: .opus))
-        var clients: [LoadBrowser] = []
-        let url = "ws://127.0.0.1:\(httpPort)/ws"
         // Subscribers first, so each hears of the cameras as they start (and renegotiates once per camera).
-        for i in 0..<(subscribers + publishers) {
+        let clients = try LoadBrowser.joinAll(count: subscribers + publishers, url: "ws://127.0.0.1:\(httpPort)/ws", token: token) { i in
             let video: LoadVideo = i < subscribers ? (publishers > 0 ? .subscribe(slots: publishers) : .none) : .publish
-            let client = try LoadBrowser(index: i, address: browserAddress, identity: identity, talking: false, traffic: traffic,
-                                         video: video)
-            client.signallingStarted = monotonicNanoseconds()
-            try client.join(url: url, token: token)
-            clients.append(client)
-            if i % 10 == 9 { for c in clients { c.step(now: monotonicNanoseconds()) } }
-        }
-        let setupDeadline = monotonicNanoseconds() + 10_000_000_000
-        while monotonicNanoseconds() < setupDeadline, clients.contains(where: { !$0.connected }) {
-            usleep(2000)
-            for c in clients { c.step(now: monotonicNanoseconds()) }
+            return try LoadBrowser(index: i, address: browserAddress, identity: identity, talking: false, traffic: traffic, video: video)
         }
         let failed = clients.filter { !$0.connected }.count
         // Each step the cameras send first; the subscribers read 0.25, 0.5, 1, 3 and 6 ms later too, so a packet

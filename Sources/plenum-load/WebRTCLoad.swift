@@ -77,22 +77,8 @@ struct WebRTCLoad: ParsableCommand {
 
         let identity = try DTLSContext()
         let traffic = PhoneTraffic(codec: CodecConfiguration(kind: .opus))
-        var clients: [LoadBrowser] = []
-        let url = "ws://127.0.0.1:\(httpPort)/ws"
-        for i in 0..<count {
-            let client = try LoadBrowser(index: i, address: browserAddress, identity: identity, talking: i < talkers,
-                                         traffic: traffic)
-            client.signallingStarted = monotonicNanoseconds()
-            try client.join(url: url, token: token)
-            clients.append(client)
-            // Keep the handshakes going while the others join (the server answers checks at its ticks).
-            if i % 10 == 9 { for c in clients { c.step(now: monotonicNanoseconds()) } }
-        }
-        // Set-up: every browser connects (ICE, DTLS) within 10 s.
-        let setupDeadline = monotonicNanoseconds() + 10_000_000_000
-        while monotonicNanoseconds() < setupDeadline, clients.contains(where: { !$0.connected }) {
-            usleep(2000)
-            for c in clients { c.step(now: monotonicNanoseconds()) }
+        let clients = try LoadBrowser.joinAll(count: count, url: "ws://127.0.0.1:\(httpPort)/ws", token: token) { i in
+            try LoadBrowser(index: i, address: browserAddress, identity: identity, talking: i < talkers, traffic: traffic)
         }
         let failed = clients.filter { !$0.connected }.count
 
@@ -153,6 +139,26 @@ enum LoadVideo: Equatable {
 
 /// One synthetic browser: the client side of ICE, DTLS and SRTP, driven once per 20 ms step.
 final class LoadBrowser {
+    /// Joins `count` browsers made by `make` over the signalling, one after another, and steps them
+    /// until every one is connected (ICE, DTLS) or 10 s passed; the handshakes go on while the others
+    /// join (the server answers checks at its ticks).
+    static func joinAll(count: Int, url: String, token: String, make: (Int) throws -> LoadBrowser) throws -> [LoadBrowser] {
+        var clients: [LoadBrowser] = []
+        for i in 0..<count {
+            let client = try make(i)
+            client.signallingStarted = monotonicNanoseconds()
+            try client.join(url: url, token: token)
+            clients.append(client)
+            if i % 10 == 9 { for c in clients { c.step(now: monotonicNanoseconds()) } }
+        }
+        let setupDeadline = monotonicNanoseconds() + 10_000_000_000
+        while monotonicNanoseconds() < setupDeadline, clients.contains(where: { !$0.connected }) {
+            usleep(2000)
+            for c in clients { c.step(now: monotonicNanoseconds()) }
+        }
+        return clients
+    }
+
     let index: Int
     let socket: UDPSocket
     let identity: DTLSContext

@@ -138,8 +138,9 @@ class Browser:
                 return joined
         raise AssertionError("no phone caller")
 
-    async def next(self, kind: str, timeout: float = 5) -> dict:
-        """The next message of type `kind` (others are kept in `messages`)."""
+    async def next(self, kind: str | tuple[str, ...], timeout: float = 5) -> dict:
+        """The next message of type `kind` (or of one of several types); others are kept in `messages`."""
+        kinds = (kind,) if isinstance(kind, str) else kind
         end = time.time() + timeout
         while time.time() < end:
             try:
@@ -147,9 +148,9 @@ class Browser:
             except asyncio.TimeoutError:
                 break
             self.messages.append(message)
-            if message["type"] == kind:
+            if message["type"] in kinds:
                 return message
-        raise AssertionError(f"no {kind} message; got {self.messages[-5:]}")
+        raise AssertionError(f"no {' or '.join(kinds)} message; got {self.messages[-5:]}")
 
 
 def test_a_real_client_creates_joins_sees_browser_and_phone_and_ends(server):
