@@ -251,6 +251,9 @@ class LossyRelay(asyncio.DatagramProtocol):
         self.client = None
         self.transport = None
         self.forwarded = self.dropped = 0
+        # Packets dropped on their way to the browser, by RTP payload type (RTCP's 200–206 included), so a
+        # test can tell the video it lost from the audio.
+        self.dropped_to_client: dict[int, int] = {}
 
     def connection_made(self, transport):
         self.transport = transport
@@ -267,6 +270,9 @@ class LossyRelay(asyncio.DatagramProtocol):
         # a retransmitting handshake through anyway.
         if data[0] >= 128 and self.rng.random() < self.loss:
             self.dropped += 1
+            if destination == self.client and len(data) > 1:
+                payload_type = data[1] & 0x7F if not 192 <= data[1] <= 223 else data[1]
+                self.dropped_to_client[payload_type] = self.dropped_to_client.get(payload_type, 0) + 1
             return
         self.forwarded += 1
         delay = self.rng.random() * self.jitter if data[0] >= 128 else 0
