@@ -312,7 +312,8 @@ export class Session {
     const track = stream.getVideoTracks()[0];
     track.contentHint = "detail";
     track.addEventListener("ended", () => this.stopScreen());
-    const transceiver = this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+    // 2 Mbit/s at most: sharp enough for text at 1440p and 5 fps, and under the server's cap (4 Mbit/s).
+    const transceiver = this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream], sendEncodings: [{ maxBitrate: 2_000_000 }] });
     this.screen = { stream, transceiver, published: false };
     store.set({ screenOn: true, localScreen: stream });
     await this.renegotiate();

@@ -120,6 +120,8 @@ public final class WebRTCManager: MediaLoopHook {
         /// Its cameras now (its screen is not one: caps and getMeetingInfo count cameras).
         var cameraCount: Int { publications.values.reduce(0) { $0 + ($1.isScreen ? 0 : 1) } }
         var screen: VideoPublication? { publications.values.first(where: \.isScreen) }
+        /// Packets its ended publications dropped over their rate caps.
+        var videoOverCap = 0
         init(id: UInt64, session: WebRTCSession, room: String, member: Member, feed: AsyncStream<String>.Continuation,
              connection: UInt64, role: Role) {
             self.id = id
@@ -388,8 +390,13 @@ public final class WebRTCManager: MediaLoopHook {
     /// The session's video reaches its cameras' subscribers, and its slots' key frame requests the
     /// cameras they carry. Packets are forwarded as they are read from the port, without decoding.
     private func wireVideo(_ browser: Browser) {
-        browser.session.onVideo = { [unowned browser] mid, packet, datagram, keyFrame in
-            browser.publications[mid]?.forward(packet, datagram, startsKeyFrame: keyFrame)
+        browser.session.onVideo = { [weak self, unowned browser] mid, packet, datagram, keyFrame in
+            guard let self, let publication = browser.publications[mid] else { return }
+            if !publication.forward(packet, datagram, startsKeyFrame: keyFrame, now: self.clock), publication.overCap == 1 {
+                self.logger.notice("video over its rate cap: dropped", metadata: [
+                    "room": "\(browser.room)", "member": "\(browser.member.id)", "kind": "\(publication.isScreen ? "screen" : "camera")",
+                ])
+            }
         }
         // A subscriber's NACK is answered from the publisher's cache.
         browser.session.onLostPacket = { [unowned browser] mid, sequence in
@@ -420,6 +427,7 @@ public final class WebRTCManager: MediaLoopHook {
             }
         }
         for (mid, publication) in browser.publications where !published.contains(mid) || publication.isScreen != (mid == browser.screenMid) {
+            browser.videoOverCap += publication.overCap
             unpublish(publication)
             browser.publications[mid] = nil
             changed = true
@@ -478,9 +486,10 @@ public final class WebRTCManager: MediaLoopHook {
         let machine = viewer == nil ? nil : meetings?.machine(room: room)
         return browsers(in: room).flatMap { browser in
             browser.publications.values.compactMap { publication in
-                guard let viewer, let machine, !publication.isScreen, !machine.sees(camera: publication.member, viewer: viewer.member.id)
-                else { return Signal.Camera(id: publication.id, member: publication.member, kind: publication.isScreen ? "screen" : "camera") }
-                return nil
+                if let viewer, let machine, !publication.isScreen, !machine.sees(camera: publication.member, viewer: viewer.member.id) {
+                    return nil
+                }
+                return Signal.Camera(id: publication.id, member: publication.member, kind: publication.isScreen ? "screen" : "camera")
             }
         }.sorted { $0.id < $1.id }
     }
@@ -835,6 +844,7 @@ public final class WebRTCManager: MediaLoopHook {
             "ice_bad_integrity": "\(ice.badIntegrity)", "lost": "\(browser.member.jitterStatistics.lost)",
             "video_received": "\(browser.session.videoCounters.packets)", "video_keyframes": "\(browser.session.videoCounters.keyFrames)",
             "video_nacked": "\(browser.session.videoCounters.nacked)", "video_retransmitted": "\(browser.session.videoCounters.retransmitted)", "video_nack_missed": "\(browser.session.videoCounters.missed)",
+            "video_over_cap": "\(browser.videoOverCap + browser.publications.values.reduce(0) { $0 + $1.overCap })",
         ])
         port.remove(browser.session)
         dropVideo(browser)

@@ -203,8 +203,12 @@ function renderVideos() {
   $("incoming-video").setAttribute("aria-pressed", String(!state.incomingVideo));
   $("incoming-video-label").textContent = state.incomingVideo ? t("hideIncomingVideo") : t("showIncomingVideo");
   $("incoming-video-icon").setAttribute("href", state.incomingVideo ? "icons.svg#camera-off" : "icons.svg#camera");
-  for (const [key, figure] of tiles) if (!shown.includes(figure) && !key.startsWith("person-")) tiles.delete(key);
-  for (const [key] of tiles) if (key.startsWith("person-") && !state.participants.has(Number(key.slice(7)))) tiles.delete(key);
+  // Forget video tiles off the page (their streams restart when shown) and people who left; avatars
+  // of those still here are kept, so paging back does not rebuild them.
+  for (const [key, figure] of tiles) {
+    const gone = key.startsWith("person-") ? !state.participants.has(Number(key.slice(7))) : !shown.includes(figure);
+    if (gone) tiles.delete(key);
+  }
   const grid = $("video-grid");
   const current = [...grid.children];
   if (current.length !== shown.length || current.some((node, i) => node !== shown[i])) grid.replaceChildren(...shown);
